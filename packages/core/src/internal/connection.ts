@@ -1,0 +1,363 @@
+import * as grpc from '@grpc/grpc-js';
+import { EventEmitter } from 'eventemitter3';
+import pRetry from 'p-retry';
+import {
+  AbortError,
+  ClientClosedError,
+  DeadlineExceededError,
+  DialTimeoutError,
+  EtcdError,
+  InvalidTokenError,
+  UnavailableError,
+} from '../errors.js';
+import type { ResolvedOptions } from '../options.js';
+import { type CallContext, isRejectedBeforeApply, toEtcdError } from './error-map.js';
+import { type AnyMethod, type ServiceName, method } from './proto.js';
+
+interface Endpoint {
+  /** As the user wrote it (minus a trailing slash): used in messages and events. */
+  label: string;
+  /** host:port for gRPC. */
+  address: string;
+  secure: boolean;
+}
+
+export interface CallOptions {
+  /** Overrides requestTimeoutMs for this call (retries included). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface UnaryOptions extends CallOptions {
+  /** Safe to send again when the first attempt failed (reads, revokes, keepalives). */
+  idempotent: boolean;
+  context?: Partial<CallContext>;
+}
+
+export interface ConnectionEvents {
+  connected: [endpoint: string];
+  disconnected: [endpoint: string, error: EtcdError];
+  endpoint: [endpoint: string];
+  /** The connection was closed by close(). */
+  closed: [];
+}
+
+export interface OpenStream<Req, Res> {
+  call: grpc.ClientDuplexStream<Req, Res>;
+  endpoint: string;
+  index: number;
+}
+
+const { READY, SHUTDOWN } = grpc.connectivityState;
+
+function parseEndpoint(raw: string, forceTls: boolean): Endpoint {
+  const label = raw.trim().replace(/\/+$/, '');
+  const m = /^(?:(https?):\/\/)?([^/]+)$/.exec(label);
+  if (!m) throw new Error(`invalid etcd endpoint ${JSON.stringify(raw)}: use host:port, http://host:port or https://host:port`);
+  const address = m[2]!.includes(':') ? m[2]! : `${m[2]}:2379`;
+  return { label, address, secure: m[1] === 'https' || forceTls };
+}
+
+function pem(v: string | Buffer | undefined): Buffer | null {
+  return v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(v);
+}
+
+/**
+ * One logical connection to an etcd cluster: a gRPC channel per endpoint, created lazily,
+ * one of them current. Unary calls and streams go to the current endpoint; a failure moves
+ * the client to the next one that answers.
+ */
+export class Connection extends EventEmitter<ConnectionEvents> {
+  readonly options: ResolvedOptions;
+  private readonly endpoints: Endpoint[];
+  private readonly clients: (grpc.Client | undefined)[];
+  private readonly credentials: grpc.ChannelCredentials;
+  private current = 0;
+  private connectedIndex: number | undefined;
+  private token: string | undefined;
+  private tokenRequest: Promise<string> | undefined;
+  private readonly inflight = new Set<{ cancel(): void }>();
+  private isClosed = false;
+
+  constructor(options: ResolvedOptions) {
+    super();
+    this.options = options;
+    const anyTls = options.tls !== undefined;
+    this.endpoints = options.endpoints.map((e) => parseEndpoint(e, anyTls));
+    if (this.endpoints.length === 0) throw new Error('etcdkit: at least one endpoint is required');
+    this.clients = this.endpoints.map(() => undefined);
+    const secure = this.endpoints.some((e) => e.secure);
+    if (secure && this.endpoints.some((e) => !e.secure))
+      throw new Error('etcdkit: endpoints mix http and https; use one scheme for all');
+    const tls = options.tls ?? {};
+    this.credentials = secure
+      ? grpc.credentials.createSsl(pem(tls.ca), pem(tls.key), pem(tls.cert))
+      : grpc.credentials.createInsecure();
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** The endpoint calls currently go to. */
+  get endpoint(): string {
+    return this.endpoints[this.current]!.label;
+  }
+
+  get endpointLabels(): string[] {
+    return this.endpoints.map((e) => e.label);
+  }
+
+  private client(i: number): grpc.Client {
+    let c = this.clients[i];
+    if (!c) {
+      const o = this.options;
+      const channelOptions: grpc.ChannelOptions = {
+        'grpc.keepalive_time_ms': o.keepaliveTimeMs,
+        'grpc.keepalive_timeout_ms': o.keepaliveTimeoutMs,
+        // etcd's server refuses pings on connections without streams.
+        'grpc.keepalive_permit_without_calls': 0,
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 1000,
+        'grpc.max_receive_message_length': 2 ** 31 - 1,
+        'grpc.max_send_message_length': 2 ** 31 - 1,
+        'grpc.use_local_subchannel_pool': 1,
+        'grpc.service_config_disable_resolution': 1,
+      };
+      if (o.tls?.serverName) channelOptions['grpc.ssl_target_name_override'] = o.tls.serverName;
+      c = new grpc.Client(this.endpoints[i]!.address, this.credentials, channelOptions);
+      this.clients[i] = c;
+    }
+    return c;
+  }
+
+  private assertOpen(): void {
+    if (this.isClosed) throw new ClientClosedError();
+  }
+
+  /** Resolves with the index of an endpoint whose channel is ready, preferring the current one. */
+  connect(deadline: number, signal?: AbortSignal): Promise<number> {
+    this.assertOpen();
+    const n = this.endpoints.length;
+    const order = Array.from({ length: n }, (_, k) => (this.current + k) % n);
+    for (const i of order) {
+      if (this.client(i).getChannel().getConnectivityState(false) === READY) return Promise.resolve(this.use(i));
+    }
+    return new Promise<number>((resolve, reject) => {
+      let done = false;
+      const states: string[] = new Array(n).fill('IDLE');
+      const finish = (err: Error | undefined, i?: number) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(this.use(i!));
+      };
+      const onAbort = () => finish(new AbortError('connecting to etcd was aborted', { cause: signal?.reason }));
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const ms = Math.max(0, deadline - Date.now());
+      const timer = setTimeout(() => {
+        const tried = order.map((i) => `${this.endpoints[i]!.label} (${states[i]})`);
+        finish(
+          new DialTimeoutError(
+            `could not connect to etcd within ${ms} ms; tried ${tried.join(', ')}. ` +
+              'Check that etcd runs there, the scheme (http/https) and TLS settings, or raise dialTimeoutMs',
+            order.map((i) => this.endpoints[i]!.label),
+          ),
+        );
+      }, ms);
+      const watch = (i: number) => {
+        if (done || this.isClosed) return finish(this.isClosed ? new ClientClosedError() : undefined, i);
+        const ch = this.client(i).getChannel();
+        const s = ch.getConnectivityState(true);
+        states[i] = grpc.connectivityState[s] ?? String(s);
+        if (s === READY) return finish(undefined, i);
+        if (s === SHUTDOWN) return;
+        ch.watchConnectivityState(s, deadline, (err) => {
+          if (!err) watch(i);
+        });
+      };
+      for (const i of order) watch(i);
+    });
+  }
+
+  private use(i: number): number {
+    if (this.current !== i) {
+      this.current = i;
+      this.emit('endpoint', this.endpoints[i]!.label);
+    }
+    if (this.connectedIndex !== i) {
+      this.connectedIndex = i;
+      this.emit('connected', this.endpoints[i]!.label);
+    }
+    return i;
+  }
+
+  /** A call or stream on endpoint i failed in a way that says the endpoint is bad: prefer another next time. */
+  reportFailure(i: number, err: EtcdError): void {
+    if (this.isClosed) return;
+    if (this.connectedIndex === i) {
+      this.connectedIndex = undefined;
+      this.emit('disconnected', this.endpoints[i]!.label, err);
+    }
+    if (this.current === i && this.endpoints.length > 1) {
+      this.current = (i + 1) % this.endpoints.length;
+      this.emit('endpoint', this.endpoints[this.current]!.label);
+    }
+  }
+
+  private async metadata(deadline: number, signal: AbortSignal | undefined, extra?: Record<string, string>) {
+    const md = new grpc.Metadata();
+    if (this.options.auth) md.set('token', await this.authToken(deadline, signal));
+    if (extra) for (const [k, v] of Object.entries(extra)) md.set(k, v);
+    return md;
+  }
+
+  private authToken(deadline: number, signal: AbortSignal | undefined): Promise<string> {
+    if (this.token) return Promise.resolve(this.token);
+    if (!this.tokenRequest) {
+      const { username, password } = this.options.auth!;
+      this.tokenRequest = this.call<{ name: string; password: string }, { token: string }>(
+        'Auth',
+        'Authenticate',
+        { name: username, password },
+        { idempotent: true, auth: false, deadline, signal },
+      )
+        .then((r) => {
+          this.token = r.token;
+          return r.token;
+        })
+        .finally(() => {
+          this.tokenRequest = undefined;
+        });
+    }
+    return this.tokenRequest;
+  }
+
+  /** Drop a token etcd rejected, so the next call authenticates again. */
+  invalidateToken(rejected?: string): void {
+    if (rejected === undefined || this.token === rejected) this.token = undefined;
+  }
+
+  /** One unary call, with failover and, when `idempotent`, retries with backoff. */
+  unary<Req, Res>(service: ServiceName, name: string, req: Req, o: UnaryOptions): Promise<Res> {
+    this.assertOpen();
+    const deadline = Date.now() + (o.timeoutMs ?? this.options.requestTimeoutMs);
+    const run = () =>
+      this.call<Req, Res>(service, name, req, { ...o, deadline, auth: this.options.auth !== undefined });
+    if (!o.idempotent) {
+      // One send only; a token refresh or a refusal before apply may go again.
+      return run().catch((err: unknown) => {
+        if (isRejectedBeforeApply(err) && !(err instanceof DialTimeoutError) && !o.signal?.aborted && Date.now() < deadline && !this.isClosed) return run();
+        throw err;
+      });
+    }
+    return pRetry(run, {
+      retries: this.options.retries,
+      minTimeout: 25,
+      maxTimeout: 1000,
+      randomize: true,
+      ...(o.signal ? { signal: o.signal } : {}),
+      // A dial timeout already spent the connection budget on every endpoint: fail now.
+      shouldRetry: ({ error }) =>
+        !this.isClosed &&
+        Date.now() < deadline &&
+        !(error instanceof DialTimeoutError) &&
+        (isRejectedBeforeApply(error) || error instanceof UnavailableError),
+    }).catch((err: unknown) => {
+      if (o.signal?.aborted && !(err instanceof EtcdError))
+        throw new AbortError(`${service}.${name} was aborted`, { cause: o.signal.reason });
+      throw err;
+    });
+  }
+
+  private async call<Req, Res>(
+    service: ServiceName,
+    name: string,
+    req: Req,
+    o: { deadline: number; signal?: AbortSignal | undefined; auth: boolean; idempotent: boolean; context?: Partial<CallContext> },
+  ): Promise<Res> {
+    this.assertOpen();
+    const m = method(service, name);
+    const ctx: CallContext = { method: `${service}.${name}`, idempotent: o.idempotent, ...o.context };
+    let index: number | undefined;
+    let token: string | undefined;
+    try {
+      if (o.signal?.aborted) throw new AbortError(`${ctx.method} was aborted`, { cause: o.signal.reason });
+      index = await this.connect(Math.min(o.deadline, Date.now() + this.options.dialTimeoutMs), o.signal);
+      ctx.endpoint = this.endpoints[index]!.label;
+      const md = o.auth ? await this.metadata(o.deadline, o.signal) : new grpc.Metadata();
+      token = md.get('token')[0] as string | undefined;
+      ctx.sent = true;
+      return await this.invoke<Req, Res>(index, m, req, md, o.deadline, o.signal);
+    } catch (err) {
+      if (this.isClosed) throw new ClientClosedError();
+      if (o.signal?.aborted) throw new AbortError(`${ctx.method} was aborted`, { cause: o.signal.reason });
+      const e = toEtcdError(err, ctx);
+      if (e instanceof InvalidTokenError) this.invalidateToken(token);
+      if (index !== undefined && e instanceof UnavailableError) this.reportFailure(index, e);
+      if (e instanceof DeadlineExceededError && index !== undefined) {
+        // A member that does not answer in time is as good as down for the next call.
+        this.reportFailure(index, e);
+      }
+      throw e;
+    }
+  }
+
+  private invoke<Req, Res>(
+    index: number,
+    m: AnyMethod,
+    req: Req,
+    md: grpc.Metadata,
+    deadline: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      const onAbort = () => call.cancel();
+      const call = this.client(index).makeUnaryRequest<Req, Res>(
+        m.path,
+        m.requestSerialize,
+        m.responseDeserialize,
+        req,
+        md,
+        { deadline },
+        (err, res) => {
+          this.inflight.delete(call);
+          signal?.removeEventListener('abort', onAbort);
+          if (err) reject(err);
+          else resolve(res as Res);
+        },
+      );
+      this.inflight.add(call);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Open a bidirectional stream on a ready endpoint. `requireLeader` makes etcd end it when the member loses its leader. */
+  async openStream<Req, Res>(
+    service: ServiceName,
+    name: string,
+    o: { signal?: AbortSignal; requireLeader?: boolean } = {},
+  ): Promise<OpenStream<Req, Res>> {
+    this.assertOpen();
+    const deadline = Date.now() + this.options.dialTimeoutMs;
+    const index = await this.connect(deadline, o.signal);
+    const md = await this.metadata(Date.now() + this.options.requestTimeoutMs, o.signal, o.requireLeader ? { hasleader: 'true' } : undefined);
+    this.assertOpen();
+    const m = method(service, name);
+    const call = this.client(index).makeBidiStreamRequest<Req, Res>(m.path, m.requestSerialize, m.responseDeserialize, md, {});
+    return { call, endpoint: this.endpoints[index]!.label, index };
+  }
+
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    for (const c of this.inflight) c.cancel();
+    this.inflight.clear();
+    for (const c of this.clients) c?.close();
+    this.emit('closed');
+    this.removeAllListeners();
+  }
+}

@@ -1,0 +1,127 @@
+import { InvalidArgumentError } from './errors.js';
+import type { Bytes } from './internal/bytes.js';
+import type { KeySelector, Keyspace } from './internal/keyspace.js';
+import type { WireKeyValue, WireRangeRequest } from './internal/wire.js';
+
+/** One key as etcd stores it. `key` is relative to the client's namespace. */
+export interface KeyValue {
+  key: Buffer;
+  value: Buffer;
+  /** Revision of the key's creation; 0n never occurs on a live key. */
+  createRevision: bigint;
+  modRevision: bigint;
+  /** Number of writes since creation (1 after the first put). */
+  version: bigint;
+  /** Lease ID the key is attached to, 0n when none. */
+  lease: bigint;
+}
+
+export type Revision = bigint | number;
+
+export type SortTarget = 'key' | 'version' | 'create' | 'mod' | 'value';
+export type SortOrder = 'none' | 'ascend' | 'descend';
+
+export interface RangeOptions extends KeySelector {
+  /** Most keys to return; 0 or absent = no limit. */
+  limit?: number;
+  /** Read at this revision (0/absent = latest). */
+  revision?: Revision;
+  sort?: { target?: SortTarget; order?: SortOrder };
+  keysOnly?: boolean;
+  countOnly?: boolean;
+  /** Answer from the local member without a quorum round trip (may be stale). */
+  serializable?: boolean;
+  minModRevision?: Revision;
+  maxModRevision?: Revision;
+  minCreateRevision?: Revision;
+  maxCreateRevision?: Revision;
+}
+
+export interface RangeResult {
+  kvs: KeyValue[];
+  /** More keys matched than `limit` allowed. */
+  more: boolean;
+  /** Number of keys in the whole range (not only those returned). */
+  count: number;
+  /** The store's revision the read was served at. */
+  revision: bigint;
+}
+
+export interface PutOptions {
+  lease?: bigint;
+  prevKv?: boolean;
+  /** Keep the current value, change only the lease (value must be empty). */
+  ignoreValue?: boolean;
+  /** Keep the current lease. */
+  ignoreLease?: boolean;
+}
+
+export interface PutResult {
+  revision: bigint;
+  prevKv?: KeyValue;
+}
+
+export interface DeleteOptions {
+  prevKv?: boolean;
+}
+
+export interface DeleteResult {
+  deleted: number;
+  prevKvs: KeyValue[];
+  revision: bigint;
+}
+
+export type DeleteTarget = Bytes | KeySelector;
+
+export function toKeyValue(kv: WireKeyValue, ks: Keyspace): KeyValue {
+  return {
+    key: ks.strip(kv.key),
+    value: kv.value,
+    createRevision: BigInt(kv.createRevision),
+    modRevision: BigInt(kv.modRevision),
+    version: BigInt(kv.version),
+    lease: BigInt(kv.lease),
+  };
+}
+
+export function revisionString(rev: Revision | undefined, what = 'revision'): string | undefined {
+  if (rev === undefined) return undefined;
+  if (typeof rev === 'number' && !Number.isSafeInteger(rev))
+    throw new InvalidArgumentError(`${what} must be an integer, got ${rev}`);
+  if (typeof rev !== 'number' && typeof rev !== 'bigint')
+    throw new InvalidArgumentError(`${what} must be a bigint or number, got ${typeof rev}`);
+  if (rev < 0) throw new InvalidArgumentError(`${what} must not be negative, got ${rev}`);
+  return rev.toString();
+}
+
+const SORT_TARGETS = { key: 'KEY', version: 'VERSION', create: 'CREATE', mod: 'MOD', value: 'VALUE' } as const;
+const SORT_ORDERS = { none: 'NONE', ascend: 'ASCEND', descend: 'DESCEND' } as const;
+
+export function toRangeRequest(o: RangeOptions, ks: Keyspace): WireRangeRequest {
+  if (o.limit !== undefined && (!Number.isSafeInteger(o.limit) || o.limit < 0))
+    throw new InvalidArgumentError(`limit must be a non-negative integer, got ${o.limit}`);
+  const req: WireRangeRequest = { ...ks.range(o) };
+  if (o.limit) req.limit = String(o.limit);
+  const rev = revisionString(o.revision);
+  if (rev) req.revision = rev;
+  if (o.sort) {
+    const target = SORT_TARGETS[o.sort.target ?? 'key'];
+    const order = SORT_ORDERS[o.sort.order ?? 'ascend'];
+    if (!target) throw new InvalidArgumentError(`sort.target must be one of ${Object.keys(SORT_TARGETS).join(', ')}`);
+    if (!order) throw new InvalidArgumentError(`sort.order must be one of ${Object.keys(SORT_ORDERS).join(', ')}`);
+    req.sortTarget = target;
+    req.sortOrder = order;
+  }
+  if (o.keysOnly) req.keysOnly = true;
+  if (o.countOnly) req.countOnly = true;
+  if (o.serializable) req.serializable = true;
+  const minMod = revisionString(o.minModRevision, 'minModRevision');
+  if (minMod) req.minModRevision = minMod;
+  const maxMod = revisionString(o.maxModRevision, 'maxModRevision');
+  if (maxMod) req.maxModRevision = maxMod;
+  const minCreate = revisionString(o.minCreateRevision, 'minCreateRevision');
+  if (minCreate) req.minCreateRevision = minCreate;
+  const maxCreate = revisionString(o.maxCreateRevision, 'maxCreateRevision');
+  if (maxCreate) req.maxCreateRevision = maxCreate;
+  return req;
+}

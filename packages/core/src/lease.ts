@@ -1,0 +1,343 @@
+import type * as grpc from '@grpc/grpc-js';
+import { EventEmitter } from 'eventemitter3';
+import { EtcdError, InvalidArgumentError, LeaseExpiredError, LeaseNotFoundError } from './errors.js';
+import type { CallOptions, Connection } from './internal/connection.js';
+import { toEtcdError } from './internal/error-map.js';
+import type {
+  WireLeaseGrantResponse,
+  WireLeaseKeepAliveResponse,
+  WireLeaseLeasesResponse,
+  WireLeaseTimeToLiveResponse,
+} from './internal/wire.js';
+
+export interface LeaseEvents {
+  /** The lease is lost: its local deadline passed, or etcd says it expired. */
+  lost: [error: LeaseExpiredError];
+  /** A keepalive succeeded; etcd granted `ttl` more seconds. */
+  keepalive: [ttl: number];
+}
+
+export interface LeaseTimeToLive {
+  /** Seconds left; -1 when the lease no longer exists. */
+  ttl: number;
+  grantedTtl: number;
+  keys: Buffer[];
+}
+
+export interface GrantOptions extends CallOptions {
+  /** Ask for this lease ID instead of letting etcd pick one. */
+  id?: bigint;
+  /** Keep the lease alive automatically (same as calling keepAlive()). Default false. */
+  keepAlive?: boolean;
+}
+
+/**
+ * A granted lease. Its `signal` aborts the moment the lease can no longer be trusted: at the
+ * local deadline (last successful keepalive + ttl, minus a safety margin), when etcd reports it
+ * gone, or when it is revoked. Keys attached to it vanish when etcd expires it.
+ */
+export class Lease extends EventEmitter<LeaseEvents> {
+  readonly id: bigint;
+  /** Seconds granted by etcd on the last grant or keepalive. */
+  ttl: number;
+  private readonly manager: LeaseManager;
+  private readonly controller = new AbortController();
+  /** @internal local time (ms) after which the lease counts as lost */
+  deadline: number;
+  /** @internal send times of keepalives awaiting an answer, oldest first */
+  pending: number[] = [];
+  /** @internal */
+  keptAlive = false;
+  /** @internal */
+  sendTimer: NodeJS.Timeout | undefined;
+  private lostTimer: NodeJS.Timeout | undefined;
+  private firstKeepAlive: { resolve: (ttl: number) => void; reject: (e: Error) => void }[] = [];
+
+  /** @internal */
+  constructor(manager: LeaseManager, id: bigint, ttl: number, grantedAt: number) {
+    super();
+    this.manager = manager;
+    this.id = id;
+    this.ttl = ttl;
+    this.deadline = grantedAt + ttl * 1000;
+    this.armLostTimer();
+  }
+
+  /** Aborts when the lease is lost or revoked; the reason is a LeaseExpiredError. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get lost(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /** Milliseconds until the local deadline at which the lease is declared lost. */
+  get remainingMs(): number {
+    return Math.max(0, this.deadline - this.manager.marginMs(this.ttl) - Date.now());
+  }
+
+  /** Keep the lease alive until revoke(), sharing the client's keepalive stream. Resolves after the first keepalive. */
+  keepAlive(): Promise<number> {
+    if (this.lost) return Promise.reject(this.signal.reason as Error);
+    const p = new Promise<number>((resolve, reject) => this.firstKeepAlive.push({ resolve, reject }));
+    if (!this.keptAlive) {
+      this.keptAlive = true;
+      this.manager.track(this);
+    }
+    return p;
+  }
+
+  /** One keepalive now, without a stream; returns the granted TTL. */
+  async keepAliveOnce(options?: CallOptions): Promise<number> {
+    const sent = Date.now();
+    const ttl = await this.manager.keepAliveOnce(this.id, options);
+    this.refreshed(sent, ttl);
+    return ttl;
+  }
+
+  /** Revoke the lease: its keys are deleted and its signal aborts. Revoking a lost lease is not an error. */
+  async revoke(options?: CallOptions): Promise<void> {
+    this.stop(new LeaseExpiredError(this.id, `lease ${this.id.toString(16)} was revoked`));
+    await this.manager.revoke(this.id, options);
+  }
+
+  timeToLive(options?: CallOptions & { keys?: boolean }): Promise<LeaseTimeToLive> {
+    return this.manager.timeToLive(this.id, options);
+  }
+
+  /** @internal a keepalive sent at `sentAt` was answered with `ttl` */
+  refreshed(sentAt: number, ttl: number): void {
+    if (this.lost) return;
+    if (ttl <= 0) {
+      this.stop(new LeaseExpiredError(this.id, `lease ${this.id.toString(16)} expired on the etcd server`));
+      return;
+    }
+    this.ttl = ttl;
+    this.deadline = Math.max(this.deadline, sentAt + ttl * 1000);
+    this.armLostTimer();
+    for (const w of this.firstKeepAlive.splice(0)) w.resolve(ttl);
+    this.emit('keepalive', ttl);
+  }
+
+  private armLostTimer(): void {
+    clearTimeout(this.lostTimer);
+    const ms = this.deadline - this.manager.marginMs(this.ttl) - Date.now();
+    this.lostTimer = setTimeout(() => this.stop(new LeaseExpiredError(this.id)), Math.max(0, ms));
+    // The deadline alone must not keep a process alive.
+    this.lostTimer.unref();
+  }
+
+  /** @internal end the lease locally: abort the signal, stop timers and keepalives */
+  stop(reason: LeaseExpiredError): void {
+    if (this.lost) return;
+    clearTimeout(this.lostTimer);
+    clearTimeout(this.sendTimer);
+    this.manager.untrack(this);
+    this.controller.abort(reason);
+    for (const w of this.firstKeepAlive.splice(0)) w.reject(reason);
+    this.emit('lost', reason);
+  }
+}
+
+function ttlSeconds(ttl: number): number {
+  if (!Number.isInteger(ttl) || ttl < 1)
+    throw new InvalidArgumentError(`lease ttl must be a whole number of seconds >= 1, got ${ttl}`);
+  return ttl;
+}
+
+/**
+ * All leases of one client. Kept-alive leases share one LeaseKeepAlive stream; each lease is
+ * refreshed every ttl/3 and the stream is re-opened (on any endpoint) when it breaks.
+ */
+export class LeaseManager {
+  private readonly conn: Connection;
+  private readonly tracked = new Map<bigint, Lease>();
+  private stream: grpc.ClientDuplexStream<{ ID: string }, WireLeaseKeepAliveResponse> | undefined;
+  private opening: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private backoffMs = 100;
+  private closed = false;
+
+  constructor(conn: Connection) {
+    this.conn = conn;
+  }
+
+  marginMs(ttl: number): number {
+    return this.conn.options.leaseSafetyMarginMs ?? Math.min(1000, (ttl * 1000) / 10);
+  }
+
+  async grant(ttl: number, options: GrantOptions = {}): Promise<Lease> {
+    ttlSeconds(ttl);
+    const sent = Date.now();
+    const res = await this.conn.unary<{ TTL: string; ID: string }, WireLeaseGrantResponse>(
+      'Lease',
+      'LeaseGrant',
+      { TTL: String(ttl), ID: (options.id ?? 0n).toString() },
+      // A grant without an ID creates a new lease each time: not safe to repeat.
+      { idempotent: options.id !== undefined, ...options },
+    );
+    if (res.error) throw new EtcdError('LEASE_GRANT_FAILED', `lease grant failed: ${res.error}`);
+    const lease = new Lease(this, BigInt(res.ID), Number(res.TTL), sent);
+    if (options.keepAlive) await lease.keepAlive();
+    return lease;
+  }
+
+  async revoke(id: bigint, options?: CallOptions): Promise<void> {
+    try {
+      await this.conn.unary('Lease', 'LeaseRevoke', { ID: id.toString() }, { idempotent: true, ...options, context: { leaseId: id } });
+    } catch (err) {
+      // Revoking a lease that already expired (or a retried revoke) reaches the same end state.
+      if (!(err instanceof LeaseNotFoundError)) throw err;
+    }
+  }
+
+  async timeToLive(id: bigint, options?: CallOptions & { keys?: boolean }): Promise<LeaseTimeToLive> {
+    const r = await this.conn.unary<{ ID: string; keys: boolean }, WireLeaseTimeToLiveResponse>(
+      'Lease',
+      'LeaseTimeToLive',
+      { ID: id.toString(), keys: options?.keys ?? false },
+      { idempotent: true, ...options, context: { leaseId: id } },
+    );
+    return { ttl: Number(r.TTL), grantedTtl: Number(r.grantedTTL), keys: r.keys };
+  }
+
+  async list(options?: CallOptions): Promise<bigint[]> {
+    const r = await this.conn.unary<object, WireLeaseLeasesResponse>('Lease', 'LeaseLeases', {}, { idempotent: true, ...options });
+    return r.leases.map((l) => BigInt(l.ID));
+  }
+
+  /** A single keepalive over a short-lived stream (etcd has no unary keepalive). */
+  async keepAliveOnce(id: bigint, options?: CallOptions): Promise<number> {
+    const { call } = await this.conn.openStream<{ ID: string }, WireLeaseKeepAliveResponse>('Lease', 'LeaseKeepAlive', options);
+    try {
+      return await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new EtcdError('DEADLINE_EXCEEDED', 'lease keepalive got no answer in time')),
+          options?.timeoutMs ?? this.conn.options.requestTimeoutMs,
+        );
+        call.once('data', (r: WireLeaseKeepAliveResponse) => {
+          clearTimeout(timer);
+          const ttl = Number(r.TTL);
+          if (ttl <= 0) reject(new LeaseNotFoundError(id));
+          else resolve(ttl);
+        });
+        call.once('error', (e) => {
+          clearTimeout(timer);
+          reject(toEtcdError(e, { method: 'Lease.LeaseKeepAlive', leaseId: id }));
+        });
+        call.write({ ID: id.toString() });
+      });
+    } finally {
+      call.on('error', () => {}); // the cancel below surfaces as a CANCELLED error we asked for
+      call.cancel();
+    }
+  }
+
+  /** @internal */
+  track(lease: Lease): void {
+    if (this.closed) {
+      lease.stop(new LeaseExpiredError(lease.id, 'the etcd client was closed'));
+      return;
+    }
+    this.tracked.set(lease.id, lease);
+    this.send(lease);
+  }
+
+  /** @internal */
+  untrack(lease: Lease): void {
+    if (this.tracked.get(lease.id) !== lease) return;
+    this.tracked.delete(lease.id);
+    clearTimeout(lease.sendTimer);
+    if (this.tracked.size === 0) this.closeStream();
+  }
+
+  private send(lease: Lease): void {
+    clearTimeout(lease.sendTimer);
+    if (lease.lost || !this.tracked.has(lease.id)) return;
+    if (!this.stream) {
+      this.open();
+      return; // all tracked leases are sent once the stream is up
+    }
+    lease.pending.push(Date.now());
+    this.stream.write({ ID: lease.id.toString() });
+    // If no answer comes, send again after another third of the ttl.
+    this.schedule(lease, (lease.ttl * 1000) / 3);
+  }
+
+  private schedule(lease: Lease, ms: number): void {
+    clearTimeout(lease.sendTimer);
+    lease.sendTimer = setTimeout(() => this.send(lease), Math.max(0, ms));
+  }
+
+  private open(): void {
+    if (this.opening || this.stream || this.closed) return;
+    this.opening = this.conn
+      .openStream<{ ID: string }, WireLeaseKeepAliveResponse>('Lease', 'LeaseKeepAlive', { requireLeader: true })
+      .then(({ call, index }) => {
+        this.opening = undefined;
+        if (this.closed || this.tracked.size === 0) {
+          call.on('error', () => {}); // cancelled by us
+          call.cancel();
+          return;
+        }
+        this.stream = call;
+        this.backoffMs = 100;
+        call.on('data', (r: WireLeaseKeepAliveResponse) => this.onResponse(r));
+        const broken = (err: unknown) => {
+          if (this.stream !== call) return;
+          this.stream = undefined;
+          const e = toEtcdError(err ?? new Error('stream ended'), { method: 'Lease.LeaseKeepAlive' });
+          this.conn.reportFailure(index, e);
+          this.retry();
+        };
+        call.on('error', broken);
+        call.on('end', () => broken(undefined));
+        for (const lease of this.tracked.values()) {
+          lease.pending = [];
+          this.send(lease);
+        }
+      })
+      .catch(() => {
+        // Could not connect yet: leases stay tracked and their deadlines keep running; try again.
+        this.opening = undefined;
+        this.retry();
+      });
+  }
+
+  private retry(): void {
+    if (this.closed || this.tracked.size === 0 || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.open();
+    }, this.backoffMs);
+    this.backoffMs = Math.min(this.backoffMs * 2, 1000);
+  }
+
+  private onResponse(r: WireLeaseKeepAliveResponse): void {
+    const lease = this.tracked.get(BigInt(r.ID));
+    if (!lease) return;
+    const sentAt = lease.pending.shift() ?? Date.now();
+    const ttl = Number(r.TTL);
+    lease.refreshed(sentAt, ttl);
+    if (!lease.lost) this.schedule(lease, (ttl * 1000) / 3 - (Date.now() - sentAt));
+  }
+
+  private closeStream(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const s = this.stream;
+    this.stream = undefined;
+    if (s) {
+      s.on('error', () => {}); // the cancel below surfaces as a CANCELLED error we asked for
+      s.cancel();
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const lease of [...this.tracked.values()])
+      lease.stop(new LeaseExpiredError(lease.id, 'the etcd client was closed; the lease is no longer kept alive'));
+    this.closeStream();
+  }
+}

@@ -1,0 +1,77 @@
+import { SessionExpiredError } from './errors.js';
+import type { Etcd } from './etcd.js';
+import type { Lease } from './lease.js';
+
+export interface SessionOptions {
+  /** Lease TTL in seconds. Default 60, as etcd's own sessions. */
+  ttl?: number;
+  /** Fails session creation when aborted. */
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/**
+ * A lease kept alive for as long as the session lives: the base of locks and elections.
+ * `signal` aborts when the lease is lost (at the local deadline, before etcd expires it) or
+ * the session is closed. `close()` revokes the lease, which deletes every key attached to it.
+ */
+export class Session {
+  /** The client (or namespace view) the session was made from; primitives use it for their keys. */
+  readonly client: Etcd;
+  readonly leaseHandle: Lease;
+  private readonly controller = new AbortController();
+  private readonly closedPromise: Promise<SessionExpiredError>;
+  private closing: Promise<void> | undefined;
+  private readonly onRelease: () => void;
+
+  /** @internal use etcd.session() */
+  constructor(client: Etcd, lease: Lease, onRelease: () => void) {
+    this.client = client;
+    this.leaseHandle = lease;
+    this.onRelease = onRelease;
+    this.closedPromise = new Promise((resolve) => {
+      const done = () => {
+        const cause = lease.signal.reason as Error;
+        const err = new SessionExpiredError(lease.id, undefined, { cause });
+        if (!this.controller.signal.aborted) this.controller.abort(err);
+        this.onRelease();
+        resolve(err);
+      };
+      if (lease.lost) done();
+      else lease.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** The lease ID: also the suffix (in hex) of lock and election keys. */
+  get lease(): bigint {
+    return this.leaseHandle.id;
+  }
+
+  get ttl(): number {
+    return this.leaseHandle.ttl;
+  }
+
+  /** Aborts when the session is over; the reason is a SessionExpiredError. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get expired(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /** Resolves (never rejects) when the session ends, with the reason. */
+  get closed(): Promise<SessionExpiredError> {
+    return this.closedPromise;
+  }
+
+  /** Revoke the lease (deleting the session's keys) and end the session. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= this.leaseHandle.revoke({ timeoutMs: 5000 });
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,260 @@
+import { InvalidArgumentError } from './errors.js';
+import { type Bytes, toBuffer } from './internal/bytes.js';
+import type { Keyspace } from './internal/keyspace.js';
+import type {
+  WireCompare,
+  WireDeleteRangeRequest,
+  WirePutRequest,
+  WireRequestOp,
+  WireResponseOp,
+  WireTxnRequest,
+  WireTxnResponse,
+} from './internal/wire.js';
+import {
+  type DeleteOptions,
+  type DeleteTarget,
+  type KeyValue,
+  type PutOptions,
+  type RangeOptions,
+  type Revision,
+  revisionString,
+  toKeyValue,
+  toRangeRequest,
+} from './kv.js';
+
+/** What a call needs to put keys on the wire: the namespace and the size limit. */
+export interface WireContext {
+  ks: Keyspace;
+  maxRequestBytes: number;
+}
+
+export type CompareOp = '==' | '!=' | '<' | '>';
+
+const RESULTS = { '==': 'EQUAL', '!=': 'NOT_EQUAL', '<': 'LESS', '>': 'GREATER' } as const;
+
+/** A guard of a transaction. Build with `compare.*`. */
+export interface Compare {
+  readonly kind: 'compare';
+  /** @internal */
+  toWire(ctx: WireContext): WireCompare;
+}
+
+/** One operation of a transaction branch. Build with `op.*`. */
+export interface Op {
+  readonly kind: 'op';
+  /** True when the operation only reads (a transaction of reads is safe to retry). */
+  readonly readOnly: boolean;
+  /** @internal */
+  toWire(ctx: WireContext): WireRequestOp;
+}
+
+function result(operator: CompareOp): WireCompare['result'] {
+  const r = RESULTS[operator];
+  if (!r) throw new InvalidArgumentError(`compare operator must be one of == != < >, got ${JSON.stringify(operator)}`);
+  return r;
+}
+
+function int64(v: Revision | bigint, what: string): string {
+  return revisionString(v, what)!;
+}
+
+function makeCompare(
+  key: Bytes,
+  operator: CompareOp,
+  target: WireCompare['target'],
+  operand: (c: WireCompare) => void,
+): Compare {
+  const res = result(operator);
+  return {
+    kind: 'compare',
+    toWire(ctx) {
+      const c: WireCompare = { result: res, target, key: ctx.ks.key(key) };
+      operand(c);
+      return c;
+    },
+  };
+}
+
+/** Transaction guards. `compare.createRevision(key, '==', 0)` means "key does not exist". */
+export const compare = {
+  value: (key: Bytes, operator: CompareOp, value: Bytes): Compare => {
+    const v = toBuffer(value);
+    return makeCompare(key, operator, 'VALUE', (c) => {
+      c.value = v;
+    });
+  },
+  version: (key: Bytes, operator: CompareOp, version: Revision): Compare => {
+    const v = int64(version, 'version');
+    return makeCompare(key, operator, 'VERSION', (c) => {
+      c.version = v;
+    });
+  },
+  createRevision: (key: Bytes, operator: CompareOp, revision: Revision): Compare => {
+    const v = int64(revision, 'createRevision');
+    return makeCompare(key, operator, 'CREATE', (c) => {
+      c.createRevision = v;
+    });
+  },
+  modRevision: (key: Bytes, operator: CompareOp, revision: Revision): Compare => {
+    const v = int64(revision, 'modRevision');
+    return makeCompare(key, operator, 'MOD', (c) => {
+      c.modRevision = v;
+    });
+  },
+  lease: (key: Bytes, operator: CompareOp, leaseId: bigint | number): Compare => {
+    const v = int64(leaseId, 'lease');
+    return makeCompare(key, operator, 'LEASE', (c) => {
+      c.lease = v;
+    });
+  },
+};
+
+export function putRequest(key: Bytes, value: Bytes, o: PutOptions | undefined, ctx: WireContext): WirePutRequest {
+  const k = ctx.ks.key(key);
+  if (value === undefined || value === null) throw new InvalidArgumentError('put needs a value (use "" for an empty one)');
+  const v = toBuffer(value);
+  if (k.length + v.length > ctx.maxRequestBytes)
+    throw new InvalidArgumentError(
+      `key and value take ${k.length + v.length} bytes, more than etcd accepts in one request ` +
+        `(${ctx.maxRequestBytes}); store large values elsewhere or raise etcd's --max-request-bytes and maxRequestBytes`,
+    );
+  const req: WirePutRequest = { key: k, value: v };
+  if (o?.lease !== undefined && o.lease !== 0n) req.lease = int64(o.lease, 'lease');
+  if (o?.prevKv) req.prevKv = true;
+  if (o?.ignoreValue) req.ignoreValue = true;
+  if (o?.ignoreLease) req.ignoreLease = true;
+  return req;
+}
+
+export function deleteRequest(target: DeleteTarget, o: DeleteOptions | undefined, ctx: WireContext): WireDeleteRangeRequest {
+  const sel = typeof target === 'string' || target instanceof Uint8Array ? { key: target } : target;
+  if (sel === null || typeof sel !== 'object') throw new InvalidArgumentError('delete needs a key or { prefix | key, end | fromKey }');
+  const req: WireDeleteRangeRequest = { ...ctx.ks.range(sel) };
+  if (o?.prevKv) req.prevKv = true;
+  return req;
+}
+
+export interface TxnBranches {
+  if?: Compare[];
+  then?: Op[];
+  else?: Op[];
+}
+
+/** Transaction operations. */
+export const op = {
+  put: (key: Bytes, value: Bytes, options?: PutOptions): Op => ({
+    kind: 'op',
+    readOnly: false,
+    toWire: (ctx) => ({ requestPut: putRequest(key, value, options, ctx) }),
+  }),
+  get: (target: Bytes | RangeOptions): Op => ({
+    kind: 'op',
+    readOnly: true,
+    toWire: (ctx) => ({
+      requestRange: toRangeRequest(
+        typeof target === 'string' || target instanceof Uint8Array ? { key: target } : target,
+        ctx.ks,
+      ),
+    }),
+  }),
+  delete: (target: DeleteTarget, options?: DeleteOptions): Op => ({
+    kind: 'op',
+    readOnly: false,
+    toWire: (ctx) => ({ requestDeleteRange: deleteRequest(target, options, ctx) }),
+  }),
+  txn: (branches: TxnBranches): Op => ({
+    kind: 'op',
+    readOnly: [...(branches.then ?? []), ...(branches.else ?? [])].every((o) => o.readOnly),
+    toWire: (ctx) => ({ requestTxn: txnRequest(branches, ctx) }),
+  }),
+};
+
+function check<T extends { kind: string }>(items: T[], kind: T['kind'], where: string): T[] {
+  for (const it of items)
+    if (!it || it.kind !== kind)
+      throw new InvalidArgumentError(`${where} takes values made by ${kind === 'op' ? 'op.*' : 'compare.*'}`);
+  return items;
+}
+
+export function txnRequest(b: TxnBranches, ctx: WireContext): WireTxnRequest {
+  return {
+    compare: check(b.if ?? [], 'compare', 'txn().if()').map((c) => c.toWire(ctx)),
+    success: check(b.then ?? [], 'op', 'txn().then()').map((o) => o.toWire(ctx)),
+    failure: check(b.else ?? [], 'op', 'txn().else()').map((o) => o.toWire(ctx)),
+  };
+}
+
+export type OpResponse =
+  | { type: 'range'; kvs: KeyValue[]; more: boolean; count: number }
+  | { type: 'put'; prevKv?: KeyValue }
+  | { type: 'delete'; deleted: number; prevKvs: KeyValue[] }
+  | { type: 'txn'; succeeded: boolean; responses: OpResponse[] };
+
+export interface TxnResult {
+  /** Whether every compare held (the `then` branch ran). */
+  succeeded: boolean;
+  /** One response per operation of the branch that ran, in order. */
+  responses: OpResponse[];
+  revision: bigint;
+}
+
+export function toOpResponse(r: WireResponseOp, ks: Keyspace): OpResponse {
+  switch (r.response) {
+    case 'responseRange': {
+      const x = r.responseRange!;
+      return { type: 'range', kvs: x.kvs.map((kv) => toKeyValue(kv, ks)), more: x.more, count: Number(x.count) };
+    }
+    case 'responsePut': {
+      const x = r.responsePut!;
+      return x.prevKv ? { type: 'put', prevKv: toKeyValue(x.prevKv, ks) } : { type: 'put' };
+    }
+    case 'responseDeleteRange': {
+      const x = r.responseDeleteRange!;
+      return { type: 'delete', deleted: Number(x.deleted), prevKvs: x.prevKvs.map((kv) => toKeyValue(kv, ks)) };
+    }
+    case 'responseTxn': {
+      const x = r.responseTxn!;
+      return { type: 'txn', succeeded: x.succeeded, responses: x.responses.map((y) => toOpResponse(y, ks)) };
+    }
+  }
+}
+
+export function toTxnResult(r: WireTxnResponse, ks: Keyspace): TxnResult {
+  return {
+    succeeded: r.succeeded,
+    responses: r.responses.map((x) => toOpResponse(x, ks)),
+    revision: BigInt(r.header.revision),
+  };
+}
+
+/** A transaction being built: `etcd.txn().if(...).then(...).else(...).commit()`. */
+export class Txn {
+  private readonly compares: Compare[] = [];
+  private readonly success: Op[] = [];
+  private readonly failure: Op[] = [];
+  private readonly run: (branches: TxnBranches, readOnly: boolean, o?: { signal?: AbortSignal; timeoutMs?: number }) => Promise<TxnResult>;
+
+  constructor(run: Txn['run']) {
+    this.run = run;
+  }
+
+  if(...compares: Compare[]): this {
+    this.compares.push(...check(compares, 'compare', 'txn().if()'));
+    return this;
+  }
+
+  then(...ops: Op[]): this {
+    this.success.push(...check(ops, 'op', 'txn().then()'));
+    return this;
+  }
+
+  else(...ops: Op[]): this {
+    this.failure.push(...check(ops, 'op', 'txn().else()'));
+    return this;
+  }
+
+  commit(options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<TxnResult> {
+    const readOnly = [...this.success, ...this.failure].every((o) => o.readOnly);
+    return this.run({ if: this.compares, then: this.success, else: this.failure }, readOnly, options);
+  }
+}
