@@ -91,9 +91,15 @@ export class Lease extends EventEmitter<LeaseEvents> {
   /** One keepalive now, without a stream; returns the granted TTL. */
   async keepAliveOnce(options?: CallOptions): Promise<number> {
     const sent = Date.now();
-    const ttl = await this.manager.keepAliveOnce(this.id, options);
-    this.refreshed(sent, ttl);
-    return ttl;
+    try {
+      const ttl = await this.manager.keepAliveOnce(this.id, options);
+      this.refreshed(sent, ttl);
+      return ttl;
+    } catch (err) {
+      if (err instanceof LeaseNotFoundError)
+        this.stop(new LeaseExpiredError(this.id, `lease ${this.id.toString(16)} expired on the etcd server`, { cause: err }));
+      throw err;
+    }
   }
 
   /** Revoke the lease: its keys are deleted and its signal aborts. Revoking a lost lease is not an error. */

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError, InvalidTxnError, compare, op } from '../src/index.js';
+import { uniq, useEtcd } from './helpers.js';
+
+const t = useEtcd();
+
+describe('txn', () => {
+  it('runs then or else by compares on value, version, create, mod revision and lease', async () => {
+    const etcd = t.client();
+    const p = uniq('txn');
+    const put = await etcd.put(`${p}k`, 'v1');
+    const lease = await etcd.lease.grant(30);
+    await etcd.put(`${p}leased`, 'x', { lease: lease.id });
+
+    const cases = [
+      [compare.value(`${p}k`, '==', 'v1'), true],
+      [compare.value(`${p}k`, '!=', 'v1'), false],
+      [compare.value(`${p}k`, '>', 'v0'), true],
+      [compare.value(`${p}k`, '<', 'v0'), false],
+      [compare.version(`${p}k`, '==', 1), true],
+      [compare.version(`${p}missing`, '==', 0), true],
+      [compare.createRevision(`${p}k`, '==', put.revision), true],
+      [compare.createRevision(`${p}missing`, '==', 0n), true],
+      [compare.modRevision(`${p}k`, '<', put.revision + 1n), true],
+      [compare.modRevision(`${p}k`, '>', put.revision), false],
+      [compare.lease(`${p}leased`, '==', lease.id), true],
+      [compare.lease(`${p}k`, '==', 0n), true],
+    ] as const;
+    for (const [c, expected] of cases) {
+      const r = await etcd.txn().if(c).then(op.get(`${p}k`)).else(op.get(`${p}leased`)).commit();
+      expect(r.succeeded).toBe(expected);
+      const first = r.responses[0]!;
+      expect(first.type).toBe('range');
+      if (first.type === 'range') expect(first.kvs[0]?.key.toString()).toBe(expected ? `${p}k` : `${p}leased`);
+    }
+    await lease.revoke();
+  });
+
+  it('returns typed responses for put, get, delete and a nested txn', async () => {
+    const etcd = t.client();
+    const p = uniq('ops');
+    await etcd.put(`${p}old`, 'o');
+    const r = await etcd
+      .txn()
+      .then(
+        op.put(`${p}a`, 'A'),
+        op.put(`${p}old`, 'new', { prevKv: true }),
+        op.get({ prefix: p }),
+        op.delete(`${p}gone`),
+        // etcd evaluates every compare, nested ones included, before any op of the txn runs.
+        op.txn({ if: [compare.value(`${p}old`, '==', 'o')], then: [op.get(`${p}a`)], else: [] }),
+      )
+      .commit();
+    // No compares: always succeeds.
+    expect(r.succeeded).toBe(true);
+    expect(typeof r.revision).toBe('bigint');
+    expect(r.responses.map((x) => x.type)).toEqual(['put', 'put', 'range', 'delete', 'txn']);
+    const [, put, range, del, nested] = r.responses;
+    if (put?.type === 'put') expect(put.prevKv?.value.toString()).toBe('o');
+    if (range?.type === 'range') expect(range.kvs.map((kv) => kv.value.toString())).toEqual(['A', 'new']);
+    if (del?.type === 'delete') expect(del.deleted).toBe(0);
+    expect(nested?.type === 'txn' && nested.succeeded).toBe(true);
+    if (nested?.type === 'txn') {
+      const inner = nested.responses[0];
+      expect(inner?.type === 'range' && inner.kvs[0]?.value.toString()).toBe('A');
+    }
+  });
+
+  it('applies namespaces to compares and ops', async () => {
+    const root = t.client();
+    const p = uniq('nstxn');
+    const ns = root.namespace(p);
+    const r = await ns.txn().if(compare.createRevision('k', '==', 0)).then(op.put('k', 'v'), op.get('k')).commit();
+    expect(r.succeeded).toBe(true);
+    const got = r.responses[1];
+    expect(got?.type === 'range' && got.kvs[0]?.key.toString()).toBe('k');
+    expect((await root.get(`${p}k`))?.value.toString()).toBe('v');
+  });
+
+  it('maps etcd refusals to typed errors and rejects malformed builders', async () => {
+    const etcd = t.client();
+    const p = uniq('bad');
+    const dup = etcd.txn().then(op.put(`${p}k`, '1'), op.put(`${p}k`, '2')).commit();
+    await expect(dup).rejects.toBeInstanceOf(InvalidTxnError);
+    await expect(dup).rejects.toMatchObject({ code: 'DUPLICATE_KEY' });
+    const many = etcd.txn().then(...Array.from({ length: 200 }, (_, i) => op.put(`${p}${i}`, 'x'))).commit();
+    await expect(many).rejects.toMatchObject({ code: 'TOO_MANY_OPS' });
+    expect(() => etcd.txn().if(op.get('x') as never)).toThrow(InvalidArgumentError);
+    expect(() => compare.value('k', '=' as never, 'x')).toThrow(/operator must be one of/);
+  });
+});
