@@ -111,9 +111,9 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     this.shared.conn.on('endpoint', this.onEndpoint);
     const leases = this.shared.leases;
     this.lease = {
-      grant: (ttl, o) => (this.assertOpen(), leases.grant(ttl, o)),
-      list: (o) => (this.assertOpen(), leases.list(o)),
-      revoke: (id, o) => (this.assertOpen(), leases.revoke(id, o)),
+      grant: async (ttl, o) => (this.assertOpen(), leases.grant(ttl, o)),
+      list: async (o) => (this.assertOpen(), leases.list(o)),
+      revoke: async (id, o) => (this.assertOpen(), leases.revoke(id, o)),
     };
   }
 

@@ -1,0 +1,129 @@
+import { type EtcdCluster, type TcpProxy, startCluster, startTcpProxy } from '@etcdkit/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Etcd, type EtcdError, type WatchBatch } from '../src/index.js';
+import { sleep, uniq } from './helpers.js';
+
+let cluster: EtcdCluster;
+beforeAll(async () => {
+  cluster = await startCluster({ members: 3 });
+});
+afterAll(async () => {
+  await cluster?.close();
+});
+
+/** Writes `count` keys one by one, repeating a write that failed (a repeat only adds a revision). */
+async function writeKeys(etcd: Etcd, prefix: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    for (;;) {
+      try {
+        await etcd.put(`${prefix}${i}`, String(i));
+        break;
+      } catch {
+        await sleep(20);
+      }
+    }
+  }
+}
+
+/** The batches of a prefix between two revisions, read afterwards from a healthy member: the truth. */
+async function history(endpoints: string[], prefix: string, from: bigint, to: bigint): Promise<bigint[]> {
+  await using etcd = new Etcd({ endpoints });
+  const revs: bigint[] = [];
+  const w = etcd.watch({ prefix, startRevision: from });
+  for await (const b of w.batches()) {
+    revs.push(b.revision);
+    if (b.revision >= to) break;
+  }
+  return revs;
+}
+
+function collect(etcd: Etcd, prefix: string, startRevision: bigint) {
+  const batches: WatchBatch[] = [];
+  const w = etcd.watch({ prefix, startRevision });
+  const done = (async () => {
+    for await (const b of w.batches()) batches.push(b);
+  })();
+  return { w, batches, done };
+}
+
+describe('a 3-member cluster', () => {
+  it('keeps a watch exact while the watched member is killed and restarted twice, and fails unary calls and sessions over', async () => {
+    const watcher = new Etcd({ endpoints: cluster.endpoints, dialTimeoutMs: 2000 });
+    const writer = new Etcd({ endpoints: [...cluster.endpoints].reverse(), dialTimeoutMs: 2000 });
+    try {
+      const p = uniq('cluster-watch');
+      const start = (await writer.put(`${p}start`, 'x')).revision + 1n;
+      const session = await watcher.session({ ttl: 5 });
+      const c = collect(watcher, p, start);
+      await c.w.ready;
+      const writing = writeKeys(writer, p, 5000);
+      for (let round = 0; round < 2; round++) {
+        await sleep(700);
+        const member = cluster.members.find((m) => m.endpoint === watcher.endpoint)!;
+        await member.kill();
+        // Unary calls on the watching client go elsewhere meanwhile.
+        await watcher.get(`${p}0`);
+        await sleep(700);
+        await member.restart();
+      }
+      await writing;
+      const last = (await writer.put(`${p}end`, 'x')).revision;
+      while ((c.batches.at(-1)?.revision ?? 0n) < last) await sleep(50);
+      c.w.close();
+      await c.done;
+      const truth = await history(cluster.endpoints, p, start, last);
+      const seen = c.batches.map((b) => b.revision);
+      expect(seen.length).toBe(truth.length);
+      expect(seen).toEqual(truth);
+      expect(new Set(c.batches.flatMap((b) => b.events.map((e) => e.kv.key.toString()))).size).toBeGreaterThanOrEqual(5001);
+      // The session's keepalives moved with the client: still alive, well past its ttl.
+      expect(session.expired).toBe(false);
+      expect((await session.leaseHandle.timeToLive()).ttl).toBeGreaterThan(0);
+      await session.close();
+    } finally {
+      await watcher.close();
+      await writer.close();
+    }
+  });
+
+  it('replaces a connection that stays open but answers nothing (keepalive pings), and cut connections, without losing events', async () => {
+    const proxies: TcpProxy[] = await Promise.all(cluster.members.map((m) => startTcpProxy(m.endpoint)));
+    const watcher = new Etcd({
+      endpoints: proxies.map((x) => x.endpoint),
+      dialTimeoutMs: 1000,
+      keepaliveTimeMs: 5000,
+      keepaliveTimeoutMs: 1000,
+    });
+    const writer = new Etcd({ endpoints: cluster.endpoints, dialTimeoutMs: 2000 });
+    try {
+      const p = uniq('cluster-proxy');
+      const start = (await writer.put(`${p}start`, 'x')).revision + 1n;
+      const c = collect(watcher, p, start);
+      const disconnects: EtcdError[] = [];
+      c.w.on('disconnected', (e) => disconnects.push(e));
+      await c.w.ready;
+      const writing = writeKeys(writer, p, 1500);
+      await sleep(300);
+      // A silent partition: bytes vanish, the socket stays open.
+      const silent = proxies.find((x) => x.endpoint === watcher.endpoint)!;
+      silent.blackhole(true);
+      while (disconnects.length === 0) await sleep(100);
+      silent.blackhole(false);
+      // A hard cut of whichever connection is in use now.
+      await sleep(300);
+      proxies.find((x) => x.endpoint === watcher.endpoint)!.cut();
+      await writing;
+      const last = (await writer.put(`${p}end`, 'x')).revision;
+      while ((c.batches.at(-1)?.revision ?? 0n) < last) await sleep(50);
+      c.w.close();
+      await c.done;
+      const truth = await history(cluster.endpoints, p, start, last);
+      expect(c.batches.map((b) => b.revision)).toEqual(truth);
+      expect(disconnects.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await watcher.close();
+      await writer.close();
+      await Promise.all(proxies.map((x) => x.close()));
+    }
+  });
+});
