@@ -11,6 +11,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Each test file starts its own etcd; two cores do not gain from more workers.
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', './scripts/summary-reporter.ts'],
   },
 });

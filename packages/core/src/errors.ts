@@ -75,7 +75,10 @@ export class CompactedError extends EtcdError {
 
 /** The requested revision is newer than the store's current revision. */
 export class FutureRevisionError extends EtcdError {
-  constructor(message = 'the requested revision is newer than the current revision of the store', options?: { cause?: unknown }) {
+  constructor(
+    message = 'the requested revision is newer than the current revision of the store',
+    options?: { cause?: unknown },
+  ) {
     super('FUTURE_REVISION', message, options);
   }
 }
@@ -103,7 +106,8 @@ export class LeaseExpiredError extends EtcdError {
   constructor(leaseId: bigint, message?: string, options?: { cause?: unknown }) {
     super(
       'LEASE_EXPIRED',
-      message ?? `lease ${leaseId.toString(16)} is lost (not kept alive before its deadline); stop work guarded by it`,
+      message ??
+        `lease ${leaseId.toString(16)} is lost (not kept alive before its deadline); stop work guarded by it`,
       options,
     );
     this.leaseId = leaseId;
@@ -116,7 +120,8 @@ export class SessionExpiredError extends EtcdError {
   constructor(leaseId: bigint, message?: string, options?: { cause?: unknown }) {
     super(
       'SESSION_EXPIRED',
-      message ?? `session ${leaseId.toString(16)} is over (lease lost or session closed); start a new session`,
+      message ??
+        `session ${leaseId.toString(16)} is over (lease lost or session closed); start a new session`,
       options,
     );
     this.leaseId = leaseId;
@@ -125,14 +130,20 @@ export class SessionExpiredError extends EtcdError {
 
 /** Wrong user name or password. */
 export class AuthFailedError extends EtcdError {
-  constructor(message = 'authentication failed: check the user name and password', options?: { cause?: unknown }) {
+  constructor(
+    message = 'authentication failed: check the user name and password',
+    options?: { cause?: unknown },
+  ) {
     super('AUTH_FAILED', message, options);
   }
 }
 
 /** The auth token was rejected (expired or revoked) and could not be renewed. */
 export class InvalidTokenError extends EtcdError {
-  constructor(message = 'the auth token is invalid or expired and could not be renewed', options?: { cause?: unknown }) {
+  constructor(
+    message = 'the auth token is invalid or expired and could not be renewed',
+    options?: { cause?: unknown },
+  ) {
     super('INVALID_TOKEN', message, options);
   }
 }
@@ -148,7 +159,10 @@ export class PermissionDeniedError extends EtcdError {
 
 /** The request exceeds etcd's --max-request-bytes (1.5 MiB by default). Split it. */
 export class RequestTooLargeError extends EtcdError {
-  constructor(message = 'the request is larger than etcd accepts (--max-request-bytes, 1.5 MiB by default); split it', options?: { cause?: unknown }) {
+  constructor(
+    message = 'the request is larger than etcd accepts (--max-request-bytes, 1.5 MiB by default); split it',
+    options?: { cause?: unknown },
+  ) {
     super('REQUEST_TOO_LARGE', message, options);
   }
 }

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'eventemitter3';
-import { ClientClosedError, InvalidArgumentError, type EtcdError } from './errors.js';
+import { ClientClosedError, type EtcdError, InvalidArgumentError } from './errors.js';
 import { type Bytes, toBuffer } from './internal/bytes.js';
 import { type CallOptions, Connection } from './internal/connection.js';
-import { Keyspace, type KeySelector } from './internal/keyspace.js';
+import { type KeySelector, Keyspace } from './internal/keyspace.js';
 import type {
   WireCompactionRequest,
   WireDeleteRangeResponse,
@@ -27,10 +27,19 @@ import {
   toRangeRequest,
 } from './kv.js';
 import { type GrantOptions, type Lease, LeaseManager } from './lease.js';
-import { type EtcdOptions, defaults } from './options.js';
+import { defaults, type EtcdOptions } from './options.js';
 import { Session, type SessionOptions } from './session.js';
-import { type TxnBranches, Txn, type TxnResult, type WireContext, deleteRequest, putRequest, toTxnResult, txnRequest } from './txn.js';
-import { type WatchOptions, WatchHub, type Watcher } from './watch.js';
+import {
+  deleteRequest,
+  putRequest,
+  Txn,
+  type TxnBranches,
+  type TxnResult,
+  toTxnResult,
+  txnRequest,
+  type WireContext,
+} from './txn.js';
+import { type Watcher, WatchHub, type WatchOptions } from './watch.js';
 
 export interface EtcdEvents {
   /** A connection to `endpoint` is ready. */
@@ -101,7 +110,12 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     } else {
       const resolved = defaults(options);
       const conn = new Connection(resolved);
-      this.shared = { conn, leases: new LeaseManager(conn), watches: new WatchHub(conn), sessions: new Set() };
+      this.shared = {
+        conn,
+        leases: new LeaseManager(conn),
+        watches: new WatchHub(conn),
+        sessions: new Set(),
+      };
       this.ks = new Keyspace(toBuffer(resolved.namespace));
       this.isRoot = true;
     }
@@ -111,9 +125,18 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     this.shared.conn.on('endpoint', this.onEndpoint);
     const leases = this.shared.leases;
     this.lease = {
-      grant: async (ttl, o) => (this.assertOpen(), leases.grant(ttl, o)),
-      list: async (o) => (this.assertOpen(), leases.list(o)),
-      revoke: async (id, o) => (this.assertOpen(), leases.revoke(id, o)),
+      grant: async (ttl, o) => {
+        this.assertOpen();
+        return leases.grant(ttl, o);
+      },
+      list: async (o) => {
+        this.assertOpen();
+        return leases.list(o);
+      },
+      revoke: async (id, o) => {
+        this.assertOpen();
+        return leases.revoke(id, o);
+      },
     };
   }
 
@@ -186,7 +209,10 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     if (!Number.isSafeInteger(pageSize) || pageSize < 1)
       throw new InvalidArgumentError(`pageSize must be a whole number >= 1, got ${pageSize}`);
     const { pageSize: _p, ...rest } = options;
-    const req = toRangeRequest({ ...rest, limit: pageSize, sort: { target: 'key', order: 'ascend' } }, this.ks);
+    const req = toRangeRequest(
+      { ...rest, limit: pageSize, sort: { target: 'key', order: 'ascend' } },
+      this.ks,
+    );
     for (;;) {
       const r = await this.rawRange(req, options);
       req.revision ??= r.header.revision;
@@ -304,5 +330,3 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     await this.close();
   }
 }
-
-

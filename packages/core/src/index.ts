@@ -1,31 +1,3 @@
-export { Etcd } from './etcd.js';
-export type { EtcdEvents, GetOptions, LeaseApi, ScanOptions } from './etcd.js';
-export { defaults } from './options.js';
-export type { EtcdOptions, TlsOptions } from './options.js';
-export { compare, op, Txn } from './txn.js';
-export type { Compare, CompareOp, Op, OpResponse, TxnBranches, TxnResult } from './txn.js';
-export type {
-  DeleteOptions,
-  DeleteResult,
-  DeleteTarget,
-  KeyValue,
-  PutOptions,
-  PutResult,
-  RangeOptions,
-  RangeResult,
-  Revision,
-  SortOrder,
-  SortTarget,
-} from './kv.js';
-export type { KeySelector } from './internal/keyspace.js';
-export type { Bytes } from './internal/bytes.js';
-export type { CallOptions } from './internal/connection.js';
-export { Lease } from './lease.js';
-export type { GrantOptions, LeaseEvents, LeaseTimeToLive } from './lease.js';
-export { Session } from './session.js';
-export type { SessionOptions } from './session.js';
-export { Watcher } from './watch.js';
-export type { WatchBatch, WatchEvent, WatcherEvents, WatchOptions } from './watch.js';
 export {
   AbortError,
   AuthFailedError,
@@ -48,3 +20,31 @@ export {
   UnknownEtcdError,
   WatchCanceledError,
 } from './errors.js';
+export type { EtcdEvents, GetOptions, LeaseApi, ScanOptions } from './etcd.js';
+export { Etcd } from './etcd.js';
+export type { Bytes } from './internal/bytes.js';
+export type { CallOptions } from './internal/connection.js';
+export type { KeySelector } from './internal/keyspace.js';
+export type {
+  DeleteOptions,
+  DeleteResult,
+  DeleteTarget,
+  KeyValue,
+  PutOptions,
+  PutResult,
+  RangeOptions,
+  RangeResult,
+  Revision,
+  SortOrder,
+  SortTarget,
+} from './kv.js';
+export type { GrantOptions, LeaseEvents, LeaseTimeToLive } from './lease.js';
+export { Lease } from './lease.js';
+export type { EtcdOptions, TlsOptions } from './options.js';
+export { defaults } from './options.js';
+export type { SessionOptions } from './session.js';
+export { Session } from './session.js';
+export type { Compare, CompareOp, Op, OpResponse, TxnBranches, TxnResult } from './txn.js';
+export { compare, op, Txn } from './txn.js';
+export type { WatchBatch, WatchEvent, WatcherEvents, WatchOptions } from './watch.js';
+export { Watcher } from './watch.js';

@@ -94,7 +94,13 @@ export function revisionString(rev: Revision | undefined, what = 'revision'): st
   return rev.toString();
 }
 
-const SORT_TARGETS = { key: 'KEY', version: 'VERSION', create: 'CREATE', mod: 'MOD', value: 'VALUE' } as const;
+const SORT_TARGETS = {
+  key: 'KEY',
+  version: 'VERSION',
+  create: 'CREATE',
+  mod: 'MOD',
+  value: 'VALUE',
+} as const;
 const SORT_ORDERS = { none: 'NONE', ascend: 'ASCEND', descend: 'DESCEND' } as const;
 
 export function toRangeRequest(o: RangeOptions, ks: Keyspace): WireRangeRequest {
@@ -107,8 +113,10 @@ export function toRangeRequest(o: RangeOptions, ks: Keyspace): WireRangeRequest 
   if (o.sort) {
     const target = SORT_TARGETS[o.sort.target ?? 'key'];
     const order = SORT_ORDERS[o.sort.order ?? 'ascend'];
-    if (!target) throw new InvalidArgumentError(`sort.target must be one of ${Object.keys(SORT_TARGETS).join(', ')}`);
-    if (!order) throw new InvalidArgumentError(`sort.order must be one of ${Object.keys(SORT_ORDERS).join(', ')}`);
+    if (!target)
+      throw new InvalidArgumentError(`sort.target must be one of ${Object.keys(SORT_TARGETS).join(', ')}`);
+    if (!order)
+      throw new InvalidArgumentError(`sort.order must be one of ${Object.keys(SORT_ORDERS).join(', ')}`);
     req.sortTarget = target;
     req.sortOrder = order;
   }

@@ -97,7 +97,11 @@ export class Lease extends EventEmitter<LeaseEvents> {
       return ttl;
     } catch (err) {
       if (err instanceof LeaseNotFoundError)
-        this.stop(new LeaseExpiredError(this.id, `lease ${this.id.toString(16)} expired on the etcd server`, { cause: err }));
+        this.stop(
+          new LeaseExpiredError(this.id, `lease ${this.id.toString(16)} expired on the etcd server`, {
+            cause: err,
+          }),
+        );
       throw err;
     }
   }
@@ -191,7 +195,12 @@ export class LeaseManager {
 
   async revoke(id: bigint, options?: CallOptions): Promise<void> {
     try {
-      await this.conn.unary('Lease', 'LeaseRevoke', { ID: id.toString() }, { idempotent: true, ...options, context: { leaseId: id } });
+      await this.conn.unary(
+        'Lease',
+        'LeaseRevoke',
+        { ID: id.toString() },
+        { idempotent: true, ...options, context: { leaseId: id } },
+      );
     } catch (err) {
       // Revoking a lease that already expired (or a retried revoke) reaches the same end state.
       if (!(err instanceof LeaseNotFoundError)) throw err;
@@ -209,13 +218,22 @@ export class LeaseManager {
   }
 
   async list(options?: CallOptions): Promise<bigint[]> {
-    const r = await this.conn.unary<object, WireLeaseLeasesResponse>('Lease', 'LeaseLeases', {}, { idempotent: true, ...options });
+    const r = await this.conn.unary<object, WireLeaseLeasesResponse>(
+      'Lease',
+      'LeaseLeases',
+      {},
+      { idempotent: true, ...options },
+    );
     return r.leases.map((l) => BigInt(l.ID));
   }
 
   /** A single keepalive over a short-lived stream (etcd has no unary keepalive). */
   async keepAliveOnce(id: bigint, options?: CallOptions): Promise<number> {
-    const { call } = await this.conn.openStream<{ ID: string }, WireLeaseKeepAliveResponse>('Lease', 'LeaseKeepAlive', options);
+    const { call } = await this.conn.openStream<{ ID: string }, WireLeaseKeepAliveResponse>(
+      'Lease',
+      'LeaseKeepAlive',
+      options,
+    );
     try {
       return await new Promise<number>((resolve, reject) => {
         const timer = setTimeout(
@@ -279,7 +297,9 @@ export class LeaseManager {
   private open(): void {
     if (this.opening || this.stream || this.closed) return;
     this.opening = this.conn
-      .openStream<{ ID: string }, WireLeaseKeepAliveResponse>('Lease', 'LeaseKeepAlive', { requireLeader: true })
+      .openStream<{ ID: string }, WireLeaseKeepAliveResponse>('Lease', 'LeaseKeepAlive', {
+        requireLeader: true,
+      })
       .then(({ call, index }) => {
         this.opening = undefined;
         if (this.closed || this.tracked.size === 0) {
@@ -343,7 +363,9 @@ export class LeaseManager {
   close(): void {
     this.closed = true;
     for (const lease of [...this.tracked.values()])
-      lease.stop(new LeaseExpiredError(lease.id, 'the etcd client was closed; the lease is no longer kept alive'));
+      lease.stop(
+        new LeaseExpiredError(lease.id, 'the etcd client was closed; the lease is no longer kept alive'),
+      );
     this.closeStream();
   }
 }

@@ -50,7 +50,10 @@ export interface Op {
 
 function result(operator: CompareOp): WireCompare['result'] {
   const r = RESULTS[operator];
-  if (!r) throw new InvalidArgumentError(`compare operator must be one of == != < >, got ${JSON.stringify(operator)}`);
+  if (!r)
+    throw new InvalidArgumentError(
+      `compare operator must be one of == != < >, got ${JSON.stringify(operator)}`,
+    );
   return r;
 }
 
@@ -109,9 +112,15 @@ export const compare = {
   },
 };
 
-export function putRequest(key: Bytes, value: Bytes, o: PutOptions | undefined, ctx: WireContext): WirePutRequest {
+export function putRequest(
+  key: Bytes,
+  value: Bytes,
+  o: PutOptions | undefined,
+  ctx: WireContext,
+): WirePutRequest {
   const k = ctx.ks.key(key);
-  if (value === undefined || value === null) throw new InvalidArgumentError('put needs a value (use "" for an empty one)');
+  if (value === undefined || value === null)
+    throw new InvalidArgumentError('put needs a value (use "" for an empty one)');
   const v = toBuffer(value);
   if (k.length + v.length > ctx.maxRequestBytes)
     throw new InvalidArgumentError(
@@ -126,9 +135,14 @@ export function putRequest(key: Bytes, value: Bytes, o: PutOptions | undefined, 
   return req;
 }
 
-export function deleteRequest(target: DeleteTarget, o: DeleteOptions | undefined, ctx: WireContext): WireDeleteRangeRequest {
+export function deleteRequest(
+  target: DeleteTarget,
+  o: DeleteOptions | undefined,
+  ctx: WireContext,
+): WireDeleteRangeRequest {
   const sel = typeof target === 'string' || target instanceof Uint8Array ? { key: target } : target;
-  if (sel === null || typeof sel !== 'object') throw new InvalidArgumentError('delete needs a key or { prefix | key, end | fromKey }');
+  if (sel === null || typeof sel !== 'object')
+    throw new InvalidArgumentError('delete needs a key or { prefix | key, end | fromKey }');
   const req: WireDeleteRangeRequest = { ...ctx.ks.range(sel) };
   if (o?.prevKv) req.prevKv = true;
   return req;
@@ -202,7 +216,12 @@ export function toOpResponse(r: WireResponseOp, ks: Keyspace): OpResponse {
   switch (r.response) {
     case 'responseRange': {
       const x = r.responseRange!;
-      return { type: 'range', kvs: x.kvs.map((kv) => toKeyValue(kv, ks)), more: x.more, count: Number(x.count) };
+      return {
+        type: 'range',
+        kvs: x.kvs.map((kv) => toKeyValue(kv, ks)),
+        more: x.more,
+        count: Number(x.count),
+      };
     }
     case 'responsePut': {
       const x = r.responsePut!;
@@ -210,7 +229,11 @@ export function toOpResponse(r: WireResponseOp, ks: Keyspace): OpResponse {
     }
     case 'responseDeleteRange': {
       const x = r.responseDeleteRange!;
-      return { type: 'delete', deleted: Number(x.deleted), prevKvs: x.prevKvs.map((kv) => toKeyValue(kv, ks)) };
+      return {
+        type: 'delete',
+        deleted: Number(x.deleted),
+        prevKvs: x.prevKvs.map((kv) => toKeyValue(kv, ks)),
+      };
     }
     case 'responseTxn': {
       const x = r.responseTxn!;
@@ -232,7 +255,11 @@ export class Txn {
   private readonly compares: Compare[] = [];
   private readonly success: Op[] = [];
   private readonly failure: Op[] = [];
-  private readonly run: (branches: TxnBranches, readOnly: boolean, o?: { signal?: AbortSignal; timeoutMs?: number }) => Promise<TxnResult>;
+  private readonly run: (
+    branches: TxnBranches,
+    readOnly: boolean,
+    o?: { signal?: AbortSignal; timeoutMs?: number },
+  ) => Promise<TxnResult>;
 
   constructor(run: Txn['run']) {
     this.run = run;

@@ -11,7 +11,12 @@ import {
 import type { Connection } from './internal/connection.js';
 import { toEtcdError } from './internal/error-map.js';
 import type { KeySelector, Keyspace } from './internal/keyspace.js';
-import type { WireEvent, WireWatchCreateRequest, WireWatchRequest, WireWatchResponse } from './internal/wire.js';
+import type {
+  WireEvent,
+  WireWatchCreateRequest,
+  WireWatchRequest,
+  WireWatchResponse,
+} from './internal/wire.js';
 import { type KeyValue, type Revision, revisionString, toKeyValue } from './kv.js';
 
 export interface WatchOptions extends KeySelector {
@@ -78,7 +83,8 @@ export class Watcher extends EventEmitter<WatcherEvents> implements AsyncIterabl
   private consumed = false;
   private deliveredRevision = 0n;
   private readonly signal: AbortSignal | undefined;
-  private readonly onAbort = () => this.end(new AbortError('the watch was aborted', { cause: this.signal?.reason }));
+  private readonly onAbort = () =>
+    this.end(new AbortError('the watch was aborted', { cause: this.signal?.reason }));
   private readonly readyPromise: Promise<bigint>;
   private resolveReady!: (rev: bigint) => void;
   private rejectReady!: (e: Error) => void;
@@ -94,7 +100,12 @@ export class Watcher extends EventEmitter<WatcherEvents> implements AsyncIterabl
     const filters: ('NOPUT' | 'NODELETE')[] = [];
     if (o.filters?.noPut) filters.push('NOPUT');
     if (o.filters?.noDelete) filters.push('NODELETE');
-    this.request = { ...ks.range(o), prevKv: o.prevKv ?? false, progressNotify: o.progressNotify ?? false, filters };
+    this.request = {
+      ...ks.range(o),
+      prevKv: o.prevKv ?? false,
+      progressNotify: o.progressNotify ?? false,
+      filters,
+    };
     this.readyPromise = new Promise<bigint>((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -121,7 +132,8 @@ export class Watcher extends EventEmitter<WatcherEvents> implements AsyncIterabl
 
   /** Whole revisions in order; with `bookmarks`, progress notifications too (as batches without events). */
   async *batches(options: { bookmarks?: boolean } = {}): AsyncGenerator<WatchBatch, void, undefined> {
-    if (this.consumed) throw new Error('a watcher can be iterated once; create another watch for a second consumer');
+    if (this.consumed)
+      throw new Error('a watcher can be iterated once; create another watch for a second consumer');
     this.consumed = true;
     try {
       for (;;) {
@@ -281,7 +293,10 @@ export class WatchHub {
   private create(w: Watcher): void {
     if (w.state === 'ended') return;
     w.state = 'pending';
-    if (!this.stream) return this.open();
+    if (!this.stream) {
+      this.open();
+      return;
+    }
     const req: WireWatchCreateRequest = { ...w.request };
     if (w.nextRevision > 0n) req.startRevision = w.nextRevision.toString();
     w.state = 'creating';

@@ -1,4 +1,4 @@
-import { type EtcdCluster, type TcpProxy, startCluster, startTcpProxy } from '@etcdkit/testkit';
+import { type EtcdCluster, startCluster, startTcpProxy, type TcpProxy } from '@etcdkit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Etcd, type EtcdError, type WatchBatch } from '../src/index.js';
 import { sleep, uniq } from './helpers.js';
@@ -75,7 +75,9 @@ describe('a 3-member cluster', () => {
       const seen = c.batches.map((b) => b.revision);
       expect(seen.length).toBe(truth.length);
       expect(seen).toEqual(truth);
-      expect(new Set(c.batches.flatMap((b) => b.events.map((e) => e.kv.key.toString()))).size).toBeGreaterThanOrEqual(5001);
+      expect(
+        new Set(c.batches.flatMap((b) => b.events.map((e) => e.kv.key.toString()))).size,
+      ).toBeGreaterThanOrEqual(5001);
       // The session's keepalives moved with the client: still alive, well past its ttl.
       expect(session.expired).toBe(false);
       expect((await session.leaseHandle.timeToLive()).ttl).toBeGreaterThan(0);

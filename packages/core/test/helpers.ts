@@ -35,7 +35,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Resolve once `cond()` holds, checking on each macrotask turn up to `timeoutMs`. */
-export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);

@@ -149,10 +149,14 @@ describe('KV', () => {
     const p = uniq('ctl');
     const value = 'line one\nline two ✓ with unicode';
     await etcd.put(`${p}from-etcdkit`, value);
-    const got = await etcdctl(['get', `${p}from-etcdkit`, '--print-value-only'], { endpoints: t.server.endpoints });
+    const got = await etcdctl(['get', `${p}from-etcdkit`, '--print-value-only'], {
+      endpoints: t.server.endpoints,
+    });
     expect(got.code).toBe(0);
     expect(got.stdout).toBe(`${value}\n`);
-    const put = await etcdctl(['put', `${p}from-etcdctl`, 'hello from etcdctl'], { endpoints: t.server.endpoints });
+    const put = await etcdctl(['put', `${p}from-etcdctl`, 'hello from etcdctl'], {
+      endpoints: t.server.endpoints,
+    });
     expect(put.code).toBe(0);
     expect((await etcd.get(`${p}from-etcdctl`))?.value.toString()).toBe('hello from etcdctl');
   });
@@ -161,7 +165,9 @@ describe('KV', () => {
     const etcd = t.client();
     await expect(etcd.put('', 'x')).rejects.toThrow(InvalidArgumentError);
     await expect(etcd.get('')).rejects.toThrow(/must not be empty/);
-    await expect(etcd.range({ prefix: 'a', limit: -1 })).rejects.toThrow(/limit must be a non-negative integer/);
+    await expect(etcd.range({ prefix: 'a', limit: -1 })).rejects.toThrow(
+      /limit must be a non-negative integer/,
+    );
     await expect(etcd.range({ key: 'a', prefix: 'b' })).rejects.toThrow(InvalidArgumentError);
     await expect(etcd.range({ key: 'a', revision: -5 })).rejects.toThrow(/must not be negative/);
     await expect(etcd.put('k', 12 as unknown as string)).rejects.toThrow(/string or Uint8Array/);
@@ -174,7 +180,9 @@ describe('KV', () => {
   it('maps etcd refusing a large request to RequestTooLargeError', async () => {
     // Raise the client's own limit so the request reaches etcd, which refuses it.
     const etcd = t.client({ maxRequestBytes: 8 * 1024 * 1024 });
-    await expect(etcd.put(uniq('large'), Buffer.alloc(2 * 1024 * 1024))).rejects.toBeInstanceOf(RequestTooLargeError);
+    await expect(etcd.put(uniq('large'), Buffer.alloc(2 * 1024 * 1024))).rejects.toBeInstanceOf(
+      RequestTooLargeError,
+    );
   });
 
   it('compacts, after which old revisions are gone', async () => {

@@ -10,8 +10,13 @@ describe('scan', () => {
     const p = uniq('scan');
     const total = 10_000;
     for (let i = 0; i < total; i += 100) {
-      const ops = Array.from({ length: 100 }, (_, j) => op.put(`${p}${String(i + j).padStart(5, '0')}`, `v${i + j}`));
-      await etcd.txn().then(...ops).commit();
+      const ops = Array.from({ length: 100 }, (_, j) =>
+        op.put(`${p}${String(i + j).padStart(5, '0')}`, `v${i + j}`),
+      );
+      await etcd
+        .txn()
+        .then(...ops)
+        .commit();
     }
     const seen: string[] = [];
     let writes = 0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, InvalidTxnError, compare, op } from '../src/index.js';
+import { compare, InvalidArgumentError, InvalidTxnError, op } from '../src/index.js';
 import { uniq, useEtcd } from './helpers.js';
 
 const t = useEtcd();
@@ -27,11 +27,17 @@ describe('txn', () => {
       [compare.lease(`${p}k`, '==', 0n), true],
     ] as const;
     for (const [c, expected] of cases) {
-      const r = await etcd.txn().if(c).then(op.get(`${p}k`)).else(op.get(`${p}leased`)).commit();
+      const r = await etcd
+        .txn()
+        .if(c)
+        .then(op.get(`${p}k`))
+        .else(op.get(`${p}leased`))
+        .commit();
       expect(r.succeeded).toBe(expected);
       const first = r.responses[0]!;
       expect(first.type).toBe('range');
-      if (first.type === 'range') expect(first.kvs[0]?.key.toString()).toBe(expected ? `${p}k` : `${p}leased`);
+      if (first.type === 'range')
+        expect(first.kvs[0]?.key.toString()).toBe(expected ? `${p}k` : `${p}leased`);
     }
     await lease.revoke();
   });
@@ -70,7 +76,11 @@ describe('txn', () => {
     const root = t.client();
     const p = uniq('nstxn');
     const ns = root.namespace(p);
-    const r = await ns.txn().if(compare.createRevision('k', '==', 0)).then(op.put('k', 'v'), op.get('k')).commit();
+    const r = await ns
+      .txn()
+      .if(compare.createRevision('k', '==', 0))
+      .then(op.put('k', 'v'), op.get('k'))
+      .commit();
     expect(r.succeeded).toBe(true);
     const got = r.responses[1];
     expect(got?.type === 'range' && got.kvs[0]?.key.toString()).toBe('k');
@@ -80,10 +90,16 @@ describe('txn', () => {
   it('maps etcd refusals to typed errors and rejects malformed builders', async () => {
     const etcd = t.client();
     const p = uniq('bad');
-    const dup = etcd.txn().then(op.put(`${p}k`, '1'), op.put(`${p}k`, '2')).commit();
+    const dup = etcd
+      .txn()
+      .then(op.put(`${p}k`, '1'), op.put(`${p}k`, '2'))
+      .commit();
     await expect(dup).rejects.toBeInstanceOf(InvalidTxnError);
     await expect(dup).rejects.toMatchObject({ code: 'DUPLICATE_KEY' });
-    const many = etcd.txn().then(...Array.from({ length: 200 }, (_, i) => op.put(`${p}${i}`, 'x'))).commit();
+    const many = etcd
+      .txn()
+      .then(...Array.from({ length: 200 }, (_, i) => op.put(`${p}${i}`, 'x')))
+      .commit();
     await expect(many).rejects.toMatchObject({ code: 'TOO_MANY_OPS' });
     expect(() => etcd.txn().if(op.get('x') as never)).toThrow(InvalidArgumentError);
     expect(() => compare.value('k', '=' as never, 'x')).toThrow(/operator must be one of/);

@@ -1,6 +1,6 @@
 import { startEtcd, startTcpProxy } from '@etcdkit/testkit';
 import { describe, expect, it } from 'vitest';
-import { AbortError, ClientClosedError, CompactedError, Etcd, type WatchEvent, op } from '../src/index.js';
+import { AbortError, ClientClosedError, CompactedError, Etcd, op, type WatchEvent } from '../src/index.js';
 import { sleep, uniq, useEtcd } from './helpers.js';
 
 const t = useEtcd();
@@ -42,9 +42,15 @@ describe('watch', () => {
     await etcd.delete(`${p}k`);
     const all = await take(etcd.watch({ key: `${p}k`, startRevision: first.revision }), 3);
     expect(all.map((e) => `${e.type}:${e.kv.value}`)).toEqual(['put:a', 'put:b', 'delete:']);
-    const deletesOnly = await take(etcd.watch({ key: `${p}k`, startRevision: first.revision, filters: { noPut: true } }), 1);
+    const deletesOnly = await take(
+      etcd.watch({ key: `${p}k`, startRevision: first.revision, filters: { noPut: true } }),
+      1,
+    );
     expect(deletesOnly[0]?.type).toBe('delete');
-    const putsOnly = await take(etcd.watch({ key: `${p}k`, startRevision: first.revision, filters: { noDelete: true } }), 2);
+    const putsOnly = await take(
+      etcd.watch({ key: `${p}k`, startRevision: first.revision, filters: { noDelete: true } }),
+      2,
+    );
     expect(putsOnly.map((e) => e.type)).toEqual(['put', 'put']);
   });
 
@@ -53,7 +59,10 @@ describe('watch', () => {
     const p = uniq('batch');
     const w = etcd.watch({ prefix: p });
     await w.ready;
-    const r = await etcd.txn().then(op.put(`${p}a`, '1'), op.put(`${p}b`, '2'), op.put(`${p}c`, '3')).commit();
+    const r = await etcd
+      .txn()
+      .then(op.put(`${p}a`, '1'), op.put(`${p}b`, '2'), op.put(`${p}c`, '3'))
+      .commit();
     await etcd.put(`${p}d`, '4');
     const batches = [];
     for await (const b of w.batches()) {
@@ -128,7 +137,10 @@ describe('watch', () => {
     await w.ready;
     const total = 600;
     for (let i = 0; i < total; i += 50)
-      await writer.txn().then(...Array.from({ length: 50 }, (_, j) => op.put(`${p}${i + j}`, String(i + j)))).commit();
+      await writer
+        .txn()
+        .then(...Array.from({ length: 50 }, (_, j) => op.put(`${p}${i + j}`, String(i + j))))
+        .commit();
     for (let i = 0; i < 100; i++) await writer.put(`${p}tail`, String(i));
     const seen: WatchEvent[] = [];
     for await (const ev of w) {
@@ -139,7 +151,9 @@ describe('watch', () => {
     expect(seen.slice(0, total).map((e) => e.kv.value.toString())).toEqual(
       Array.from({ length: total }, (_, i) => String(i)),
     );
-    expect(seen.slice(total).map((e) => e.kv.value.toString())).toEqual(Array.from({ length: 100 }, (_, i) => String(i)));
+    expect(seen.slice(total).map((e) => e.kv.value.toString())).toEqual(
+      Array.from({ length: 100 }, (_, i) => String(i)),
+    );
     // The watch was paused on the server at least once, and re-created where it left off.
     expect(created).toBeGreaterThan(1);
   });

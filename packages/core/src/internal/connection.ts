@@ -12,7 +12,7 @@ import {
 } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { type CallContext, isRejectedBeforeApply, toEtcdError } from './error-map.js';
-import { type AnyMethod, type ServiceName, method } from './proto.js';
+import { type AnyMethod, method, type ServiceName } from './proto.js';
 
 interface Endpoint {
   /** As the user wrote it (minus a trailing slash): used in messages and events. */
@@ -53,7 +53,10 @@ const { READY, SHUTDOWN } = grpc.connectivityState;
 function parseEndpoint(raw: string, forceTls: boolean): Endpoint {
   const label = raw.trim().replace(/\/+$/, '');
   const m = /^(?:(https?):\/\/)?([^/]+)$/.exec(label);
-  if (!m) throw new Error(`invalid etcd endpoint ${JSON.stringify(raw)}: use host:port, http://host:port or https://host:port`);
+  if (!m)
+    throw new Error(
+      `invalid etcd endpoint ${JSON.stringify(raw)}: use host:port, http://host:port or https://host:port`,
+    );
   const address = m[2]!.includes(':') ? m[2]! : `${m[2]}:2379`;
   return { label, address, secure: m[1] === 'https' || forceTls };
 }
@@ -141,7 +144,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const n = this.endpoints.length;
     const order = Array.from({ length: n }, (_, k) => (this.current + k) % n);
     for (const i of order) {
-      if (this.client(i).getChannel().getConnectivityState(false) === READY) return Promise.resolve(this.use(i));
+      if (this.client(i).getChannel().getConnectivityState(false) === READY)
+        return Promise.resolve(this.use(i));
     }
     return new Promise<number>((resolve, reject) => {
       let done = false;
@@ -154,7 +158,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         if (err) reject(err);
         else resolve(this.use(i!));
       };
-      const onAbort = () => finish(new AbortError('connecting to etcd was aborted', { cause: signal?.reason }));
+      const onAbort = () =>
+        finish(new AbortError('connecting to etcd was aborted', { cause: signal?.reason }));
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       const ms = Math.max(0, deadline - Date.now());
@@ -250,7 +255,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (!o.idempotent) {
       // One send only; a token refresh or a refusal before apply may go again.
       return run().catch((err: unknown) => {
-        if (isRejectedBeforeApply(err) && !(err instanceof DialTimeoutError) && !o.signal?.aborted && Date.now() < deadline && !this.isClosed) return run();
+        if (
+          isRejectedBeforeApply(err) &&
+          !(err instanceof DialTimeoutError) &&
+          !o.signal?.aborted &&
+          Date.now() < deadline &&
+          !this.isClosed
+        )
+          return run();
         throw err;
       });
     }
@@ -277,7 +289,13 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     service: ServiceName,
     name: string,
     req: Req,
-    o: { deadline: number; signal?: AbortSignal | undefined; auth: boolean; idempotent: boolean; context?: Partial<CallContext> },
+    o: {
+      deadline: number;
+      signal?: AbortSignal | undefined;
+      auth: boolean;
+      idempotent: boolean;
+      context?: Partial<CallContext>;
+    },
   ): Promise<Res> {
     this.assertOpen();
     const m = method(service, name);
@@ -344,10 +362,20 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.assertOpen();
     const deadline = Date.now() + this.options.dialTimeoutMs;
     const index = await this.connect(deadline, o.signal);
-    const md = await this.metadata(Date.now() + this.options.requestTimeoutMs, o.signal, o.requireLeader ? { hasleader: 'true' } : undefined);
+    const md = await this.metadata(
+      Date.now() + this.options.requestTimeoutMs,
+      o.signal,
+      o.requireLeader ? { hasleader: 'true' } : undefined,
+    );
     this.assertOpen();
     const m = method(service, name);
-    const call = this.client(index).makeBidiStreamRequest<Req, Res>(m.path, m.requestSerialize, m.responseDeserialize, md, {});
+    const call = this.client(index).makeBidiStreamRequest<Req, Res>(
+      m.path,
+      m.requestSerialize,
+      m.responseDeserialize,
+      md,
+      {},
+    );
     return { call, endpoint: this.endpoints[index]!.label, index };
   }
 

@@ -57,7 +57,9 @@ export function isRejectedBeforeApply(err: unknown): boolean {
 export function toEtcdError(err: unknown, ctx: CallContext): EtcdError {
   if (err instanceof EtcdError) return err;
   if (!isGrpcError(err)) {
-    return new UnknownEtcdError(`${ctx.method} failed: ${String((err as Error)?.message ?? err)}`, { cause: err });
+    return new UnknownEtcdError(`${ctx.method} failed: ${String((err as Error)?.message ?? err)}`, {
+      cause: err,
+    });
   }
   const text = etcdText(err);
   const where = ctx.endpoint ? ` (${ctx.endpoint})` : '';
@@ -74,7 +76,9 @@ export function toEtcdError(err: unknown, ctx: CallContext): EtcdError {
     case status.UNAVAILABLE: {
       // A write that went out on a live connection has an unknown outcome; one that never
       // reached a ready connection (or that etcd refused for lack of a leader) has none.
-      const refused = /no leader|not capable|server stopped|unhealthy cluster|not supported for learner/.test(text);
+      const refused = /no leader|not capable|server stopped|unhealthy cluster|not supported for learner/.test(
+        text,
+      );
       const outcomeUnknown = unknownOutcome && !refused;
       return new UnavailableError(
         `${ctx.method} failed: etcd unavailable${where}: ${text}` +
@@ -85,10 +89,12 @@ export function toEtcdError(err: unknown, ctx: CallContext): EtcdError {
     case status.OUT_OF_RANGE:
       if (text.includes('compacted')) return new CompactedError(0n, undefined, { cause: err });
       if (text.includes('future revision')) return new FutureRevisionError(undefined, { cause: err });
-      if (text.includes('lease TTL')) return new InvalidArgumentError(`lease TTL too large: ${text}`, { cause: err });
+      if (text.includes('lease TTL'))
+        return new InvalidArgumentError(`lease TTL too large: ${text}`, { cause: err });
       break;
     case status.NOT_FOUND:
-      if (text.includes('lease not found')) return new LeaseNotFoundError(ctx.leaseId, undefined, { cause: err });
+      if (text.includes('lease not found'))
+        return new LeaseNotFoundError(ctx.leaseId, undefined, { cause: err });
       break;
     case status.RESOURCE_EXHAUSTED:
       if (text.includes('too many requests'))
@@ -104,9 +110,12 @@ export function toEtcdError(err: unknown, ctx: CallContext): EtcdError {
       // grpc's own size limit also lands here.
       return new RequestTooLargeError(`${ctx.method}: ${text}`, { cause: err });
     case status.UNAUTHENTICATED:
-      return new InvalidTokenError(`${ctx.method}: ${text}; the client renews tokens, so check the credentials`, {
-        cause: err,
-      });
+      return new InvalidTokenError(
+        `${ctx.method}: ${text}; the client renews tokens, so check the credentials`,
+        {
+          cause: err,
+        },
+      );
     case status.PERMISSION_DENIED:
       return new PermissionDeniedError(
         `${ctx.method}: permission denied${ctx.key ? ` for key ${JSON.stringify(ctx.key.toString())}` : ''}; ` +
@@ -130,9 +139,12 @@ export function toEtcdError(err: unknown, ctx: CallContext): EtcdError {
       return new InvalidArgumentError(`${ctx.method}: ${text}`, { cause: err });
     case status.FAILED_PRECONDITION:
       if (text.includes('authentication is not enabled'))
-        return new AuthFailedError('authentication is not enabled on this etcd; connect without credentials', {
-          cause: err,
-        });
+        return new AuthFailedError(
+          'authentication is not enabled on this etcd; connect without credentials',
+          {
+            cause: err,
+          },
+        );
       break;
   }
   return new UnknownEtcdError(`${ctx.method} failed${where}: ${text || err.message}`, {

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
-import { type Bytes, FROM_KEY_END, concat, prefixEnd, toBuffer, toKey } from './bytes.js';
+import { type Bytes, concat, FROM_KEY_END, prefixEnd, toBuffer, toKey } from './bytes.js';
 
 /** How a call selects keys: one key, a prefix, [key, end), or every key from `key` on. */
 export interface KeySelector {
@@ -51,7 +51,8 @@ export class Keyspace {
     if (sel.end !== undefined) {
       const end = toBuffer(sel.end);
       // An empty end inside a namespace means "to the end of the namespace".
-      if (end.length === 0) return { key, rangeEnd: this.prefix.length ? prefixEnd(this.prefix) : FROM_KEY_END };
+      if (end.length === 0)
+        return { key, rangeEnd: this.prefix.length ? prefixEnd(this.prefix) : FROM_KEY_END };
       return { key, rangeEnd: concat(this.prefix, end) };
     }
     return { key };

@@ -1,15 +1,20 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type MethodDefinition, loadSync } from '@grpc/proto-loader';
+import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
 
 /** Where rpc.proto lives: a copy inside the published package, or the workspace's proto/ folder. */
 function protoDir(): string {
-  const candidates = [new URL('../../proto/', import.meta.url), new URL('../../../../proto/', import.meta.url)];
+  const candidates = [
+    new URL('../../proto/', import.meta.url),
+    new URL('../../../../proto/', import.meta.url),
+  ];
   for (const url of candidates) {
     const dir = fileURLToPath(url);
     if (existsSync(`${dir}rpc.proto`)) return dir;
   }
-  throw new Error(`etcdkit: rpc.proto not found (looked in ${candidates.map((u) => fileURLToPath(u)).join(', ')})`);
+  throw new Error(
+    `etcdkit: rpc.proto not found (looked in ${candidates.map((u) => fileURLToPath(u)).join(', ')})`,
+  );
 }
 
 // Loaded once per process: every client shares the (immutable) definitions.
