@@ -1,4 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
+import { AuthApi } from './auth.js';
+import { ClusterApi } from './cluster.js';
 import { ClientClosedError, type EtcdError, InvalidArgumentError } from './errors.js';
 import { type Bytes, toBuffer } from './internal/bytes.js';
 import { type CallOptions, Connection } from './internal/connection.js';
@@ -27,6 +29,7 @@ import {
   toRangeRequest,
 } from './kv.js';
 import { type GrantOptions, type Lease, LeaseManager } from './lease.js';
+import { MaintenanceApi } from './maintenance.js';
 import { defaults, type EtcdOptions } from './options.js';
 import { Session, type SessionOptions } from './session.js';
 import {
@@ -97,6 +100,12 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   private readonly onDisconnected = (e: string, err: EtcdError) => this.emit('disconnected', e, err);
   private readonly onEndpoint = (e: string) => this.emit('endpoint', e);
   readonly lease: LeaseApi;
+  /** Membership: list, add, remove, update, promote. */
+  readonly cluster: ClusterApi;
+  /** Per-member status, health, alarms, defragment, snapshot, hash, leader moves. */
+  readonly maintenance: MaintenanceApi;
+  /** Users, roles, permissions, enabling authentication. */
+  readonly auth: AuthApi;
 
   constructor(options?: EtcdOptions);
   /** @internal a namespace view */
@@ -123,6 +132,9 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     this.shared.conn.on('connected', this.onConnected);
     this.shared.conn.on('disconnected', this.onDisconnected);
     this.shared.conn.on('endpoint', this.onEndpoint);
+    this.cluster = new ClusterApi(this.shared.conn);
+    this.maintenance = new MaintenanceApi(this.shared.conn);
+    this.auth = new AuthApi(this.shared.conn, this.ks);
     const leases = this.shared.leases;
     this.lease = {
       grant: async (ttl, o) => {

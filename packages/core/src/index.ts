@@ -1,3 +1,7 @@
+export type { Permission, PermissionType } from './auth.js';
+export { AuthApi } from './auth.js';
+export type { Member } from './cluster.js';
+export { ClusterApi } from './cluster.js';
 export {
   AbortError,
   AuthFailedError,
@@ -40,6 +44,8 @@ export type {
 } from './kv.js';
 export type { GrantOptions, LeaseEvents, LeaseTimeToLive } from './lease.js';
 export { Lease } from './lease.js';
+export type { Alarm, AlarmType, EndpointHealth, EndpointStatus, TargetOptions } from './maintenance.js';
+export { MaintenanceApi } from './maintenance.js';
 export type { EtcdOptions, TlsOptions } from './options.js';
 export { defaults } from './options.js';
 export type { SessionOptions } from './session.js';

@@ -1,6 +1,12 @@
 import type * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'eventemitter3';
-import { EtcdError, InvalidArgumentError, LeaseExpiredError, LeaseNotFoundError } from './errors.js';
+import {
+  EtcdError,
+  InvalidArgumentError,
+  InvalidTokenError,
+  LeaseExpiredError,
+  LeaseNotFoundError,
+} from './errors.js';
 import type { CallOptions, Connection } from './internal/connection.js';
 import { toEtcdError } from './internal/error-map.js';
 import type {
@@ -314,7 +320,8 @@ export class LeaseManager {
           if (this.stream !== call) return;
           this.stream = undefined;
           const e = toEtcdError(err ?? new Error('stream ended'), { method: 'Lease.LeaseKeepAlive' });
-          this.conn.reportFailure(index, e);
+          if (e instanceof InvalidTokenError) this.conn.invalidateToken();
+          else this.conn.reportFailure(index, e);
           this.retry();
         };
         call.on('error', broken);

@@ -5,6 +5,7 @@ import {
   ClientClosedError,
   CompactedError,
   type EtcdError,
+  InvalidTokenError,
   PermissionDeniedError,
   WatchCanceledError,
 } from './errors.js';
@@ -364,9 +365,20 @@ export class WatchHub {
 
   private broken(call: WatchHub['stream'], err: unknown): void {
     if (this.stream !== call) return;
-    this.stream = undefined;
     const e = toEtcdError(err, { method: 'Watch.Watch' });
-    this.conn.reportFailure(this.streamIndex, e);
+    if (e instanceof InvalidTokenError) this.conn.invalidateToken();
+    else this.conn.reportFailure(this.streamIndex, e);
+    this.replace(e);
+  }
+
+  /** Drop the current stream and re-create every watch on a new one from its next revision. */
+  private replace(e: EtcdError): void {
+    const old = this.stream;
+    this.stream = undefined;
+    if (old) {
+      old.on('error', () => {}); // cancelled by us below
+      old.cancel();
+    }
     this.byId.clear();
     this.creating = [];
     for (const w of this.watchers) {
@@ -392,6 +404,13 @@ export class WatchHub {
       if (!w) return;
       this.backoffMs = 50;
       if (r.canceled) {
+        if (/invalid auth token|auth store is old/.test(r.cancelReason)) {
+          // The stream's token expired: authenticate again and re-create every watch on a new stream.
+          this.conn.invalidateToken();
+          w.state = 'pending';
+          this.replace(new InvalidTokenError(`watch stream token rejected: ${r.cancelReason}`));
+          return;
+        }
         w.end(cancelError(r, w));
         return;
       }

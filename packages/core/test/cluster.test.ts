@@ -129,3 +129,54 @@ describe('a 3-member cluster', () => {
     }
   });
 });
+
+describe('cluster and maintenance calls', () => {
+  it('lists members, reports every endpoint status, agrees on hashes and moves the leader', async () => {
+    await using etcd = new Etcd({ endpoints: cluster.endpoints, dialTimeoutMs: 2000 });
+    await cluster.waitHealthy();
+    const members = await etcd.cluster.memberList();
+    expect(members).toHaveLength(3);
+    expect(members.map((m) => m.clientUrls[0]).sort()).toEqual(
+      cluster.members.map((m) => m.clientUrl).sort(),
+    );
+    const statuses = await etcd.maintenance.statusAll();
+    const ok = statuses.filter((s) => 'version' in s);
+    expect(ok).toHaveLength(3);
+    const leaders = new Set(ok.map((s) => ('leader' in s ? s.leader : 0n)));
+    expect(leaders.size).toBe(1);
+    expect(ok.filter((s) => 'isLeader' in s && s.isLeader)).toHaveLength(1);
+    expect(ok.every((s) => 'version' in s && s.version.startsWith('3.'))).toBe(true);
+
+    const rev = (await etcd.put(uniq('hash'), 'x')).revision;
+    const hashes = await Promise.all(
+      cluster.endpoints.map((endpoint) => etcd.maintenance.hashKv(rev, { endpoint })),
+    );
+    expect(new Set(hashes.map((h) => h.hash)).size).toBe(1);
+
+    const health = await etcd.maintenance.healthAll();
+    expect(health.every((h) => h.healthy)).toBe(true);
+
+    const leader = ok.find((s) => 'isLeader' in s && s.isLeader)!;
+    const target = members.find((m) => 'memberId' in leader && m.id !== leader.memberId)!;
+    await etcd.maintenance.moveLeader(target.id);
+    const after = await etcd.maintenance.status({ endpoint: cluster.endpoints[0]! });
+    expect(after.leader).toBe(target.id);
+  });
+
+  it('reports a member that is down, and its health as failed', async () => {
+    await using etcd = new Etcd({ endpoints: cluster.endpoints, dialTimeoutMs: 800 });
+    const down = cluster.members[2]!;
+    await down.kill();
+    try {
+      const statuses = await etcd.maintenance.statusAll();
+      const failed = statuses.filter((s) => 'error' in s);
+      expect(failed.map((s) => s.endpoint)).toEqual([down.endpoint]);
+      const health = await etcd.maintenance.health({ endpoint: down.endpoint });
+      expect(health.healthy).toBe(false);
+      expect(health.error).toBeTruthy();
+    } finally {
+      await down.restart();
+      await cluster.waitHealthy();
+    }
+  });
+});

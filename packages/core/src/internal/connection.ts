@@ -29,6 +29,8 @@ export interface CallOptions {
 }
 
 export interface UnaryOptions extends CallOptions {
+  /** Send to this endpoint (an index into the endpoint list) only, without failover. */
+  endpointIndex?: number;
   /** Safe to send again when the first attempt failed (reads, revokes, keepalives). */
   idempotent: boolean;
   context?: Partial<CallContext>;
@@ -48,7 +50,7 @@ export interface OpenStream<Req, Res> {
   index: number;
 }
 
-const { READY, SHUTDOWN } = grpc.connectivityState;
+const { READY, SHUTDOWN, TRANSIENT_FAILURE } = grpc.connectivityState;
 
 function parseEndpoint(raw: string, forceTls: boolean): Endpoint {
   const label = raw.trim().replace(/\/+$/, '');
@@ -138,25 +140,29 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (this.isClosed) throw new ClientClosedError();
   }
 
-  /** Resolves with the index of an endpoint whose channel is ready, preferring the current one. */
-  connect(deadline: number, signal?: AbortSignal): Promise<number> {
+  /**
+   * Resolves with the index of an endpoint whose channel is ready, preferring the current one
+   * (or only `only`, for calls aimed at one member).
+   */
+  connect(deadline: number, signal?: AbortSignal, only?: number): Promise<number> {
     this.assertOpen();
     const n = this.endpoints.length;
-    const order = Array.from({ length: n }, (_, k) => (this.current + k) % n);
+    const order = only !== undefined ? [only] : Array.from({ length: n }, (_, k) => (this.current + k) % n);
     for (const i of order) {
       if (this.client(i).getChannel().getConnectivityState(false) === READY)
-        return Promise.resolve(this.use(i));
+        return Promise.resolve(only !== undefined ? i : this.use(i));
     }
     return new Promise<number>((resolve, reject) => {
       let done = false;
       const states: string[] = new Array(n).fill('IDLE');
+      const reasons: (string | undefined)[] = new Array(n).fill(undefined);
       const finish = (err: Error | undefined, i?: number) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         if (err) reject(err);
-        else resolve(this.use(i!));
+        else resolve(only !== undefined ? i! : this.use(i!));
       };
       const onAbort = () =>
         finish(new AbortError('connecting to etcd was aborted', { cause: signal?.reason }));
@@ -164,11 +170,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       signal?.addEventListener('abort', onAbort, { once: true });
       const ms = Math.max(0, deadline - Date.now());
       const timer = setTimeout(() => {
-        const tried = order.map((i) => `${this.endpoints[i]!.label} (${states[i]})`);
+        const tried = order.map((i) => `${this.endpoints[i]!.label} (${reasons[i] ?? states[i]})`);
+        const tls = reasons.some((r) => r && /certificate|CERT_|self.signed|SSL|TLS|handshake/i.test(r));
         finish(
           new DialTimeoutError(
             `could not connect to etcd within ${ms} ms; tried ${tried.join(', ')}. ` +
-              'Check that etcd runs there, the scheme (http/https) and TLS settings, or raise dialTimeoutMs',
+              (tls
+                ? 'The TLS handshake failed: the server certificate did not verify against tls.ca (or the client certificate was refused); check tls.ca, tls.cert, tls.key and tls.serverName'
+                : 'Check that etcd runs there, the scheme (http/https) and TLS settings, or raise dialTimeoutMs'),
             order.map((i) => this.endpoints[i]!.label),
           ),
         );
@@ -180,12 +189,29 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         states[i] = grpc.connectivityState[s] ?? String(s);
         if (s === READY) return finish(undefined, i);
         if (s === SHUTDOWN) return;
+        if (s === TRANSIENT_FAILURE && reasons[i] === undefined) this.probe(i, (r) => (reasons[i] = r));
         ch.watchConnectivityState(s, deadline, (err) => {
           if (!err) watch(i);
         });
       };
       for (const i of order) watch(i);
     });
+  }
+
+  /** Learn why a failing channel fails: a call on it is refused at once with the last connection error. */
+  private probe(i: number, report: (reason: string) => void): void {
+    const m = method('Maintenance', 'Status');
+    this.client(i).makeUnaryRequest(
+      m.path,
+      m.requestSerialize,
+      m.responseDeserialize,
+      {},
+      new grpc.Metadata(),
+      { deadline: Date.now() + 1000 },
+      (err) => {
+        if (err) report(err.details.replace(/^No connection established\. Last error: /, ''));
+      },
+    );
   }
 
   private use(i: number): number {
@@ -294,6 +320,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       signal?: AbortSignal | undefined;
       auth: boolean;
       idempotent: boolean;
+      endpointIndex?: number | undefined;
       context?: Partial<CallContext>;
     },
   ): Promise<Res> {
@@ -304,7 +331,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     let token: string | undefined;
     try {
       if (o.signal?.aborted) throw new AbortError(`${ctx.method} was aborted`, { cause: o.signal.reason });
-      index = await this.connect(Math.min(o.deadline, Date.now() + this.options.dialTimeoutMs), o.signal);
+      index = await this.connect(
+        Math.min(o.deadline, Date.now() + this.options.dialTimeoutMs),
+        o.signal,
+        o.endpointIndex,
+      );
       ctx.endpoint = this.endpoints[index]!.label;
       const md = o.auth ? await this.metadata(o.deadline, o.signal) : new grpc.Metadata();
       token = md.get('token')[0] as string | undefined;
@@ -315,11 +346,13 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       if (o.signal?.aborted) throw new AbortError(`${ctx.method} was aborted`, { cause: o.signal.reason });
       const e = toEtcdError(err, ctx);
       if (e instanceof InvalidTokenError) this.invalidateToken(token);
-      if (index !== undefined && e instanceof UnavailableError) this.reportFailure(index, e);
-      if (e instanceof DeadlineExceededError && index !== undefined) {
-        // A member that does not answer in time is as good as down for the next call.
+      // A member that fails or does not answer in time is as good as down for the next call.
+      if (
+        index !== undefined &&
+        o.endpointIndex === undefined &&
+        (e instanceof UnavailableError || e instanceof DeadlineExceededError)
+      )
         this.reportFailure(index, e);
-      }
       throw e;
     }
   }
@@ -351,6 +384,30 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.inflight.add(call);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /** A server-streaming call (e.g. a snapshot) on one endpoint, or the current one. */
+  async serverStream<Req, Res>(
+    service: ServiceName,
+    name: string,
+    req: Req,
+    o: { signal?: AbortSignal; endpointIndex?: number } = {},
+  ): Promise<{ call: grpc.ClientReadableStream<Res>; endpoint: string }> {
+    this.assertOpen();
+    const deadline = Date.now() + this.options.dialTimeoutMs;
+    const index = await this.connect(deadline, o.signal, o.endpointIndex);
+    const md = await this.metadata(Date.now() + this.options.requestTimeoutMs, o.signal);
+    this.assertOpen();
+    const m = method(service, name);
+    const call = this.client(index).makeServerStreamRequest<Req, Res>(
+      m.path,
+      m.requestSerialize,
+      m.responseDeserialize,
+      req,
+      md,
+      {},
+    );
+    return { call, endpoint: this.endpoints[index]!.label };
   }
 
   /** Open a bidirectional stream on a ready endpoint. `requireLeader` makes etcd end it when the member loses its leader. */

@@ -124,6 +124,11 @@ export function toEtcdError(err: unknown, ctx: CallContext): EtcdError {
       );
     case status.INVALID_ARGUMENT:
       if (text.includes('authentication failed')) return new AuthFailedError(undefined, { cause: err });
+      if (text.includes('user name is empty'))
+        return new AuthFailedError(
+          'this etcd has authentication enabled: pass auth: { username, password } to the client',
+          { cause: err },
+        );
       if (text.includes('request is too large')) return new RequestTooLargeError(undefined, { cause: err });
       if (text.includes('duplicate key'))
         return new InvalidTxnError(
@@ -135,7 +140,8 @@ export function toEtcdError(err: unknown, ctx: CallContext): EtcdError {
           'a transaction has more operations than etcd allows (--max-txn-ops, 128 by default); split it',
           { cause: err, code: 'TOO_MANY_OPS' },
         );
-      if (text.includes('invalid auth token')) return new InvalidTokenError(undefined, { cause: err });
+      if (text.includes('invalid auth token') || text.includes('revision of auth store is old'))
+        return new InvalidTokenError(undefined, { cause: err });
       return new InvalidArgumentError(`${ctx.method}: ${text}`, { cause: err });
     case status.FAILED_PRECONDITION:
       if (text.includes('authentication is not enabled'))

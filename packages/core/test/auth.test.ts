@@ -1,0 +1,124 @@
+import { type EtcdServer, startEtcd } from '@etcdkit/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthFailedError, Etcd, PermissionDeniedError } from '../src/index.js';
+import { sleep, uniq } from './helpers.js';
+
+let server: EtcdServer;
+let root: Etcd;
+beforeAll(async () => {
+  // Simple tokens that expire after 2 idle seconds: clients must renew them, streams included.
+  server = await startEtcd({ args: ['--auth-token', 'simple', '--auth-token-ttl', '2'], useEnv: false });
+  const admin = new Etcd({ endpoints: server.endpoints });
+  await admin.auth.roleAdd('root');
+  await admin.auth.userAdd('root', 'rootpw');
+  await admin.auth.userGrantRole('root', 'root');
+  await admin.auth.roleAdd('reader');
+  await admin.auth.roleGrantPermission('reader', 'read', { prefix: 'pub/' });
+  await admin.auth.roleGrantPermission('reader', 'readwrite', { prefix: 'alice/' });
+  await admin.auth.userAdd('alice', 'alicepw');
+  await admin.auth.userGrantRole('alice', 'reader');
+  await admin.auth.enable();
+  await admin.close();
+  root = new Etcd({ endpoints: server.endpoints, auth: { username: 'root', password: 'rootpw' } });
+});
+afterAll(async () => {
+  await root?.close();
+  await server?.close();
+});
+
+describe('auth', () => {
+  it('administers users and roles', async () => {
+    expect((await root.auth.userList()).sort()).toEqual(['alice', 'root']);
+    expect(await root.auth.userGet('alice')).toEqual(['reader']);
+    const perms = await root.auth.roleGet('reader');
+    expect(perms.map((x) => `${x.type}:${x.key}`).sort()).toEqual(['read:pub/', 'readwrite:alice/']);
+  });
+
+  it('refuses a wrong password and a client without credentials with AuthFailedError', async () => {
+    await using wrong = new Etcd({
+      endpoints: server.endpoints,
+      auth: { username: 'alice', password: 'nope' },
+    });
+    await expect(wrong.get('pub/x')).rejects.toBeInstanceOf(AuthFailedError);
+    await using anonymous = new Etcd({ endpoints: server.endpoints });
+    const err = await anonymous.put('pub/x', 'y').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthFailedError);
+    expect((err as Error).message).toMatch(/pass auth/);
+  });
+
+  it('names the key in PermissionDeniedError, for calls and for watches', async () => {
+    await root.put('pub/x', 'readable');
+    await using alice = new Etcd({
+      endpoints: server.endpoints,
+      auth: { username: 'alice', password: 'alicepw' },
+    });
+    expect((await alice.get('pub/x'))?.value.toString()).toBe('readable');
+    const err = await alice.put('pub/x', 'nope').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermissionDeniedError);
+    expect((err as Error).message).toContain('pub/x');
+    const w = alice.watch({ prefix: 'secret/' });
+    const werr = await (async () => {
+      for await (const _ of w) return undefined;
+    })().catch((e: unknown) => e);
+    expect(werr).toBeInstanceOf(PermissionDeniedError);
+    expect((werr as Error).message).toContain('secret/');
+    // Other watches on the same stream carry on.
+    const ok = alice.watch({ prefix: 'alice/' });
+    await ok.ready;
+    await alice.put('alice/own', 'mine');
+    for await (const ev of ok) {
+      expect(ev.kv.value.toString()).toBe('mine');
+      break;
+    }
+  });
+
+  it('keeps a watch and a session alive for 10 s with a 2 s token TTL, renewing the token', async () => {
+    await using alice = new Etcd({
+      endpoints: server.endpoints,
+      auth: { username: 'alice', password: 'alicepw' },
+    });
+    const p = `alice/${uniq('renew')}`;
+    const session = await alice.session({ ttl: 3 });
+    const early = alice.watch({ prefix: p });
+    let renewals = 0;
+    early.on('disconnected', (e) => {
+      if (e.code === 'INVALID_TOKEN') renewals++;
+    });
+    await early.ready;
+    const seenEarly: string[] = [];
+    const seenLate: string[] = [];
+    const reading = (async () => {
+      for await (const ev of early) {
+        seenEarly.push(ev.kv.value.toString());
+        if (seenEarly.length === 10) return;
+      }
+    })();
+    let late: ReturnType<Etcd['watch']> | undefined;
+    let lateReading: Promise<void> | undefined;
+    for (let i = 0; i < 10; i++) {
+      await sleep(1000);
+      if (i === 4) {
+        // Idle for > 2 s: the token is stale. A new watch on the stream must renew it.
+        late = alice.watch({ prefix: p });
+        await late.ready;
+        lateReading = (async () => {
+          for await (const ev of late!) {
+            seenLate.push(ev.kv.value.toString());
+            if (seenLate.length === 6) return;
+          }
+        })();
+      }
+      // Writes by another client; alice's own unary calls also renew transparently every third second.
+      if (i % 3 === 2) await alice.put(`${p}k`, String(i));
+      else await root.put(`alice/${p.slice('alice/'.length)}k`, String(i));
+    }
+    await reading;
+    await lateReading;
+    expect(seenEarly).toEqual(Array.from({ length: 10 }, (_, i) => String(i)));
+    expect(seenLate).toEqual(['4', '5', '6', '7', '8', '9']);
+    // The stale token was noticed on the shared stream and the stream re-created with a new one.
+    expect(renewals).toBeGreaterThanOrEqual(1);
+    expect(session.expired).toBe(false);
+    await session.close();
+  });
+});
