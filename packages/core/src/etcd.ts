@@ -96,6 +96,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   private readonly isRoot: boolean;
   private viewClosed = false;
   private closing: Promise<void> | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
   private readonly onConnected = (e: string) => this.emit('connected', e);
   private readonly onDisconnected = (e: string, err: EtcdError) => this.emit('disconnected', e, err);
   private readonly onEndpoint = (e: string) => this.emit('endpoint', e);
@@ -127,6 +128,14 @@ export class Etcd extends EventEmitter<EtcdEvents> {
       };
       this.ks = new Keyspace(toBuffer(resolved.namespace));
       this.isRoot = true;
+      if (resolved.autoSyncIntervalMs) {
+        this.syncTimer = setInterval(() => {
+          this.syncEndpoints().catch(() => {
+            // The next round tries again; calls keep using the endpoints already known.
+          });
+        }, resolved.autoSyncIntervalMs);
+        this.syncTimer.unref();
+      }
     }
     this.wire = { ks: this.ks, maxRequestBytes: this.shared.conn.options.maxRequestBytes };
     this.shared.conn.on('connected', this.onConnected);
@@ -177,6 +186,13 @@ export class Etcd extends EventEmitter<EtcdEvents> {
 
   private assertOpen(): void {
     if (this.closed) throw new ClientClosedError();
+  }
+
+  /** Add the client URLs of every member to the endpoints; returns the ones that were new. */
+  async syncEndpoints(options?: CallOptions): Promise<string[]> {
+    this.assertOpen();
+    const members = await this.cluster.memberList(options);
+    return this.shared.conn.addEndpoints(members.flatMap((m) => m.clientUrls));
   }
 
   /** The same API with every key under `prefix`, on the same connection. */
@@ -326,6 +342,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     this.shared.conn.off('connected', this.onConnected);
     this.shared.conn.off('disconnected', this.onDisconnected);
     this.shared.conn.off('endpoint', this.onEndpoint);
+    clearInterval(this.syncTimer);
     if (!this.isRoot) {
       this.viewClosed = true;
       return;

@@ -28,6 +28,8 @@ export interface EtcdOptions {
   maxRequestBytes?: number;
   /** Margin before a lease's local deadline at which it is declared lost. Default: min(1000, ttl/10) ms. */
   leaseSafetyMarginMs?: number;
+  /** Every so often, add the client URLs of the cluster's members to the endpoints. Off by default. */
+  autoSyncIntervalMs?: number;
   /** Per-watcher queue length at which the watcher is paused server-side until its consumer catches up. Default 10000. */
   watchHighWaterMark?: number;
 }
@@ -45,6 +47,7 @@ export interface ResolvedOptions {
   maxRequestBytes: number;
   leaseSafetyMarginMs: number | undefined;
   watchHighWaterMark: number;
+  autoSyncIntervalMs: number | undefined;
 }
 
 /** Every default in one place. */
@@ -69,5 +72,6 @@ export function defaults(options: EtcdOptions = {}): ResolvedOptions {
     maxRequestBytes: options.maxRequestBytes ?? 1.5 * 1024 * 1024,
     leaseSafetyMarginMs: options.leaseSafetyMarginMs,
     watchHighWaterMark: options.watchHighWaterMark ?? 10_000,
+    autoSyncIntervalMs: options.autoSyncIntervalMs,
   };
 }

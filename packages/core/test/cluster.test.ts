@@ -180,3 +180,25 @@ describe('cluster and maintenance calls', () => {
     }
   });
 });
+
+describe('endpoint discovery', () => {
+  it('learns the other members from one endpoint, and then survives that member going down', async () => {
+    const first = cluster.members[0]!;
+    await using etcd = new Etcd({ endpoints: [first.endpoint], dialTimeoutMs: 1500 });
+    const added = await etcd.syncEndpoints();
+    expect(added.length).toBe(2);
+    expect(etcd.endpoints).toHaveLength(3);
+    await first.kill();
+    try {
+      const key = uniq('discovered');
+      // A read notices the dead connection and moves on (a write sent on it would have an unknown outcome).
+      await etcd.get(key);
+      await etcd.put(key, 'still here');
+      expect((await etcd.get(key))?.value.toString()).toBe('still here');
+      expect(etcd.endpoint).not.toBe(first.endpoint);
+    } finally {
+      await first.restart();
+      await cluster.waitHealthy();
+    }
+  });
+});

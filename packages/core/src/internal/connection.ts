@@ -113,6 +113,27 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return this.endpoints.map((e) => e.label);
   }
 
+  /** Learn more endpoints (from the member list); returns those that were new. */
+  addEndpoints(urls: string[]): string[] {
+    const known = new Set(this.endpoints.map((e) => e.address));
+    const secure = this.endpoints[0]!.secure;
+    const added: string[] = [];
+    for (const url of urls) {
+      let e: Endpoint;
+      try {
+        e = parseEndpoint(url, false);
+      } catch {
+        continue; // a member advertising a URL we cannot use is skipped, not fatal
+      }
+      if (e.secure !== secure || known.has(e.address)) continue;
+      known.add(e.address);
+      this.endpoints.push(e);
+      this.clients.push(undefined);
+      added.push(e.label);
+    }
+    return added;
+  }
+
   private client(i: number): grpc.Client {
     let c = this.clients[i];
     if (!c) {
@@ -292,19 +313,32 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         throw err;
       });
     }
-    return pRetry(run, {
-      retries: this.options.retries,
-      minTimeout: 25,
-      maxTimeout: 1000,
-      randomize: true,
-      ...(o.signal ? { signal: o.signal } : {}),
-      // A dial timeout already spent the connection budget on every endpoint: fail now.
-      shouldRetry: ({ error }) =>
-        !this.isClosed &&
-        Date.now() < deadline &&
-        !(error instanceof DialTimeoutError) &&
-        (isRejectedBeforeApply(error) || error instanceof UnavailableError),
-    }).catch((err: unknown) => {
+    // Nearly every call succeeds at once: make the first attempt directly and set up the retry
+    // machinery only after a failure, which p-retry then sees as its attempt 1 (same backoff,
+    // same decisions). This keeps p-retry's per-call cost off the hot path.
+    const retry = (first: unknown): Promise<Res> => {
+      if (o.signal?.aborted) throw first;
+      let replay = true;
+      const attempt = () => {
+        if (!replay) return run();
+        replay = false;
+        throw first;
+      };
+      return pRetry(attempt, {
+        retries: this.options.retries,
+        minTimeout: 25,
+        maxTimeout: 1000,
+        randomize: true,
+        ...(o.signal ? { signal: o.signal } : {}),
+        // A dial timeout already spent the connection budget on every endpoint: fail now.
+        shouldRetry: ({ error }) =>
+          !this.isClosed &&
+          Date.now() < deadline &&
+          !(error instanceof DialTimeoutError) &&
+          (isRejectedBeforeApply(error) || error instanceof UnavailableError),
+      });
+    };
+    return run().catch(retry).catch((err: unknown) => {
       if (o.signal?.aborted && !(err instanceof EtcdError))
         throw new AbortError(`${service}.${name} was aborted`, { cause: o.signal.reason });
       throw err;
