@@ -55,7 +55,6 @@ class ContainerEtcdServer implements EtcdServer {
     this.endpoints = [clientUrl.replace(/^http:\/\//, '')];
   }
 
-
   get running(): boolean {
     return this.up;
   }
@@ -156,7 +155,14 @@ export async function startContainer(options: {
       { source: bundle.caFile, target: '/tls/ca.crt' },
     ]);
   }
-  const container = await builder.withCommand([...command, ...options.args]).start();
+  let container: StartedContainer;
+  try {
+    container = await builder.withCommand([...command, ...options.args]).start();
+  } catch (error) {
+    throw new TestkitError(`starting etcd in Docker (${ETCD_IMAGE}) failed: ${String(error)}`, {
+      cause: error,
+    });
+  }
   const clientUrl = `${scheme}://${container.getHost()}:${hostPort}`;
   const server = new ContainerEtcdServer(
     container,

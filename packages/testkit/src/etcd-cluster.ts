@@ -52,8 +52,13 @@ export interface EtcdCluster extends AsyncDisposable {
   readonly endpoints: string[];
   readonly members: readonly EtcdMember[];
   readonly tls?: ClientTls;
-  /** The current raft leader as seen by the running members, if any. */
+  /** The running member that reports itself raft leader, if any. */
   leader(): Promise<EtcdMember | undefined>;
+  /**
+   * Wait until a running member is leader, e.g. after killing the leader: until then a
+   * write sent to a follower may be forwarded to the dead leader and time out.
+   */
+  waitForLeader(timeoutMs?: number): Promise<EtcdMember>;
   /** Wait until every running member reports healthy. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** Kill all members and remove their data; idempotent. */
@@ -128,10 +133,19 @@ class LocalEtcdCluster implements EtcdCluster {
   async leader(): Promise<EtcdMember | undefined> {
     const running = this.members.filter((m) => m.running && !m.proc.isPaused);
     const statuses = await Promise.all(running.map((m) => memberStatus(m.clientUrl, this.tls)));
-    const leaderId = statuses.find((s) => s && s.leader !== '0')?.leader;
-    if (leaderId === undefined) return undefined;
-    const index = statuses.findIndex((s) => s?.memberId === leaderId);
+    // Trust only a self-report: followers keep naming a dead leader until their election timeout.
+    const index = statuses.findIndex((s) => s !== undefined && s.leader === s.memberId);
     return index >= 0 ? running[index] : undefined;
+  }
+
+  async waitForLeader(timeoutMs = this.timeoutMs): Promise<EtcdMember> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const leader = await this.leader();
+      if (leader) return leader;
+      if (Date.now() > deadline) throw new TestkitError(`etcd cluster has no leader after ${timeoutMs}ms`);
+      await sleep(50);
+    }
   }
 
   async waitHealthy(timeoutMs = this.timeoutMs): Promise<void> {

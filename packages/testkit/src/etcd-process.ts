@@ -76,6 +76,8 @@ export class EtcdProcess {
       // Fast elections so failover tests take well under a second; loopback has no latency.
       '--heartbeat-interval', '50',
       '--election-timeout', '500',
+      // A member back from kill/pause must not depose a healthy leader (3.5's default; 3.4 needs it said).
+      '--pre-vote=true',
       '--logger', 'zap',
       '--log-outputs', 'stderr',
       '--log-level', 'error',
@@ -182,9 +184,9 @@ export class EtcdProcess {
   }
 
   private requireRunning(what: string): ChildProcess {
-    if (!this.child)
-      throw new TestkitError(`cannot ${what} etcd member ${this.config.name}: it is not running`);
-    return this.child;
+    const child = this.child;
+    if (!child) throw new TestkitError(`cannot ${what} etcd member ${this.config.name}: it is not running`);
+    return child;
   }
 }
 

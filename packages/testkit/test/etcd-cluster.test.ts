@@ -32,14 +32,13 @@ describe('startCluster', () => {
     expect(victim.running).toBe(false);
     expect(isAlive(pid)).toBe(false);
 
+    const newLeader = await cluster.waitForLeader();
+    expect(newLeader).not.toBe(victim);
     const others = cluster.members.filter((m) => m !== victim);
     const put = await etcdctl(['put', 'while-down', 'written', ...quick], {
       endpoints: others.map((m) => m.endpoint),
     });
     expect(put).toMatchObject({ code: 0, stdout: 'OK\n' });
-    const newLeader = await cluster.leader();
-    expect(newLeader).toBeDefined();
-    expect(newLeader).not.toBe(victim);
 
     await victim.restart();
     expect(victim.running).toBe(true);
