@@ -6,6 +6,7 @@ import {
   InvalidTokenError,
   LeaseExpiredError,
   LeaseNotFoundError,
+  UnavailableError,
 } from './errors.js';
 import type { CallOptions, Connection } from './internal/connection.js';
 import { toEtcdError } from './internal/error-map.js';
@@ -170,6 +171,7 @@ export class LeaseManager {
   private readonly conn: Connection;
   private readonly tracked = new Map<bigint, Lease>();
   private stream: grpc.ClientDuplexStream<{ ID: string }, WireLeaseKeepAliveResponse> | undefined;
+  private streamIndex = 0;
   private opening: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private backoffMs = 100;
@@ -289,6 +291,13 @@ export class LeaseManager {
       this.open();
       return; // all tracked leases are sent once the stream is up
     }
+    // A keepalive unanswered for a third of the ttl means the connection went silent (a partition
+    // that gRPC pings would only notice later): move the stream now, while the lease can still be saved.
+    const oldest = lease.pending[0];
+    if (oldest !== undefined && Date.now() - oldest > Math.max(1000, (lease.ttl * 1000) / 3)) {
+      this.stalled();
+      return;
+    }
     lease.pending.push(Date.now());
     this.stream.write({ ID: lease.id.toString() });
     // If no answer comes, send again after another third of the ttl.
@@ -314,6 +323,7 @@ export class LeaseManager {
           return;
         }
         this.stream = call;
+        this.streamIndex = index;
         this.backoffMs = 100;
         call.on('data', (r: WireLeaseKeepAliveResponse) => this.onResponse(r));
         const broken = (err: unknown) => {
@@ -336,6 +346,19 @@ export class LeaseManager {
         this.opening = undefined;
         this.retry();
       });
+  }
+
+  private stalled(): void {
+    const s = this.stream;
+    if (!s) return;
+    this.stream = undefined;
+    s.on('error', () => {}); // cancelled by us below
+    s.cancel();
+    this.conn.reportFailure(
+      this.streamIndex,
+      new UnavailableError('the lease keepalive stream stopped answering'),
+    );
+    this.open();
   }
 
   private retry(): void {

@@ -130,6 +130,29 @@ describe('a 3-member cluster', () => {
   });
 });
 
+describe('sessions across a silent partition', () => {
+  it('keeps a short session alive when the member it talks to goes silent', async () => {
+    const proxies: TcpProxy[] = await Promise.all(cluster.members.map((m) => startTcpProxy(m.endpoint)));
+    const etcd = new Etcd({ endpoints: proxies.map((x) => x.endpoint), dialTimeoutMs: 1000, requestTimeoutMs: 2000 });
+    try {
+      const session = await etcd.session({ ttl: 3 });
+      await session.leaseHandle.keepAlive();
+      const silent = proxies.find((x) => x.endpoint === etcd.endpoint)!;
+      silent.blackhole(true);
+      // Two full TTLs: only keepalives through another member can keep the session.
+      await sleep(6000);
+      expect(session.expired).toBe(false);
+      expect(etcd.endpoint).not.toBe(silent.endpoint);
+      expect((await session.leaseHandle.timeToLive()).ttl).toBeGreaterThan(0);
+      silent.blackhole(false);
+      await session.close();
+    } finally {
+      await etcd.close();
+      await Promise.all(proxies.map((x) => x.close()));
+    }
+  });
+});
+
 describe('cluster and maintenance calls', () => {
   it('lists members, reports every endpoint status, agrees on hashes and moves the leader', async () => {
     await using etcd = new Etcd({ endpoints: cluster.endpoints, dialTimeoutMs: 2000 });

@@ -338,11 +338,13 @@ export class Connection extends EventEmitter<ConnectionEvents> {
           (isRejectedBeforeApply(error) || error instanceof UnavailableError),
       });
     };
-    return run().catch(retry).catch((err: unknown) => {
-      if (o.signal?.aborted && !(err instanceof EtcdError))
-        throw new AbortError(`${service}.${name} was aborted`, { cause: o.signal.reason });
-      throw err;
-    });
+    return run()
+      .catch(retry)
+      .catch((err: unknown) => {
+        if (o.signal?.aborted && !(err instanceof EtcdError))
+          throw new AbortError(`${service}.${name} was aborted`, { cause: o.signal.reason });
+        throw err;
+      });
   }
 
   private async call<Req, Res>(
