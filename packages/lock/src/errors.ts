@@ -1,0 +1,55 @@
+import { EtcdError } from '@etcdkit/core';
+
+/** lock() (or acquire()) did not get the lock within `timeoutMs`; its waiter key was removed. */
+export class LockTimeoutError extends EtcdError {
+  /** The lock that was not acquired, e.g. `mutex "jobs"`. */
+  readonly lock: string;
+  readonly timeoutMs: number;
+  constructor(lock: string, timeoutMs: number, options?: { cause?: unknown }) {
+    super(
+      'LOCK_TIMEOUT',
+      `${lock} was not acquired within ${timeoutMs} ms; it is held by someone else: retry later or raise timeoutMs`,
+      options,
+    );
+    this.lock = lock;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * Ownership of a lock ended: its key was deleted or replaced by someone else (or removed by
+ * unlock()). Work guarded by the lock must stop; a guarded txn with isOwner() will now fail.
+ */
+export class LockReleasedError extends EtcdError {
+  /** The lock key that is gone. */
+  readonly key: string;
+  constructor(key: string, message?: string, options?: { cause?: unknown }) {
+    super(
+      'LOCK_RELEASED',
+      message ??
+        `lock key ${key} was deleted by someone else: the lock is lost; stop the guarded work and lock again`,
+      options,
+    );
+    this.key = key;
+  }
+}
+
+/**
+ * This session already holds (or waits for) the lock through another object, or this object is
+ * already locked: etcd keys are per session, so two holders on one session would silently share
+ * one key. Use one object per holder and a session each, or withLock() which queues callers.
+ */
+export class LockHeldError extends EtcdError {
+  readonly key: string;
+  constructor(key: string, message: string, options?: { cause?: unknown }) {
+    super('LOCK_HELD', message, options);
+    this.key = key;
+  }
+}
+
+/** fencingToken, isOwner(), signal or unlock() were used on a lock that is not held. */
+export class LockNotHeldError extends EtcdError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LOCK_NOT_HELD', message, options);
+  }
+}

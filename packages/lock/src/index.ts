@@ -1,0 +1,11 @@
+// Also thrown by lock(); re-exported so callers can test for them without importing core.
+export { AbortError, SessionExpiredError } from '@etcdkit/core';
+export { LockHeldError, LockNotHeldError, LockReleasedError, LockTimeoutError } from './errors.js';
+export { KeyLock } from './internal/key-lock.js';
+export type { LockOptions } from './internal/wait-signal.js';
+export { Mutex } from './mutex.js';
+export type { RWMode } from './rwmutex.js';
+export { RWMutex } from './rwmutex.js';
+export { Semaphore } from './semaphore.js';
+export type { LockContext, WithLockOptions } from './with-lock.js';
+export { acquireLock, HeldLock, withLock } from './with-lock.js';

@@ -1,0 +1,93 @@
+import { Etcd, type EtcdOptions, type Session } from '@etcdkit/core';
+import { type EtcdServer, startEtcd } from '@etcdkit/testkit';
+import { afterAll, beforeAll } from 'vitest';
+
+/** One real etcd for the test file; clients made by `client()` are closed afterwards. */
+export function useEtcd() {
+  const ctx = {
+    server: undefined as unknown as EtcdServer,
+    clients: [] as Etcd[],
+    client(extra: EtcdOptions = {}): Etcd {
+      const c = new Etcd({ endpoints: ctx.server.endpoints, ...extra });
+      ctx.clients.push(c);
+      return c;
+    },
+    /** A new client and a session on it. */
+    async session(ttl = 10): Promise<Session> {
+      return ctx.client().session({ ttl });
+    },
+  };
+  beforeAll(async () => {
+    ctx.server = await startEtcd();
+  });
+  afterAll(async () => {
+    await Promise.allSettled(ctx.clients.map((c) => c.close()));
+    await ctx.server?.close();
+  });
+  return ctx;
+}
+
+let n = 0;
+/** A lock name unique to one test. */
+export function uniq(name: string): string {
+  n++;
+  return `${name}-${process.pid}-${n}`;
+}
+
+/** The keys under `<name>/`, oldest first. */
+export async function queue(etcd: Etcd, name: string): Promise<string[]> {
+  const r = await etcd.range({ prefix: `${name}/`, sort: { target: 'create', order: 'ascend' } });
+  return r.kvs.map((kv) => kv.key.toString());
+}
+
+/** Resolves once `count` keys exist under `prefix` (follows a watch, no polling). */
+export async function untilKeys(etcd: Etcd, prefix: string, count: number): Promise<void> {
+  const r = await etcd.range({ prefix, countOnly: true });
+  if (r.count >= count) return;
+  const w = etcd.watch({ prefix, startRevision: r.revision + 1n });
+  try {
+    for await (const _ of w) {
+      if ((await etcd.range({ prefix, countOnly: true })).count >= count) return;
+    }
+  } finally {
+    w.close();
+  }
+}
+
+/** Resolves once `key` exists. */
+export async function untilExists(etcd: Etcd, key: string): Promise<void> {
+  const r = await etcd.range({ key });
+  if (r.kvs.length) return;
+  const w = etcd.watch({ key, startRevision: r.revision + 1n, filters: { noDelete: true } });
+  try {
+    for await (const _ of w) return;
+  } finally {
+    w.close();
+  }
+}
+
+/** Resolves once `key` does not exist. */
+export async function untilGone(etcd: Etcd, key: string): Promise<void> {
+  const r = await etcd.range({ key });
+  if (!r.kvs.length) return;
+  const w = etcd.watch({ key, startRevision: r.revision + 1n, filters: { noPut: true } });
+  try {
+    for await (const _ of w) return;
+  } finally {
+    w.close();
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Settles-state of a promise without awaiting it. */
+export function track<T>(p: Promise<T>): { settled: () => boolean; promise: Promise<T> } {
+  let done = false;
+  p.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  return { settled: () => done, promise: p };
+}
