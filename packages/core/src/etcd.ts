@@ -237,10 +237,9 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     if (!Number.isSafeInteger(pageSize) || pageSize < 1)
       throw new InvalidArgumentError(`pageSize must be a whole number >= 1, got ${pageSize}`);
     const { pageSize: _p, ...rest } = options;
-    const req = toRangeRequest(
-      { ...rest, limit: pageSize, sort: { target: 'key', order: 'ascend' } },
-      this.ks,
-    );
+    // No sort order: etcd returns keys in ascending order anyway, and any sort order makes it
+    // read the whole rest of the range for every page (limit is applied after sorting).
+    const req = toRangeRequest({ ...rest, limit: pageSize }, this.ks);
     for (;;) {
       const r = await this.rawRange(req, options);
       req.revision ??= r.header.revision;

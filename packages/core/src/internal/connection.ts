@@ -167,6 +167,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    */
   connect(deadline: number, signal?: AbortSignal, only?: number): Promise<number> {
     this.assertOpen();
+    // The common case, checked before building the failover order: the preferred channel is ready.
+    const preferred = only ?? this.current;
+    if (this.client(preferred).getChannel().getConnectivityState(false) === READY)
+      return Promise.resolve(only !== undefined ? preferred : this.use(preferred));
     const n = this.endpoints.length;
     const order = only !== undefined ? [only] : Array.from({ length: n }, (_, k) => (this.current + k) % n);
     for (const i of order) {
@@ -297,8 +301,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   unary<Req, Res>(service: ServiceName, name: string, req: Req, o: UnaryOptions): Promise<Res> {
     this.assertOpen();
     const deadline = Date.now() + (o.timeoutMs ?? this.options.requestTimeoutMs);
-    const run = () =>
-      this.call<Req, Res>(service, name, req, { ...o, deadline, auth: this.options.auth !== undefined });
+    // One options object per call, of a fixed shape (spreading `o` on every call showed in profiles).
+    const callOptions = {
+      deadline,
+      signal: o.signal,
+      auth: this.options.auth !== undefined,
+      idempotent: o.idempotent,
+      endpointIndex: o.endpointIndex,
+      context: o.context,
+    };
+    const run = () => this.call<Req, Res>(service, name, req, callOptions);
     if (!o.idempotent) {
       // One send only; a token refresh or a refusal before apply may go again.
       return run().catch((err: unknown) => {

@@ -1,0 +1,354 @@
+import { InvalidArgumentError } from '@etcdkit/core';
+import { EventEmitter } from 'eventemitter3';
+import { type Change, ChangeStream, type ChangesOptions } from './changes.js';
+import type { SubscriberError } from './errors.js';
+import {
+  Broadcaster,
+  latest,
+  type Observer,
+  observableSymbol,
+  type SubscribeOptions,
+  type Subscription,
+} from './observable.js';
+import { type ConfigSnapshot, type Edit, type Entry, entriesOf, entryOf, Snapshot } from './snapshot.js';
+import type { StandardSchemaIssue } from './standard-schema.js';
+
+/**
+ * syncing: reading the prefix (at start, or again after a compaction).
+ * live: watching; every change is applied as it happens.
+ * reconnecting: the connection broke; the watch resumes after the last applied revision.
+ * stale: etcd was unreachable at start; serving the last-known-good file or the initial defaults.
+ * closed: close() was called, or the client was closed (then `lastError` says so).
+ */
+export type MirrorStatus = 'syncing' | 'live' | 'reconnecting' | 'stale' | 'closed';
+
+/** A value that failed to decode or validate; the key keeps its last good value. */
+export interface InvalidEvent {
+  key: string;
+  revision: bigint;
+  reason: string;
+  /** The schema's issues, when validation failed. */
+  issues?: readonly StandardSchemaIssue[];
+  /** What the decoder or the schema threw. */
+  cause?: unknown;
+}
+
+/** The prefix was read again (after a compaction, or when etcd came back after a degraded start). */
+export interface ResyncEvent {
+  revision: bigint;
+  reason: 'compacted' | 'recovered';
+  /** Missed changes applied by the diff. */
+  puts: number;
+  deletes: number;
+}
+
+export interface MirrorEvents {
+  invalid: [event: InvalidEvent];
+  /** Something went wrong that the mirror works around (disconnect, failed relist or file write, a throwing subscriber). */
+  error: [error: Error];
+  status: [status: MirrorStatus, previous: MirrorStatus];
+  resync: [event: ResyncEvent];
+}
+
+/** @internal What a mirror and all its views share. */
+export class Hub<T> {
+  status: MirrorStatus = 'syncing';
+  lastError: Error | undefined;
+  /** The last revision applied. */
+  revision = 0n;
+  ended = false;
+  endError: Error | undefined;
+  root!: ConfigView<T>;
+  /** Sub-prefix views by their prefix relative to the mirror. */
+  readonly selects = new Map<string, ConfigView<T>>();
+  /** Key views by their key relative to the mirror. */
+  readonly keyViews = new Map<string, Set<KeyView<T>>>();
+
+  private *sources(): Generator<Source<unknown, T>> {
+    yield this.root;
+    yield* this.selects.values();
+    for (const set of this.keyViews.values()) yield* set;
+  }
+
+  commit(edits: readonly Edit<T>[], revision: bigint): void {
+    this.root.apply(edits, revision);
+    for (const [prefix, view] of this.selects) {
+      let mine: Edit<T>[] | undefined;
+      for (const e of edits) if (e.key.startsWith(prefix)) (mine ??= []).push(e);
+      if (mine) view.apply(mine, revision);
+    }
+    if (this.keyViews.size > 0)
+      for (const e of edits) {
+        const set = this.keyViews.get(e.key);
+        if (set) for (const v of set) v.apply(e, revision);
+      }
+  }
+
+  setStatus(status: MirrorStatus): void {
+    const previous = this.status;
+    if (previous === status || previous === 'closed') return;
+    this.status = status;
+    for (const s of this.sources()) s.emit('status', status, previous);
+  }
+
+  error(err: Error, record = true): void {
+    if (record) this.lastError = err;
+    for (const s of this.sources()) s.emit('error', err);
+  }
+
+  subscriberError = (err: SubscriberError): void => this.error(err, false);
+
+  invalid(event: InvalidEvent): void {
+    this.root.emit('invalid', event);
+    for (const [prefix, view] of this.selects)
+      if (event.key.startsWith(prefix) && view.listenerCount('invalid') > 0)
+        view.emit('invalid', { ...event, key: event.key.slice(prefix.length) });
+    const set = this.keyViews.get(event.key);
+    if (set) for (const v of set) v.emit('invalid', { ...event, key: v.name });
+  }
+
+  resync(event: ResyncEvent): void {
+    for (const s of this.sources()) s.emit('resync', event);
+  }
+
+  /** No more changes: complete (or fail) every subscriber and changes() iterator. */
+  end(error?: Error): void {
+    if (this.ended) return;
+    if (error) this.lastError = error;
+    this.setStatus('closed');
+    this.ended = true;
+    this.endError = error;
+    if (error) this.error(error);
+    for (const s of this.sources()) s.end(error);
+  }
+}
+
+/** What every view has: live status, subscriptions (also as an Observable) and events. */
+abstract class Source<V, T> extends EventEmitter<MirrorEvents> {
+  protected readonly broadcaster: Broadcaster<V>;
+  protected readonly streams = new Set<ChangeStream<Change<T>>>();
+  /** @internal */ protected readonly hub: Hub<T>;
+
+  constructor(hub: Hub<T>, current: () => V) {
+    super();
+    this.hub = hub;
+    this.broadcaster = new Broadcaster(current, hub.subscriberError);
+  }
+
+  /** The last revision applied; everything up to it is reflected. */
+  get revision(): bigint {
+    return this.hub.revision;
+  }
+
+  get status(): MirrorStatus {
+    return this.hub.status;
+  }
+
+  /** The last error met while syncing; kept after recovery, so read it together with `status`. */
+  get lastError(): Error | undefined {
+    return this.hub.lastError;
+  }
+
+  /**
+   * Get the current value now, then one for every revision that changes it; completes on
+   * close(). Bound, so it can be passed around (`useSyncExternalStore(cfg.subscribe, cfg.snapshot)`).
+   */
+  readonly subscribe = (
+    target: Observer<V> | ((value: V) => void),
+    options?: SubscribeOptions,
+  ): Subscription => this.broadcaster.subscribe(target, options);
+
+  /** The Observable interop point: `from(cfg)` in RxJS. */
+  '@@observable'(): this {
+    return this;
+  }
+
+  /**
+   * `for await (const value of view)`: the current value, then the newest one each time the
+   * loop comes back (a slow loop skips to the latest; use changes() to see every change).
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<V> {
+    return latest((o) => this.broadcaster.subscribe(o));
+  }
+
+  /** Like iterating the view, ending (with an AbortError) when `signal` aborts. */
+  iterate(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<V> {
+    return latest((o) => this.broadcaster.subscribe(o), options.signal);
+  }
+
+  protected openStream(options: ChangesOptions, replay: () => Iterable<Change<T>>): ChangeStream<Change<T>> {
+    const max = options.maxBuffered ?? 100_000;
+    if (!Number.isSafeInteger(max) || max < 1)
+      throw new InvalidArgumentError(`maxBuffered must be a whole number >= 1, got ${max}`);
+    const stream = new ChangeStream<Change<T>>(max, (s) => this.streams.delete(s), options.signal);
+    if (options.replay) stream.push(replay());
+    if (this.hub.ended) stream.finish(this.hub.endError);
+    else this.streams.add(stream);
+    return stream;
+  }
+
+  /** @internal */
+  end(error?: Error): void {
+    for (const s of [...this.streams]) s.finish(error);
+    if (error) this.broadcaster.fail(error);
+    else this.broadcaster.complete();
+  }
+}
+
+if (observableSymbol)
+  Object.defineProperty(Source.prototype, observableSymbol, {
+    value: function (this: unknown) {
+      return this;
+    },
+    configurable: true,
+    writable: true,
+  });
+
+function toChange<T>(e: Edit<T>, key: string, revision: bigint): Change<T> {
+  return e.next
+    ? { type: 'put', key, value: e.next.value, prev: e.prev?.value, revision }
+    : { type: 'delete', key, value: undefined, prev: e.prev!.value, revision };
+}
+
+/**
+ * The keys under a prefix as an immutable snapshot that is replaced, never changed: its
+ * identity changes exactly when its content does. The mirror itself is the view of its
+ * whole prefix; select() gives views of sub-prefixes, key() of single keys.
+ */
+export class ConfigView<T> extends Source<ConfigSnapshot<T>, T> {
+  /** Keys of this view start with this, relative to the mirror's prefix ('' for the mirror itself). */
+  readonly prefix: string;
+  /** @internal */ protected current: Snapshot<T>;
+  private readonly keyViews = new Map<string, KeyView<T>>();
+
+  /** @internal */
+  constructor(hub: Hub<T>, prefix: string, current: Snapshot<T>) {
+    super(hub, () => this.current);
+    this.prefix = prefix;
+    this.current = current;
+  }
+
+  /** The current content; bound, for `useSyncExternalStore(cfg.subscribe, cfg.snapshot)`. */
+  readonly snapshot = (): ConfigSnapshot<T> => this.current;
+
+  /** The value of `key` (relative to this view's prefix). */
+  get(key: string): T | undefined {
+    return this.current.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.current.has(key);
+  }
+
+  /** The current content as a nested plain object (`a/b/c` → `{ a: { b: { c } } }`), frozen. */
+  toObject(): Record<string, unknown> {
+    return this.current.toObject();
+  }
+
+  /**
+   * Changes from now on (or, with `replay`, the current content first). Iterate it, or call
+   * return() / abort its signal: until then it buffers.
+   */
+  changes(options: ChangesOptions = {}): AsyncIterableIterator<Change<T>> {
+    return this.openStream(options, () => this.replay());
+  }
+
+  private *replay(): Generator<Change<T>> {
+    const revision = this.hub.revision;
+    for (const [key, value] of this.current) yield { type: 'put', key, value, prev: undefined, revision };
+  }
+
+  /**
+   * A view of the keys starting with `prefix` (a plain string prefix: include the trailing '/'),
+   * with keys relative to it. Views are kept for the mirror's lifetime, one per prefix.
+   */
+  select(prefix: string): ConfigView<T> {
+    if (typeof prefix !== 'string') throw new InvalidArgumentError('select() needs a string prefix');
+    const abs = this.prefix + prefix;
+    if (abs === '') return this.hub.root;
+    let view = this.hub.selects.get(abs);
+    if (!view) {
+      const picked = new Map<string, Entry<T>>();
+      for (const [k, e] of entriesOf(this.hub.root.current))
+        if (k.startsWith(abs)) picked.set(k.slice(abs.length), e);
+      view = new ConfigView(this.hub, abs, Snapshot.of(picked, this.hub.root.current.revision));
+      if (this.hub.ended) view.end(this.hub.endError);
+      else this.hub.selects.set(abs, view);
+    }
+    return view;
+  }
+
+  /** A view of one key (relative to this view's prefix): its value, its changes. One per key. */
+  key(name: string): KeyView<T> {
+    if (typeof name !== 'string' || name === '')
+      throw new InvalidArgumentError('key() needs a non-empty string');
+    let view = this.keyViews.get(name);
+    if (!view) {
+      const abs = this.prefix + name;
+      view = new KeyView(this.hub, name, abs, entryOf(this.hub.root.current, abs)?.value);
+      this.keyViews.set(name, view);
+      if (this.hub.ended) view.end(this.hub.endError);
+      else {
+        let set = this.hub.keyViews.get(abs);
+        if (!set) this.hub.keyViews.set(abs, (set = new Set()));
+        set.add(view);
+      }
+    }
+    return view;
+  }
+
+  /** @internal */
+  apply(edits: readonly Edit<T>[], revision: bigint): void {
+    const strip = this.prefix.length;
+    this.current = Snapshot.derive(this.current, edits, revision, strip);
+    if (this.streams.size > 0) {
+      const changes = edits.map((e) => toChange(e, strip ? e.key.slice(strip) : e.key, revision));
+      for (const s of this.streams) s.push(changes);
+    }
+    this.broadcaster.publish(this.current);
+  }
+
+  /** @internal the first content, before anyone could observe the view */
+  reset(snapshot: Snapshot<T>): void {
+    this.current = snapshot;
+  }
+}
+
+/** One key: its value (undefined while absent), as a subscribable source and as changes. */
+export class KeyView<T> extends Source<T | undefined, T> {
+  /** The key as it was named when the view was made (relative to that view). */
+  readonly name: string;
+  /** @internal */ readonly path: string;
+  private value: T | undefined;
+
+  /** @internal */
+  constructor(hub: Hub<T>, name: string, path: string, value: T | undefined) {
+    super(hub, () => this.value);
+    this.name = name;
+    this.path = path;
+    this.value = value;
+  }
+
+  /** The current value; bound, like ConfigView#snapshot. */
+  readonly get = (): T | undefined => this.value;
+  readonly snapshot = this.get;
+
+  changes(options: ChangesOptions = {}): AsyncIterableIterator<Change<T>> {
+    return this.openStream(options, () => {
+      const e = entryOf(this.hub.root.snapshot() as Snapshot<T>, this.path);
+      return e
+        ? [{ type: 'put', key: this.name, value: e.value, prev: undefined, revision: this.hub.revision }]
+        : [];
+    });
+  }
+
+  /** @internal */
+  apply(edit: Edit<T>, revision: bigint): void {
+    this.value = edit.next?.value;
+    if (this.streams.size > 0) {
+      const change = toChange(edit, this.name, revision);
+      for (const s of this.streams) s.push([change]);
+    }
+    this.broadcaster.publish(this.value);
+  }
+}
