@@ -171,6 +171,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const preferred = only ?? this.current;
     if (this.client(preferred).getChannel().getConnectivityState(false) === READY)
       return Promise.resolve(only !== undefined ? preferred : this.use(preferred));
+    // The connection in use is gone (noticed here, on the way to finding another).
+    const was = this.connectedIndex;
+    if (was !== undefined && this.client(was).getChannel().getConnectivityState(false) !== READY) {
+      this.connectedIndex = undefined;
+      this.emit('disconnected', this.endpoints[was]!.label, new UnavailableError('the connection was lost'));
+    }
     const n = this.endpoints.length;
     const order = only !== undefined ? [only] : Array.from({ length: n }, (_, k) => (this.current + k) % n);
     for (const i of order) {

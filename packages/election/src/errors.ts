@@ -1,0 +1,21 @@
+import { EtcdError } from '@etcdkit/core';
+
+/** This candidate is not (or no longer) the leader: its key is gone or its session is over. */
+export class NotLeaderError extends EtcdError {
+  constructor(
+    message = 'not the leader of this election: campaign() first, and campaign again after losing leadership',
+    options?: { cause?: unknown },
+  ) {
+    super('NOT_LEADER', message, options);
+  }
+}
+
+/** campaign() was called while another campaign() of the same Election is still pending. */
+export class CampaignInProgressError extends EtcdError {
+  constructor(
+    message = 'this Election already has a campaign in progress: await it (or abort it) before campaigning again',
+    options?: { cause?: unknown },
+  ) {
+    super('CAMPAIGN_IN_PROGRESS', message, options);
+  }
+}

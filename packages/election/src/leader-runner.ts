@@ -1,0 +1,320 @@
+import {
+  AbortError,
+  type Bytes,
+  CompactedError,
+  type Etcd,
+  InvalidArgumentError,
+  type Session,
+} from '@etcdkit/core';
+import { Election } from './election.js';
+import { NotLeaderError } from './errors.js';
+import { linkSignals, sleep } from './internal/abort.js';
+import { electionPrefix, toBuffer } from './internal/bytes.js';
+import type { Leader } from './leader.js';
+import { observeLeader } from './observe.js';
+
+/** What onLeading gets besides its signal: the election it leads, for guarded writes. */
+export interface LeadingContext {
+  /** Guard writes with `etcd.txn().if(election.isLeader())`: they fail once leadership is gone. */
+  readonly election: Election;
+  readonly session: Session;
+}
+
+export interface LeaderRunnerOptions {
+  etcd: Etcd;
+  /** Election name; candidates use `<name>/<lease id in hex>`, as `etcdctl elect <name>` does. */
+  name: Bytes;
+  /** This candidate's proposal, seen by observers (e.g. its address). */
+  value: Bytes;
+  /** Session TTL in seconds: how long a crashed leader holds on before another takes over. Default 10. */
+  ttl?: number;
+  /**
+   * The leader's work. Runs while this process leads; `signal` aborts the moment leadership is
+   * lost (session lost at its local deadline, key deleted) or stop() is called, or when
+   * onLeading itself settles. Settling gives leadership up: the runner resigns and campaigns
+   * again after `retryDelayMs`.
+   */
+  onLeading: (signal: AbortSignal, context: LeadingContext) => unknown;
+  /** Every change of leader (any candidate's), `undefined` when there is none. */
+  onLeaderChange?: (leader: Leader | undefined) => void;
+  /**
+   * Failures the runner recovers from by itself: lost leadership (SessionExpiredError,
+   * NotLeaderError), etcd unreachable, onLeading throwing. Default: process.emitWarning.
+   */
+  onError?: (error: Error) => void;
+  /** Stops the runner, like stop(). */
+  signal?: AbortSignal;
+  /** Pause before campaigning again after onLeading settled, and base of the backoff after failures. Default 1000. */
+  retryDelayMs?: number;
+}
+
+type TermEnd = 'stopped' | 'lost' | 'settled';
+
+const MAX_BACKOFF_MS = 30_000;
+
+function isAbortLike(err: unknown, reason: unknown): boolean {
+  return err === reason || err instanceof AbortError || (err instanceof Error && err.name === 'AbortError');
+}
+
+/**
+ * Campaign for leadership in a loop and run `onLeading` whenever elected: the leader-runner
+ * of etcdkit, in the spirit of client-go's leader election but with its pitfall removed: the
+ * signal given to `onLeading` aborts as soon as leadership is in doubt (the session is declared
+ * lost at its local deadline, before etcd expires the lease and elects someone else), and
+ * stop() waits for `onLeading` to settle before resigning, so two leaders never work at once
+ * as long as `onLeading` honours its signal. Create it with `runForLeader()`.
+ */
+export class LeaderRunner implements AsyncDisposable {
+  private readonly etcd: Etcd;
+  private readonly name: Bytes;
+  private readonly value: Buffer;
+  private readonly ttl: number;
+  private readonly retryDelayMs: number;
+  private readonly onLeading: LeaderRunnerOptions['onLeading'];
+  private readonly onLeaderChange: LeaderRunnerOptions['onLeaderChange'];
+  private readonly onError: LeaderRunnerOptions['onError'];
+  private readonly stopper = new AbortController();
+  private readonly done: Promise<void>;
+  private term: LeadingContext | undefined;
+  private lastLeader: Leader | undefined;
+
+  constructor(options: LeaderRunnerOptions) {
+    if (!options || typeof options !== 'object')
+      throw new InvalidArgumentError('runForLeader needs an options object');
+    const { etcd, name, value, ttl = 10, retryDelayMs = 1000, onLeading } = options;
+    if (!etcd || typeof etcd.session !== 'function')
+      throw new InvalidArgumentError('runForLeader needs `etcd`: an Etcd client from @etcdkit/core');
+    electionPrefix(name);
+    if (!Number.isInteger(ttl) || ttl < 1)
+      throw new InvalidArgumentError(`ttl must be a whole number of seconds >= 1, got ${ttl}`);
+    if (!Number.isFinite(retryDelayMs) || retryDelayMs < 0)
+      throw new InvalidArgumentError(
+        `retryDelayMs must be a number of milliseconds >= 0, got ${retryDelayMs}`,
+      );
+    if (typeof onLeading !== 'function')
+      throw new InvalidArgumentError(
+        'runForLeader needs `onLeading`: async (signal) => { ...leader work... }',
+      );
+    this.etcd = etcd;
+    this.name = name;
+    this.value = toBuffer(value, 'value');
+    this.ttl = ttl;
+    this.retryDelayMs = retryDelayMs;
+    this.onLeading = onLeading;
+    this.onLeaderChange = options.onLeaderChange;
+    this.onError = options.onError;
+    const external = options.signal;
+    const onAbort = (): void => void this.stop();
+    if (external?.aborted)
+      this.stopper.abort(new AbortError('the leader runner was stopped', { cause: external.reason }));
+    else external?.addEventListener('abort', onAbort, { once: true });
+    this.done = Promise.all([this.campaignLoop(), this.observeLoop()]).then(() =>
+      external?.removeEventListener('abort', onAbort),
+    );
+  }
+
+  /** True while onLeading runs for this process. */
+  get leading(): boolean {
+    return this.term !== undefined;
+  }
+
+  /** The election this process leads, while it leads. */
+  get election(): Election | undefined {
+    return this.term?.election;
+  }
+
+  /** The last leader observed (any candidate), undefined when none or not yet known. */
+  get leader(): Leader | undefined {
+    return this.lastLeader;
+  }
+
+  get stopped(): boolean {
+    return this.stopper.signal.aborted;
+  }
+
+  /**
+   * Stop: abort onLeading's signal and wait for it to settle, resign (the next candidate is
+   * elected at once) and close the session. Resolves when all of that is done; safe to call twice.
+   */
+  stop(): Promise<void> {
+    if (!this.stopper.signal.aborted) this.stopper.abort(new AbortError('the leader runner was stopped'));
+    return this.done;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  private async campaignLoop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      const healthy = await this.withSession();
+      if (this.stopped) return;
+      failures = healthy ? 0 : failures + 1;
+      if (failures > 0)
+        await sleep(Math.min(this.retryDelayMs * 2 ** (failures - 1), MAX_BACKOFF_MS), this.stopper.signal);
+    }
+  }
+
+  /** One session: campaign, lead, campaign again while it lives. False when something failed. */
+  private async withSession(): Promise<boolean> {
+    let session: Session;
+    try {
+      session = await this.etcd.session({ ttl: this.ttl, signal: this.stopper.signal });
+    } catch (err) {
+      if (!this.stopped) this.report(err);
+      return false;
+    }
+    let election: Election | undefined;
+    try {
+      while (!this.stopped && !session.expired) {
+        election = new Election(session, this.name);
+        try {
+          await election.campaign(this.value, { signal: this.stopper.signal });
+        } catch (err) {
+          if (this.stopped) return true;
+          this.report(err);
+          return err instanceof NotLeaderError || session.expired;
+        }
+        const end = await this.lead(election, session);
+        if (end === 'stopped' || session.expired) return true;
+        // Leadership is over: hand it over at once.
+        await election.resign();
+        if (end === 'settled') await sleep(this.retryDelayMs, this.stopper.signal);
+      }
+      return true;
+    } catch (err) {
+      if (!this.stopped) this.report(err);
+      return false;
+    } finally {
+      // Resign before revoking: both free the key; resigning first does not wait on the lease.
+      if (election && !session.expired) await election.resign().catch((err: unknown) => this.report(err));
+      await session.close().catch((err: unknown) => this.report(err));
+    }
+  }
+
+  /** Run onLeading for one term of leadership; returns why the term ended. */
+  private async lead(election: Election, session: Session): Promise<TermEnd> {
+    const term = linkSignals(this.stopper.signal, session.signal);
+    const keyWatch = linkSignals(term.signal);
+    const watching = this.watchOwnKey(election, keyWatch.signal, (reason) => term.abort(reason));
+    const context: LeadingContext = { election, session };
+    this.term = context;
+    let end: TermEnd = 'settled';
+    try {
+      await this.onLeading(term.signal, context);
+    } catch (err) {
+      // Errors caused by the abort are the expected way for onLeading to stop.
+      if (!(term.signal.aborted && isAbortLike(err, term.signal.reason))) this.report(err);
+    } finally {
+      if (this.term === context) this.term = undefined;
+      if (this.stopper.signal.aborted) end = 'stopped';
+      else if (term.signal.aborted) {
+        end = 'lost';
+        this.report(term.signal.reason);
+      }
+      term.abort(new NotLeaderError('leadership ended: onLeading settled, so the runner resigns'));
+      keyWatch.abort(undefined);
+      await watching;
+      keyWatch.dispose();
+      term.dispose();
+    }
+    return end;
+  }
+
+  /** Calls `lost` when the leader key is deleted (by someone else or by the lease's expiry). */
+  private async watchOwnKey(
+    election: Election,
+    signal: AbortSignal,
+    lost: (reason: Error) => void,
+  ): Promise<void> {
+    const client = election.session.client;
+    let from = election.revision + 1n;
+    while (!signal.aborted) {
+      const w = client.watch({ key: election.key, startRevision: from, filters: { noPut: true }, signal });
+      try {
+        for await (const ev of w) {
+          if (ev.type === 'delete') {
+            lost(
+              new NotLeaderError(`the leader key ${election.key.toString()} was deleted; campaigning again`),
+            );
+            return;
+          }
+        }
+        return;
+      } catch (err) {
+        if (signal.aborted) return;
+        if (!(err instanceof CompactedError)) {
+          // Unable to follow the key: leadership cannot be vouched for.
+          lost(
+            new NotLeaderError('cannot watch the leader key any more; giving leadership up', { cause: err }),
+          );
+          return;
+        }
+        try {
+          const r = await client.range({ key: election.key, signal });
+          if (r.kvs[0]?.createRevision !== election.createRevision) {
+            lost(
+              new NotLeaderError(`the leader key ${election.key.toString()} was deleted; campaigning again`),
+            );
+            return;
+          }
+          from = r.revision + 1n;
+        } catch (readErr) {
+          if (signal.aborted) return;
+          lost(new NotLeaderError('cannot read the leader key; giving leadership up', { cause: readErr }));
+          return;
+        }
+      } finally {
+        w.close();
+      }
+    }
+  }
+
+  private async observeLoop(): Promise<void> {
+    let delay = 0;
+    while (!this.stopped) {
+      try {
+        for await (const leader of observeLeader(this.etcd, this.name, { signal: this.stopper.signal })) {
+          delay = 0;
+          this.lastLeader = leader;
+          try {
+            this.onLeaderChange?.(leader);
+          } catch (err) {
+            this.report(err);
+          }
+        }
+      } catch (err) {
+        if (this.stopped) return;
+        this.report(err);
+        delay = Math.min(Math.max(delay * 2, this.retryDelayMs), MAX_BACKOFF_MS);
+        await sleep(delay, this.stopper.signal);
+      }
+    }
+  }
+
+  private report(err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (!this.onError) {
+      process.emitWarning(error);
+      return;
+    }
+    try {
+      this.onError(error);
+    } catch (thrown) {
+      // A throwing error handler is a bug of the caller: surface it, as an uncaught exception.
+      queueMicrotask(() => {
+        throw thrown;
+      });
+    }
+  }
+}
+
+/**
+ * Take part in the election `name` for as long as the returned runner lives; run `onLeading`
+ * whenever this process is the leader. `await using runner = runForLeader({...})`, or
+ * `await runner.stop()`.
+ */
+export function runForLeader(options: LeaderRunnerOptions): LeaderRunner {
+  return new LeaderRunner(options);
+}
