@@ -39,8 +39,8 @@ interface Sink<V> {
   cleanup: () => void;
 }
 
-/** `Symbol.observable` where the runtime (or a polyfill loaded first) has it. */
-export const observableSymbol: symbol | undefined = (Symbol as { observable?: symbol }).observable;
+/** `Symbol.observable` (core defines it where the runtime does not). */
+export { symbolObservable as observableSymbol } from '@etcdkit/core';
 
 /**
  * The subscribers of one observable source. Each gets the current value at once, then every

@@ -8,7 +8,7 @@ import {
 } from '@etcdkit/core';
 import { type EtcdServer, startEtcd } from '@etcdkit/testkit';
 import { filter, firstValueFrom, from, map, take, toArray } from 'rxjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import {
@@ -353,6 +353,23 @@ describe('updates', () => {
     );
     await cfg.close();
     expect(await completed).toBe(true);
+  });
+
+  it('is an interop Observable under Symbol.observable and @@observable', async () => {
+    const p = uniquePrefix('symbol');
+    const cfg = track(await mirror(etcd, p));
+    expect(typeof Symbol.observable).toBe('symbol');
+    const viaSymbol = cfg[Symbol.observable as keyof typeof cfg] as unknown as () => typeof cfg;
+    expect(viaSymbol.call(cfg)).toBe(cfg);
+    expect(cfg['@@observable']()).toBe(cfg);
+    const seen: number[] = [];
+    const sub = cfg[Symbol.observable as never] as unknown as () => {
+      subscribe(f: (s: ReadonlyMap<string, string>) => void): { unsubscribe(): void };
+    };
+    const s = sub.call(cfg).subscribe((snap) => seen.push(snap.size));
+    await etcd.put(`${p}a`, '1');
+    await vi.waitFor(() => expect(seen).toEqual([0, 1]));
+    s.unsubscribe();
   });
 
   it('keeps other subscribers going when one throws, and reports it', async () => {

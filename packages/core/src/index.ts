@@ -46,6 +46,7 @@ export type { GrantOptions, LeaseEvents, LeaseTimeToLive } from './lease.js';
 export { Lease } from './lease.js';
 export type { Alarm, AlarmType, EndpointHealth, EndpointStatus, TargetOptions } from './maintenance.js';
 export { MaintenanceApi } from './maintenance.js';
+export { symbolObservable } from './observable.js';
 export type { EtcdOptions, TlsOptions } from './options.js';
 export { defaults } from './options.js';
 export type { SessionOptions } from './session.js';

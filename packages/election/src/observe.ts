@@ -3,6 +3,7 @@ import {
   CompactedError,
   DeadlineExceededError,
   type Etcd,
+  symbolObservable,
   UnavailableError,
   type WatchBatch,
   type Watcher,
@@ -28,11 +29,8 @@ export interface Subscription {
   readonly closed: boolean;
 }
 
-/**
- * `Symbol.observable` where the runtime (or a polyfill loaded first) defines it. Observable
- * libraries (RxJS `from()`, zen-observable...) look for it, or for '@@observable' without it.
- */
-const observableSymbol: symbol | undefined = (Symbol as { observable?: symbol }).observable;
+/** `Symbol.observable` (core defines it where the runtime does not); '@@observable' is kept too. */
+const observableSymbol: symbol = symbolObservable;
 
 const NOTHING_YET = Symbol('nothing yet');
 const MAX_BACKOFF_MS = 2000;

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+import { main } from './main.js';
+
+const argv = process.argv.slice(2);
+
+// `etcdkit mirror ... | head -1`: the reader went away, which is no error of ours.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+
+// A safety net: whatever escapes is still reported as one line.
+process.on('unhandledRejection', (reason) => {
+  const err = reason instanceof Error ? reason : new Error(String(reason));
+  process.stderr.write(`etcdkit: unexpected error: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
+  if (argv.includes('--debug') && err.stack) process.stderr.write(`${err.stack}\n`);
+  process.exit(1);
+});
+
+const code = await main(argv);
+process.exitCode = code;
+// Everything is closed by now; if some handle still lingers, do not hang on it.
+setTimeout(() => process.exit(code), 2000).unref();

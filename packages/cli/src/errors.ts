@@ -1,0 +1,85 @@
+import {
+  AuthFailedError,
+  DeadlineExceededError,
+  EtcdError,
+  InvalidTokenError,
+  PermissionDeniedError,
+  UnavailableError,
+} from '@etcdkit/core';
+
+/** Exit codes of every command (`lock` passes its command's own code through instead). */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/** The command line is wrong: unknown flag, missing argument, bad value. Exit code 2. */
+export class UsageError extends EtcdError {
+  /** The command whose help explains the right usage ('' for the top level). */
+  readonly command: string;
+  constructor(message: string, command = '', options?: { cause?: unknown }) {
+    super('USAGE', message, options);
+    this.command = command;
+  }
+}
+
+/** A failure whose message already says what happened and what to do. Exit code 1 unless given. */
+export class CliError extends EtcdError {
+  readonly exitCode: number;
+  constructor(message: string, options?: { cause?: unknown; exitCode?: number }) {
+    super('CLI', message, options);
+    this.exitCode = options?.exitCode ?? EXIT_FAILURE;
+  }
+}
+
+/** What the error report needs to know about the invocation. */
+export interface ErrorContext {
+  endpoints: readonly string[];
+  user?: string | undefined;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** The reason inside core's dial message: "... tried a:1 (Error: connect ECONNREFUSED a:1. Resolution note: ). ..." */
+export function dialReason(message: string): string {
+  const m = /tried [^(]*\((.*)\)\. /.exec(message);
+  if (!m) return message;
+  return m[1]!
+    .replace(/^Error: /, '')
+    .replace(/\.? ?Resolution note: ?$/, '')
+    .trim();
+}
+
+/** `etcdkit: ...`: one line saying what failed and what to do. */
+export function describeError(err: unknown, ctx: ErrorContext): string {
+  const at = ctx.endpoints.join(',');
+  let text: string;
+  if (err instanceof UsageError) {
+    const help = err.command ? `etcdkit ${err.command} --help` : 'etcdkit --help';
+    text = `${err.message}; see \`${help}\``;
+  } else if (err instanceof CliError) {
+    text = err.message;
+  } else if (err instanceof UnavailableError || err instanceof DeadlineExceededError) {
+    const reason = err instanceof UnavailableError ? dialReason(err.message) : err.message;
+    text = `cannot reach etcd at ${at} (${reason}). Start one with \`etcdkit dev\` or pass --endpoints.`;
+  } else if (err instanceof AuthFailedError || err instanceof InvalidTokenError) {
+    text =
+      ctx.user === undefined
+        ? `etcd at ${at} requires authentication: pass --user name:password (or --user name with ETCDKIT_PASSWORD)`
+        : `authentication failed for user ${JSON.stringify(ctx.user)} at ${at}: check --user (name:password) or ETCDKIT_PASSWORD`;
+  } else if (err instanceof PermissionDeniedError) {
+    text = `permission denied: ${err.message}; grant the user a role that allows it, or use another --user`;
+  } else if (err instanceof Error) {
+    text = err.message || err.name;
+  } else {
+    text = String(err);
+  }
+  return `etcdkit: ${oneLine(text)}`;
+}
+
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof UsageError) return EXIT_USAGE;
+  if (err instanceof CliError) return err.exitCode;
+  return EXIT_FAILURE;
+}

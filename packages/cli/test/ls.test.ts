@@ -1,0 +1,120 @@
+import { op } from '@etcdkit/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { listChildren } from '../src/index.js';
+import { runCli, useEtcd } from './helpers.js';
+
+const t = useEtcd();
+
+interface Listed {
+  prefix: string;
+  revision: string;
+  children: { name: string; type: 'key' | 'prefix'; count: number }[];
+}
+
+/** The expected listing, computed the plain way: every key, split at the next '/'. */
+function expected(keys: readonly string[], dir: string): Listed['children'] {
+  const m = new Map<string, { type: 'key' | 'prefix'; count: number }>();
+  for (const k of keys) {
+    if (!k.startsWith(dir)) continue;
+    const from = dir === '' && k.startsWith('/') ? 1 : dir.length;
+    const i = k.indexOf('/', from);
+    const name = i < 0 ? k : k.slice(0, i + 1);
+    const e = m.get(name) ?? { type: i < 0 ? 'key' : 'prefix', count: 0 };
+    e.count++;
+    m.set(name, e);
+  }
+  return [...m]
+    .sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+    .map(([name, e]) => ({ name, ...e }));
+}
+
+// A /registry tree of 20 000 keys: a few large kinds, many small ones, keys at the top level.
+const keys: string[] = [];
+const sizes: Record<string, number> = { pods: 9000, services: 4000, configmaps: 3000, events: 2500 };
+for (const [kind, n] of Object.entries(sizes))
+  for (let i = 0; i < n; i++) keys.push(`/registry/${kind}/ns-${i % 37}/${kind}-${i}`);
+for (let k = 0; k < 30; k++) for (let i = 0; i < 40; i++) keys.push(`/registry/kind-${k}/ns/obj-${i}`);
+for (let i = 0; i < 300; i++) keys.push(`/registry/flag-${i}`);
+const others = ['/other/a', '/other/b/c', 'top-level', '/registry'];
+
+describe('etcdkit ls', () => {
+  beforeAll(async () => {
+    const all = [...keys, ...others];
+    const batches: string[][] = [];
+    for (let i = 0; i < all.length; i += 128) batches.push(all.slice(i, i + 128));
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < batches.length) {
+          const b = batches[next++]!;
+          await t.etcd
+            .txn()
+            .then(...b.map((k) => op.put(k, 'v')))
+            .commit();
+        }
+      }),
+    );
+    expect(keys).toHaveLength(20_000);
+  }, 120_000);
+
+  it('lists the children of /registry with their counts (20 000 keys)', async () => {
+    const r = await runCli([...t.flags, 'ls', '/registry', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const listed = JSON.parse(r.stdout) as Listed;
+    expect(listed.prefix).toBe('/registry/');
+    expect(listed.children).toEqual(expected(keys, '/registry/'));
+    expect(listed.children.find((c) => c.name === '/registry/pods/')).toEqual({
+      name: '/registry/pods/',
+      type: 'prefix',
+      count: 9000,
+    });
+    expect(listed.children.reduce((n, c) => n + c.count, 0)).toBe(20_000);
+  });
+
+  it('prints a name and a count per line', async () => {
+    const r = await runCli([...t.flags, 'ls', '/registry/']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    const want = expected(keys, '/registry/');
+    expect(lines).toHaveLength(want.length);
+    expect(lines.map((l) => l.split(/\s+/))).toEqual(want.map((c) => [c.name, String(c.count)]));
+  });
+
+  it('gives the same answer with small pages (children cut by page boundaries)', async () => {
+    const plain = (l: Awaited<ReturnType<typeof listChildren>>) =>
+      l.children.map((c) => ({ name: c.name.toString(), type: c.type, count: c.count }));
+    expect(plain(await listChildren(t.etcd, '/registry', { pageSize: 100 }))).toEqual(
+      expected(keys, '/registry/'),
+    );
+    expect(plain(await listChildren(t.etcd, '/registry/pods/', { pageSize: 7 }))).toEqual(
+      expected(keys, '/registry/pods/'),
+    );
+    expect(plain(await listChildren(t.etcd, '/registry/kind-3/ns/', { pageSize: 1 }))).toEqual(
+      expected(keys, '/registry/kind-3/ns/'),
+    );
+  });
+
+  it('lists the top of the keyspace, a deeper level, and inside --namespace', async () => {
+    const top = JSON.parse((await runCli([...t.flags, 'ls', '--json'])).stdout) as Listed;
+    expect(top.children).toEqual(expected([...keys, ...others], ''));
+    expect(top.children.map((c) => c.name)).toEqual(['/other/', '/registry', '/registry/', 'top-level']);
+
+    const pods = JSON.parse((await runCli([...t.flags, 'ls', '/registry/pods', '--json'])).stdout) as Listed;
+    expect(pods.children).toHaveLength(37);
+    expect(pods.children).toEqual(expected(keys, '/registry/pods/'));
+
+    const ns = JSON.parse(
+      (await runCli([...t.flags, '--namespace', '/registry/', 'ls', '--json'])).stdout,
+    ) as Listed;
+    expect(ns.children.find((c) => c.name === 'services/')?.count).toBe(4000);
+    expect(ns.children.reduce((n, c) => n + c.count, 0)).toBe(20_000);
+  });
+
+  it('prints nothing for an empty prefix and refuses extra arguments', async () => {
+    const empty = await runCli([...t.flags, 'ls', '/nothing-here']);
+    expect(empty).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    const extra = await runCli([...t.flags, 'ls', '/a', '/b']);
+    expect(extra.code).toBe(2);
+  });
+});
