@@ -1,4 +1,13 @@
-import { type CallOptions, CompactedError, type Etcd } from '@etcdkit/core';
+import {
+  type CallOptions,
+  CompactedError,
+  type Etcd,
+  InvalidTxnError,
+  type KeyValue,
+  type OpResponse,
+  op,
+  type RangeOptions,
+} from '@etcdkit/core';
 
 /** One entry of a directory-like listing. */
 export interface Child {
@@ -11,19 +20,26 @@ export interface Child {
 }
 
 export interface ListChildrenOptions extends CallOptions {
-  /** Keys per request while walking keys one level down. Default 1000. */
+  /** Most keys one request returns; also the size under which a part is read whole. Default 1000. */
   pageSize?: number;
+  /** Requests in flight at once. Default 8. */
+  concurrency?: number;
 }
 
 export interface Listing {
   /** The directory listed, ending in '/' (or empty for the whole keyspace). */
   dir: Buffer;
+  /** In key order. */
   children: Child[];
   /** The store revision the whole listing was read at. */
   revision: bigint;
 }
 
 const SLASH = 0x2f;
+const EMPTY = Buffer.alloc(0);
+/** Child names are split by their next byte: one bucket per printable ASCII byte, one below, one above. */
+const FIRST_PRINTABLE = 0x20;
+const LAST_PRINTABLE = 0x7e;
 
 /** The smallest key greater than every key starting with `p`; undefined when there is none (all 0xff). */
 export function prefixEnd(p: Buffer): Buffer | undefined {
@@ -56,10 +72,15 @@ function childEnd(key: Buffer, dir: Buffer): number {
 }
 
 /**
- * List the next level under `dir` with a count per child, all at one revision. Keys are read
- * in pages (keys only); a child whose keys run past the end of a page is counted with one
- * count-only request and skipped as a whole, so a listing costs about two requests per large
- * child plus one page per thousand keys stored at this level, however many keys lie below.
+ * List the next level under `prefix`, as a directory, with a count per child, all at one revision.
+ *
+ * etcd answers every range request by walking all the keys of its range (even with a limit: it
+ * reports the total count), so what costs is requests over wide ranges, not their results. A
+ * small directory takes one request. A large one is split by the next byte of the child names
+ * into ~100 narrow ranges, counted in a single transaction; a part holding one child is counted
+ * as a whole, a small part is read (keys only), and a large one with several children is split
+ * again by the following byte. Each key is walked a few times at most, and the parts go in
+ * parallel.
  */
 export async function listChildren(
   etcd: Etcd,
@@ -70,71 +91,215 @@ export async function listChildren(
   // If the revision is compacted mid-listing (an unlucky compaction), start over at a new one.
   for (let attempt = 0; ; attempt++) {
     try {
-      return await listOnce(etcd, dir, options);
+      return await new Lister(etcd, dir, options).list();
     } catch (err) {
       if (!(err instanceof CompactedError) || attempt >= 2) throw err;
     }
   }
 }
 
-async function listOnce(etcd: Etcd, dir: Buffer, options: ListChildrenOptions): Promise<Listing> {
-  const pageSize = options.pageSize ?? 1000;
-  const call: CallOptions = {};
-  if (options.signal) call.signal = options.signal;
-  if (options.timeoutMs !== undefined) call.timeoutMs = options.timeoutMs;
-  // An empty `end` means "to the end of the keyspace (or namespace)".
-  const end = prefixEnd(dir) ?? Buffer.alloc(0);
-  const children: Child[] = [];
-  let revision: bigint | undefined;
-  let start: Buffer | undefined = dir.length ? dir : Buffer.alloc(0);
+/** A key range [lo, hi); an empty `hi` means to the end of the keyspace (or namespace). */
+interface Part {
+  lo: Buffer;
+  hi: Buffer;
+  count: number;
+  first: KeyValue | undefined;
+  /** For a part that is all the names starting with some bytes: those bytes (relative to dir). */
+  namePrefix: Buffer | undefined;
+}
 
-  const read = async (key: Buffer) => {
-    const r = await etcd.range({
-      key,
-      end,
-      limit: pageSize,
-      keysOnly: true,
-      sort: { target: 'key', order: 'ascend' },
-      ...(revision === undefined ? {} : { revision }),
-      ...call,
-    });
-    revision ??= r.revision;
+class Lister {
+  private readonly children: Child[] = [];
+  private readonly pageSize: number;
+  private readonly call: CallOptions = {};
+  private revision: bigint | undefined;
+  private active = 0;
+  private readonly queue: (() => void)[] = [];
+  private readonly concurrency: number;
+  /** Set when etcd refuses transactions of this size (--max-txn-ops): parts are then read in pages. */
+  private noSplit = false;
+
+  constructor(
+    private readonly etcd: Etcd,
+    private readonly dir: Buffer,
+    options: ListChildrenOptions,
+  ) {
+    this.pageSize = options.pageSize ?? 1000;
+    this.concurrency = options.concurrency ?? 8;
+    if (options.signal) this.call.signal = options.signal;
+    if (options.timeoutMs !== undefined) this.call.timeoutMs = options.timeoutMs;
+  }
+
+  async list(): Promise<Listing> {
+    const dir = this.dir;
+    const hi = prefixEnd(dir) ?? EMPTY;
+    const page = await this.range({ key: dir, end: hi, limit: this.pageSize });
+    if (!page.more) this.addAll(page.kvs);
+    else await this.split(EMPTY, page.count);
+    this.children.sort((a, b) => Buffer.compare(a.name, b.name));
+    return { dir, children: this.children, revision: this.revision ?? 0n };
+  }
+
+  /** One request at a time per slot, so a large listing does not flood etcd. */
+  private async slot<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.concurrency) await new Promise<void>((resolve) => this.queue.push(resolve));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.queue.shift()?.();
+    }
+  }
+
+  /** Keys only (results come in key order), at the listing's revision once it is known. */
+  private at(o: RangeOptions): RangeOptions {
+    return { keysOnly: true, ...o, ...(this.revision === undefined ? {} : { revision: this.revision }) };
+  }
+
+  private async range(o: RangeOptions) {
+    const r = await this.slot(() => this.etcd.range({ ...this.at(o), ...this.call }));
+    this.revision ??= r.revision;
     return r;
-  };
+  }
 
-  while (start !== undefined) {
-    const page = await read(start);
-    const kvs = page.kvs;
-    let next: Buffer | undefined;
+  private add(name: Buffer, type: Child['type'], count: number): void {
+    this.children.push({ name: Buffer.from(name), type, count });
+  }
+
+  /** Group keys by child; every child among them must be complete. */
+  private addAll(kvs: readonly KeyValue[]): void {
     let i = 0;
     while (i < kvs.length) {
       const key = kvs[i]!.key;
-      const cut = childEnd(key, dir);
+      const cut = childEnd(key, this.dir);
       if (cut < 0) {
-        children.push({ name: key, type: 'key', count: 1 });
+        this.add(key, 'key', 1);
         i++;
         continue;
       }
       const child = key.subarray(0, cut);
       let j = i + 1;
       while (j < kvs.length && kvs[j]!.key.subarray(0, cut).equals(child)) j++;
-      if (j < kvs.length || !page.more) {
-        // The whole child lies within this page.
-        children.push({ name: Buffer.from(child), type: 'prefix', count: j - i });
-        i = j;
-        continue;
-      }
-      // The child runs past the page: count it in one request and jump over it.
-      const c = await etcd.range({ prefix: child, countOnly: true, revision: revision!, ...call });
-      children.push({ name: Buffer.from(child), type: 'prefix', count: c.count });
-      next = prefixEnd(child);
-      i = kvs.length;
-      if (next === undefined) return { dir, children, revision: revision! };
-      break;
+      this.add(child, 'prefix', j - i);
+      i = j;
     }
-    if (next !== undefined) start = next;
-    else if (page.more) start = Buffer.concat([kvs[kvs.length - 1]!.key, Buffer.from([0])]);
-    else start = undefined;
   }
-  return { dir, children, revision: revision ?? 0n };
+
+  /** Count the names starting with `name` by their next byte, in one transaction, and go on with each part. */
+  private async split(name: Buffer, count: number): Promise<void> {
+    const base = Buffer.concat([this.dir, name]);
+    if (this.noSplit) return this.walk(base, prefixEnd(base) ?? EMPTY);
+    const withByte = (b: number) => Buffer.concat([base, Buffer.from([b])]);
+    const parts: Omit<Part, 'count' | 'first'>[] = [
+      // Below the printable bytes, and the key that is exactly `base`.
+      { lo: base, hi: withByte(FIRST_PRINTABLE), namePrefix: undefined },
+    ];
+    for (let b = FIRST_PRINTABLE; b <= LAST_PRINTABLE; b++)
+      parts.push({
+        lo: withByte(b),
+        hi: withByte(b + 1),
+        namePrefix: Buffer.concat([name, Buffer.from([b])]),
+      });
+    parts.push({ lo: withByte(LAST_PRINTABLE + 1), hi: prefixEnd(base) ?? EMPTY, namePrefix: undefined });
+
+    let responses: OpResponse[];
+    try {
+      const r = await this.slot(() =>
+        this.etcd
+          .txn()
+          .then(...parts.map((p) => op.get(this.at({ key: p.lo, end: p.hi, limit: 1 }))))
+          .commit(this.call),
+      );
+      responses = r.responses;
+    } catch (err) {
+      if (!(err instanceof InvalidTxnError)) throw err;
+      this.noSplit = true;
+      return this.walk(base, prefixEnd(base) ?? EMPTY);
+    }
+    const topLevel = this.dir.length === 0 && name.length === 0;
+    let seen = 0;
+    const work: Promise<void>[] = [];
+    parts.forEach((p, i) => {
+      const r = responses[i];
+      if (r?.type !== 'range' || r.count === 0) return;
+      seen += r.count;
+      // All the keys of `<name>/...` form one child (except the leading '/' at the very top).
+      if (p.namePrefix?.[p.namePrefix.length - 1] === SLASH && !topLevel) {
+        this.add(Buffer.concat([this.dir, p.namePrefix]), 'prefix', r.count);
+        return;
+      }
+      work.push(this.part({ ...p, count: r.count, first: r.kvs[0] }));
+    });
+    await Promise.all(work);
+    // Cannot happen at one revision; a guard against silently wrong counts.
+    if (seen !== count)
+      throw new Error(`listing ${base.toString()}: the parts hold ${seen} keys, the whole ${count}`);
+  }
+
+  private async part(p: Part): Promise<void> {
+    if (p.count === 1 && p.first) {
+      const cut = childEnd(p.first.key, this.dir);
+      if (cut < 0) this.add(p.first.key, 'key', 1);
+      else this.add(p.first.key.subarray(0, cut), 'prefix', 1);
+      return;
+    }
+    if (p.count <= this.pageSize) {
+      const r = await this.range({ key: p.lo, end: p.hi });
+      this.addAll(r.kvs);
+      return;
+    }
+    // Often a large part is a single child: count that child and compare.
+    const cut = p.first ? childEnd(p.first.key, this.dir) : -1;
+    if (cut >= 0) {
+      const child = p.first!.key.subarray(0, cut);
+      const c = await this.range({ prefix: child, countOnly: true });
+      if (c.count === p.count) {
+        this.add(child, 'prefix', c.count);
+        return;
+      }
+    }
+    if (p.namePrefix) await this.split(p.namePrefix, p.count);
+    else await this.walk(p.lo, p.hi);
+  }
+
+  /**
+   * Page through [lo, hi) in key order. A child whose keys run past the end of a page is
+   * counted with one count-only request and skipped as a whole.
+   */
+  private async walk(lo: Buffer, hi: Buffer): Promise<void> {
+    let start: Buffer | undefined = lo;
+    while (start !== undefined) {
+      const page = await this.range({ key: start, end: hi, limit: this.pageSize });
+      const kvs = page.kvs;
+      let next: Buffer | undefined;
+      let jumped = false;
+      let i = 0;
+      while (i < kvs.length) {
+        const key = kvs[i]!.key;
+        const cut = childEnd(key, this.dir);
+        if (cut < 0) {
+          this.add(key, 'key', 1);
+          i++;
+          continue;
+        }
+        const child = key.subarray(0, cut);
+        let j = i + 1;
+        while (j < kvs.length && kvs[j]!.key.subarray(0, cut).equals(child)) j++;
+        if (j < kvs.length || !page.more) {
+          this.add(child, 'prefix', j - i);
+          i = j;
+          continue;
+        }
+        const c = await this.range({ prefix: child, countOnly: true });
+        this.add(child, 'prefix', c.count);
+        next = prefixEnd(child);
+        jumped = true;
+        break;
+      }
+      if (jumped) start = next;
+      else if (page.more) start = Buffer.concat([kvs[kvs.length - 1]!.key, Buffer.from([0])]);
+      else start = undefined;
+    }
+  }
 }

@@ -1,4 +1,5 @@
-import { op } from '@etcdkit/core';
+import { Etcd, op } from '@etcdkit/core';
+import { startEtcd } from '@etcdkit/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { listChildren } from '../src/index.js';
 import { runCli, useEtcd } from './helpers.js';
@@ -109,6 +110,65 @@ describe('etcdkit ls', () => {
     ) as Listed;
     expect(ns.children.find((c) => c.name === 'services/')?.count).toBe(4000);
     expect(ns.children.reduce((n, c) => n + c.count, 0)).toBe(20_000);
+  });
+
+  it('lists binary and non-ASCII names, keys at the level itself and tiny pages correctly', async () => {
+    const dir = Buffer.from('/bin-test/');
+    const name = (...parts: (string | number[])[]) =>
+      Buffer.concat([dir, ...parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p)))]);
+    const bin: Buffer[] = [Buffer.from('/bin-test'), dir];
+    for (let i = 0; i < 5; i++) {
+      bin.push(name('caf\u00e9/', String(i)));
+      bin.push(name([0x01], 'ctl/', String(i)));
+      bin.push(name([0xff, 0xfe], '/', String(i)));
+      bin.push(name('leaf-', String(i)));
+      bin.push(name('same/', String(i)));
+      bin.push(name('same', String(i), '/x'));
+      bin.push(name([0x7f], String(i)));
+    }
+    await t.etcd
+      .txn()
+      .then(...bin.map((k) => op.put(k, 'v')))
+      .commit();
+    // The plain answer, on bytes.
+    const want = new Map<string, { name: Buffer; type: 'key' | 'prefix'; count: number }>();
+    for (const k of bin) {
+      if (!k.subarray(0, dir.length).equals(dir)) continue;
+      const i = k.indexOf(0x2f, dir.length);
+      const n = i < 0 ? k : k.subarray(0, i + 1);
+      const e = want.get(n.toString('hex')) ?? {
+        name: n,
+        type: i < 0 ? ('key' as const) : ('prefix' as const),
+        count: 0,
+      };
+      e.count++;
+      want.set(n.toString('hex'), e);
+    }
+    const sorted = [...want.values()].sort((a, b) => Buffer.compare(a.name, b.name));
+    for (const pageSize of [1, 2, 3, 1000]) {
+      const got = await listChildren(t.etcd, dir, { pageSize });
+      expect(got.children, `pageSize ${pageSize}`).toEqual(sorted);
+    }
+  });
+
+  it('pages instead when etcd refuses large transactions (--max-txn-ops)', async () => {
+    const server = await startEtcd({ useEnv: false, args: ['--max-txn-ops', '16'] });
+    const etcd = new Etcd({ endpoints: server.endpoints });
+    try {
+      const small = keys.filter((_, i) => i % 40 === 0);
+      for (let i = 0; i < small.length; i += 16)
+        await etcd
+          .txn()
+          .then(...small.slice(i, i + 16).map((k) => op.put(k, 'v')))
+          .commit();
+      const got = await listChildren(etcd, '/registry/', { pageSize: 10 });
+      expect(got.children.map((c) => ({ name: c.name.toString(), type: c.type, count: c.count }))).toEqual(
+        expected(small, '/registry/'),
+      );
+    } finally {
+      await etcd.close();
+      await server.close();
+    }
   });
 
   it('prints nothing for an empty prefix and refuses extra arguments', async () => {

@@ -20,7 +20,7 @@ Elections use the key layout of etcd's own: they work together with \`etcdctl el
 services using concurrency.Election.
 
 Options:
-  --observe           print the leader and its changes instead of campaigning
+  -l, --observe       print the leader and its changes instead of campaigning (as etcdctl elect -l)
   --ttl <time>        session TTL: how long leadership outlives a crashed etcdkit (default 60s)
 
 Examples:

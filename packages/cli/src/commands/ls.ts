@@ -9,14 +9,15 @@ const HELP = `Usage: etcdkit ls [prefix] [--page-size <n>]
 List the next level of keys under [prefix] as a directory, with the number of keys under each
 child: \`etcdkit ls /registry\` shows /registry/pods/, /registry/services/, ... and any key
 stored directly at that level. Without a prefix, the top level of the keyspace is listed. The
-listing reads one revision, and skips over large children with a single count request, so it
-stays fast on hundreds of thousands of keys.
+whole listing is read at one revision. A large directory is split into narrow key ranges that
+are counted together in one transaction, so only small parts are read and large children are
+counted without reading their keys: it stays fast on hundreds of thousands of keys.
 
 With --json: {"prefix":"/registry/","revision":"...","children":[{"name":"/registry/pods/",
 "type":"prefix","count":1200}, {"name":"/registry/version","type":"key","count":1}]}.
 
 Options:
-  --page-size <n>     keys per request while reading a level (default 1000)
+  --page-size <n>     most keys per request; parts up to this size are read whole (default 1000)
 
 Examples:
   etcdkit ls /registry
