@@ -291,17 +291,18 @@ export class LeaseManager {
       this.open();
       return; // all tracked leases are sent once the stream is up
     }
-    // A keepalive unanswered for a third of the ttl means the connection went silent (a partition
-    // that gRPC pings would only notice later): move the stream now, while the lease can still be saved.
-    const oldest = lease.pending[0];
-    if (oldest !== undefined && Date.now() - oldest > Math.max(1000, (lease.ttl * 1000) / 3)) {
-      this.stalled();
-      return;
-    }
-    lease.pending.push(Date.now());
+    const sentAt = Date.now();
+    lease.pending.push(sentAt);
     this.stream.write({ ID: lease.id.toString() });
-    // If no answer comes, send again after another third of the ttl.
-    this.schedule(lease, (lease.ttl * 1000) / 3);
+    // An answer normally comes within milliseconds. One missing for a sixth of the ttl (0.5 to 2 s)
+    // means the connection went silent, a partition gRPC pings would notice only much later: move
+    // the stream to another member now, while the lease can still be saved. The answer, when it
+    // comes, replaces this timer with the one for the next keepalive.
+    const answerTimeoutMs = Math.min(2000, Math.max(500, (lease.ttl * 1000) / 6));
+    clearTimeout(lease.sendTimer);
+    lease.sendTimer = setTimeout(() => {
+      if (lease.pending.includes(sentAt)) this.stalled();
+    }, answerTimeoutMs);
   }
 
   private schedule(lease: Lease, ms: number): void {
