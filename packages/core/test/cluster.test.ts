@@ -133,7 +133,11 @@ describe('a 3-member cluster', () => {
 describe('sessions across a silent partition', () => {
   it('keeps a short session alive when the member it talks to goes silent', async () => {
     const proxies: TcpProxy[] = await Promise.all(cluster.members.map((m) => startTcpProxy(m.endpoint)));
-    const etcd = new Etcd({ endpoints: proxies.map((x) => x.endpoint), dialTimeoutMs: 1000, requestTimeoutMs: 2000 });
+    const etcd = new Etcd({
+      endpoints: proxies.map((x) => x.endpoint),
+      dialTimeoutMs: 1000,
+      requestTimeoutMs: 2000,
+    });
     try {
       const session = await etcd.session({ ttl: 3 });
       await session.leaseHandle.keepAlive();
