@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { AuthApi } from './auth.js';
 import { ClusterApi } from './cluster.js';
-import { ClientClosedError, type EtcdError, InvalidArgumentError } from './errors.js';
+import { ClientClosedError, CompactedError, type EtcdError, InvalidArgumentError } from './errors.js';
 import { type Bytes, toBuffer } from './internal/bytes.js';
 import { type CallOptions, Connection } from './internal/connection.js';
 import { type KeySelector, Keyspace } from './internal/keyspace.js';
@@ -310,6 +310,29 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   watch(options: WatchOptions): Watcher {
     this.assertOpen();
     return this.shared.watches.watch(this.ks, options);
+  }
+
+  /**
+   * Resolve once `key` is deleted at `startRevision` or later (watching from a revision read
+   * earlier, so a delete right after that read is not missed). Also resolves when that history
+   * was compacted: the caller cannot know what happened and must read the key again, which is
+   * what it does after a delete anyway. This is the wait of lock and election queues.
+   */
+  async waitForDelete(key: Bytes, options: { startRevision: Revision; signal?: AbortSignal }): Promise<void> {
+    const w = this.watch({
+      key,
+      startRevision: options.startRevision,
+      filters: { noPut: true },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    try {
+      for await (const ev of w) if (ev.type === 'delete') return;
+    } catch (err) {
+      if (err instanceof CompactedError) return;
+      throw err;
+    } finally {
+      w.close();
+    }
   }
 
   /** A lease kept alive until close(): the base of locks and elections. */

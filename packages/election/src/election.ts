@@ -2,7 +2,6 @@ import {
   AbortError,
   type Bytes,
   type CallOptions,
-  CompactedError,
   type Compare,
   compare,
   DeadlineExceededError,
@@ -30,25 +29,6 @@ export interface CampaignOptions {
 
 function kvsOf(r: OpResponse | undefined): KeyValue[] {
   return r?.type === 'range' ? r.kvs : [];
-}
-
-/** Wait until `key` is deleted, watching from `fromRevision` so a delete just after a read is not missed. */
-async function waitForDelete(
-  client: Etcd,
-  key: Buffer,
-  fromRevision: bigint,
-  signal: AbortSignal,
-): Promise<void> {
-  const w = client.watch({ key, startRevision: fromRevision, filters: { noPut: true }, signal });
-  try {
-    for await (const ev of w) if (ev.type === 'delete') return;
-  } catch (err) {
-    // History gone: the caller reads the current state again, which is all it needs.
-    if (err instanceof CompactedError) return;
-    throw err;
-  } finally {
-    w.close();
-  }
 }
 
 /**
@@ -273,7 +253,7 @@ export class Election implements AsyncDisposable {
         this.lastRevision = r.revision;
         return;
       }
-      await waitForDelete(client, ahead.key, r.revision + 1n, signal);
+      await client.waitForDelete(ahead.key, { startRevision: r.revision + 1n, signal });
     }
   }
 

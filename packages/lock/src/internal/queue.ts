@@ -1,4 +1,4 @@
-import { CompactedError, type Etcd, type KeyValue, type OpResponse, op } from '@etcdkit/core';
+import { type Etcd, type KeyValue, type OpResponse, op } from '@etcdkit/core';
 
 export function kvsOf(r: OpResponse | undefined): KeyValue[] {
   if (r?.type !== 'range')
@@ -14,28 +14,6 @@ export function countOf(r: OpResponse | undefined): number {
 
 /** Thrown by the waits when the waiter's own key is gone; the caller turns it into its error. */
 export class KeyGone extends Error {}
-
-/**
- * Resolves once `key` is deleted, watching from `fromRevision` so a delete that happened after
- * the read that found the key is not missed. Returns early (without error) when that revision
- * was compacted: the caller reads again, which is all it would do after the delete anyway.
- */
-export async function waitDelete(
-  client: Etcd,
-  key: Buffer,
-  fromRevision: bigint,
-  signal: AbortSignal,
-): Promise<void> {
-  const w = client.watch({ key, startRevision: fromRevision, filters: { noPut: true }, signal });
-  try {
-    for await (const ev of w) if (ev.type === 'delete') return;
-  } catch (err) {
-    if (err instanceof CompactedError) return;
-    throw err;
-  } finally {
-    w.close();
-  }
-}
 
 /**
  * The queue of etcd's concurrency.Mutex: wait until no key under `prefix` was created before
@@ -67,6 +45,6 @@ export async function waitForPredecessors(
     if (kvsOf(r.responses[0])[0]?.createRevision !== rev) throw new KeyGone();
     const before = kvsOf(r.responses[1])[0];
     if (!before) return r.revision;
-    await waitDelete(client, before.key, r.revision + 1n, signal);
+    await client.waitForDelete(before.key, { startRevision: r.revision + 1n, signal });
   }
 }
