@@ -5,7 +5,6 @@ import {
   type Compare,
   compare,
   DeadlineExceededError,
-  type Etcd,
   InvalidArgumentError,
   type KeyValue,
   LeaseNotFoundError,
