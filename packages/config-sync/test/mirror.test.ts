@@ -359,13 +359,12 @@ describe('updates', () => {
     const p = uniquePrefix('symbol');
     const cfg = track(await mirror(etcd, p));
     expect(typeof Symbol.observable).toBe('symbol');
-    const viaSymbol = cfg[Symbol.observable as keyof typeof cfg] as unknown as () => typeof cfg;
-    expect(viaSymbol.call(cfg)).toBe(cfg);
+    type Interop = { subscribe(f: (s: ReadonlyMap<string, string>) => void): { unsubscribe(): void } };
+    const byKey = cfg as unknown as Record<symbol, () => Interop>;
+    expect(byKey[Symbol.observable]!.call(cfg)).toBe(cfg);
     expect(cfg['@@observable']()).toBe(cfg);
     const seen: number[] = [];
-    const sub = cfg[Symbol.observable as never] as unknown as () => {
-      subscribe(f: (s: ReadonlyMap<string, string>) => void): { unsubscribe(): void };
-    };
+    const sub = byKey[Symbol.observable]!;
     const s = sub.call(cfg).subscribe((snap) => seen.push(snap.size));
     await etcd.put(`${p}a`, '1');
     await vi.waitFor(() => expect(seen).toEqual([0, 1]));
