@@ -71,6 +71,21 @@ function childEnd(key: Buffer, dir: Buffer): number {
   return i < 0 ? -1 : i + 1;
 }
 
+/** The child that `kvs[i]` belongs to, and the index just past its last key in `kvs`. */
+function groupAt(
+  kvs: readonly KeyValue[],
+  i: number,
+  dir: Buffer,
+): { name: Buffer; type: Child['type']; end: number } {
+  const key = kvs[i]!.key;
+  const cut = childEnd(key, dir);
+  if (cut < 0) return { name: key, type: 'key', end: i + 1 };
+  const name = key.subarray(0, cut);
+  let end = i + 1;
+  while (end < kvs.length && kvs[end]!.key.subarray(0, cut).equals(name)) end++;
+  return { name, type: 'prefix', end };
+}
+
 /**
  * List the next level under `prefix`, as a directory, with a count per child, all at one revision.
  *
@@ -169,20 +184,10 @@ class Lister {
 
   /** Group keys by child; every child among them must be complete. */
   private addAll(kvs: readonly KeyValue[]): void {
-    let i = 0;
-    while (i < kvs.length) {
-      const key = kvs[i]!.key;
-      const cut = childEnd(key, this.dir);
-      if (cut < 0) {
-        this.add(key, 'key', 1);
-        i++;
-        continue;
-      }
-      const child = key.subarray(0, cut);
-      let j = i + 1;
-      while (j < kvs.length && kvs[j]!.key.subarray(0, cut).equals(child)) j++;
-      this.add(child, 'prefix', j - i);
-      i = j;
+    for (let i = 0; i < kvs.length; ) {
+      const g = groupAt(kvs, i, this.dir);
+      this.add(g.name, g.type, g.end - i);
+      i = g.end;
     }
   }
 
@@ -274,26 +279,17 @@ class Lister {
       const kvs = page.kvs;
       let next: Buffer | undefined;
       let jumped = false;
-      let i = 0;
-      while (i < kvs.length) {
-        const key = kvs[i]!.key;
-        const cut = childEnd(key, this.dir);
-        if (cut < 0) {
-          this.add(key, 'key', 1);
-          i++;
+      for (let i = 0; i < kvs.length; ) {
+        const g = groupAt(kvs, i, this.dir);
+        // A child cut off by the page end is counted whole, then skipped.
+        if (g.type === 'key' || g.end < kvs.length || !page.more) {
+          this.add(g.name, g.type, g.end - i);
+          i = g.end;
           continue;
         }
-        const child = key.subarray(0, cut);
-        let j = i + 1;
-        while (j < kvs.length && kvs[j]!.key.subarray(0, cut).equals(child)) j++;
-        if (j < kvs.length || !page.more) {
-          this.add(child, 'prefix', j - i);
-          i = j;
-          continue;
-        }
-        const c = await this.range({ prefix: child, countOnly: true });
-        this.add(child, 'prefix', c.count);
-        next = prefixEnd(child);
+        const c = await this.range({ prefix: g.name, countOnly: true });
+        this.add(g.name, 'prefix', c.count);
+        next = prefixEnd(g.name);
         jumped = true;
         break;
       }
