@@ -313,19 +313,28 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   }
 
   /**
-   * Resolve once `key` is deleted at `startRevision` or later (watching from a revision read
-   * earlier, so a delete right after that read is not missed). Also resolves when that history
-   * was compacted: the caller cannot know what happened and must read the key again, which is
-   * what it does after a delete anyway. This is the wait of lock and election queues.
+   * Resolve once `key`, which existed at `startRevision - 1`, is deleted. Also resolves when it
+   * was deleted (or replaced) in the meantime: the caller must read again, as it would after a
+   * delete anyway. This is the wait of lock and election queues.
+   *
+   * The watch starts at the current revision rather than at `startRevision`: etcd serves a
+   * watch that starts in the past from its catch-up loop, which runs every 100 ms, and under
+   * contention that delay would dominate every hand-over. What the watch cannot cover (a delete
+   * before it was created) is checked with one read once it is in place.
    */
   async waitForDelete(key: Bytes, options: { startRevision: Revision; signal?: AbortSignal }): Promise<void> {
+    const since = BigInt(revisionString(options.startRevision, 'startRevision') ?? '0');
     const w = this.watch({
       key,
-      startRevision: options.startRevision,
       filters: { noPut: true },
       ...(options.signal ? { signal: options.signal } : {}),
     });
     try {
+      await w.ready;
+      const kv = await this.get(key, options.signal ? { signal: options.signal } : {});
+      // Gone, or created again after `since`: it was deleted at some point.
+      if (!kv || kv.createRevision >= since) return;
+      // Events queue up from creation on, so none was lost during the read.
       for await (const ev of w) if (ev.type === 'delete') return;
     } catch (err) {
       if (err instanceof CompactedError) return;

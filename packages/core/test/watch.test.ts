@@ -217,3 +217,44 @@ describe('watch', () => {
     }
   });
 });
+
+describe('waitForDelete', () => {
+  it('resolves on a later delete, on a delete that came before it was called, and on a key created anew', async () => {
+    const etcd = t.client();
+    const p = uniq('wfd');
+    const put = await etcd.put(`${p}a`, 'x');
+    const since = put.revision + 1n;
+
+    let resolved = false;
+    const waiting = etcd.waitForDelete(`${p}a`, { startRevision: since }).then(() => {
+      resolved = true;
+    });
+    await sleep(100);
+    await etcd.put(`${p}a`, 'changed'); // a put is not a delete
+    await sleep(100);
+    expect(resolved).toBe(false);
+    await etcd.delete(`${p}a`);
+    await waiting;
+
+    // Deleted before the wait began: nothing to wait for.
+    const b = await etcd.put(`${p}b`, 'x');
+    await etcd.delete(`${p}b`);
+    await etcd.waitForDelete(`${p}b`, { startRevision: b.revision + 1n });
+
+    // Deleted and created again meanwhile: that was a delete too.
+    const c = await etcd.put(`${p}c`, 'x');
+    await etcd.delete(`${p}c`);
+    await etcd.put(`${p}c`, 'again');
+    await etcd.waitForDelete(`${p}c`, { startRevision: c.revision + 1n });
+  });
+
+  it('rejects with AbortError when its signal aborts', async () => {
+    const etcd = t.client();
+    const key = `${uniq('wfd-abort')}k`;
+    const put = await etcd.put(key, 'x');
+    const ac = new AbortController();
+    const waiting = etcd.waitForDelete(key, { startRevision: put.revision + 1n, signal: ac.signal });
+    setTimeout(() => ac.abort(), 50);
+    await expect(waiting).rejects.toBeInstanceOf(AbortError);
+  });
+});
