@@ -40,7 +40,7 @@ export interface BenchRow {
 export interface BenchContext {
   /** etcd client endpoints as etcdkit takes them: 'host:port' (or 'http(s)://host:port'). */
   endpoints: string[];
-  /** Smaller counts so that the whole run stays well under a minute. */
+  /** Smaller counts: a smoke run of every scenario in about a minute and a half. */
   quick: boolean;
   /** Progress lines go here (stderr), never to stdout. */
   log(message: string): void;

@@ -24,7 +24,7 @@ import {
 import { scenarios } from './scenarios/index.js';
 
 const USAGE = `usage: node bench/dist/main.js [--quick] [--json] [scenario ...]
-  --quick   fewer operations (the whole run stays under a minute)
+  --quick   fewer operations (every scenario in about a minute and a half)
   --json    print the JSON report on stdout (the table then goes to stderr)
   scenario  run only these (default: all): ${scenarios.map((s) => s.name).join(', ')}
 etcd: started on free loopback ports with @etcdkit/testkit, or ETCD_ENDPOINTS when set.`;
