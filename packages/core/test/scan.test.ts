@@ -20,6 +20,9 @@ describe('scan', () => {
     }
     const seen: string[] = [];
     let writes = 0;
+    const iterator = etcd.scan({ prefix: p, pageSize: 250 });
+    // The first page fixes the scan's revision; the writes start after it.
+    const first = await iterator.next();
     const writer = (async () => {
       // Writes during the scan: new keys, changed values and deletes must not show.
       for (let i = 0; i < 200; i++) {
@@ -29,15 +32,17 @@ describe('scan', () => {
         writes++;
       }
     })();
-    let revisions = new Set<bigint>();
-    for await (const kv of etcd.scan({ prefix: p, pageSize: 250 })) {
-      seen.push(kv.key.toString());
-      expect(kv.value.toString()).toMatch(/^v\d+$/);
-      revisions = revisions.add(kv.modRevision);
-      // Give the writer turns between pages.
-      if (seen.length % 250 === 0) await new Promise((r) => setTimeout(r, 1));
+    try {
+      for (let r = first; !r.done; r = await iterator.next()) {
+        const kv = r.value;
+        seen.push(kv.key.toString());
+        expect(kv.value.toString()).toMatch(/^v\d+$/);
+        // Give the writer turns between pages.
+        if (seen.length % 250 === 0) await new Promise((r) => setTimeout(r, 1));
+      }
+    } finally {
+      await writer;
     }
-    await writer;
     expect(writes).toBe(200);
     expect(seen).toHaveLength(total);
     expect(seen).toEqual([...seen].sort());
