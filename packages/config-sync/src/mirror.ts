@@ -248,6 +248,32 @@ export class Mirror<T> extends ConfigView<T> implements AsyncDisposable {
     return { value, rev: item.rev, raw: this.lkg ? Buffer.from(item.raw) : undefined };
   }
 
+  /**
+   * What one checked value does to the cache: an invalid one is reported and changes nothing; one
+   * equal to the cached value makes no new snapshot but its revision is kept for the next diff;
+   * any other becomes a new entry.
+   */
+  private judge(
+    key: string,
+    item: ListedItem,
+    prev: Entry<T> | null | undefined,
+    r: Checked<T>,
+    revision: bigint,
+    invalid: InvalidEvent[],
+  ): Entry<T> | 'unchanged' | 'invalid' {
+    if (!r.ok) {
+      invalid.push(this.reject(key, item.rev, revision, r));
+      return 'invalid';
+    }
+    this.rejected.delete(key);
+    if (prev && sameValue(prev.value, r.value)) {
+      prev.rev = item.rev;
+      if (this.lkg) prev.raw = Buffer.from(item.raw);
+      return 'unchanged';
+    }
+    return this.entry(item, r.value);
+  }
+
   private reject(key: string, rev: Rev, revision: bigint, r: Checked<T> & { ok: false }): InvalidEvent {
     const event: InvalidEvent = { key, revision, reason: r.reason };
     if (r.issues) event.issues = r.issues;
@@ -396,20 +422,10 @@ export class Mirror<T> extends ConfigView<T> implements AsyncDisposable {
     const edits: Edit<T>[] = [];
     let rewrite = false;
     candidates.forEach(({ item, prev }, i) => {
-      const r = results[i]!;
       const key = item.key!;
-      if (!r.ok) {
-        invalid.push(this.reject(key, item.rev, revision, r));
-        return;
-      }
-      this.rejected.delete(key);
-      if (prev && sameValue(prev.value, r.value)) {
-        prev.rev = item.rev;
-        if (this.lkg) prev.raw = Buffer.from(item.raw);
-        rewrite = true;
-        return;
-      }
-      edits.push({ key, next: this.entry(item, r.value), prev: prev ?? null });
+      const next = this.judge(key, item, prev, results[i]!, revision, invalid);
+      if (next === 'unchanged') rewrite = true;
+      else if (next !== 'invalid') edits.push({ key, next, prev: prev ?? null });
     });
     let deletes = 0;
     for (const [key, prev] of entriesOf(current))
@@ -508,22 +524,12 @@ export class Mirror<T> extends ConfigView<T> implements AsyncDisposable {
         }
         return;
       }
-      const r = results[p++]!;
-      if (!r.ok) {
-        invalid.push(this.reject(key, item.rev, revision, r));
-        return;
+      const next = this.judge(key, item, prev, results[p++]!, revision, invalid);
+      if (next === 'unchanged') rewrite = true;
+      else if (next !== 'invalid') {
+        edits.push({ key, next, prev });
+        working.set(key, next);
       }
-      this.rejected.delete(key);
-      if (prev && sameValue(prev.value, r.value)) {
-        // Same content: no new snapshot, but remember the revision for the next diff.
-        prev.rev = item.rev;
-        if (this.lkg) prev.raw = Buffer.from(item.raw);
-        rewrite = true;
-        return;
-      }
-      const next = this.entry(item, r.value);
-      edits.push({ key, next, prev });
-      working.set(key, next);
     });
     this.hub.revision = revision;
     if (edits.length) this.hub.commit(edits, revision);
