@@ -146,7 +146,12 @@ async function run(cluster: EtcdCluster): Promise<boolean> {
       mark,
     );
     const gap = resumed.at - memberKilledAt;
-    timeline(`locked counter moving again after ${ms(gap)}`);
+    timeline(
+      `locked counter moving again after ${ms(gap)}` +
+        (gap > 1000
+          ? ' (a write sent to the dead leader waited out its 3 s deadline: its outcome was unknown)'
+          : ''),
+    );
     await member.restart();
     timeline(`restarted ${member.name}`);
 
