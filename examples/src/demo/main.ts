@@ -149,7 +149,7 @@ async function run(cluster: EtcdCluster): Promise<boolean> {
     timeline(
       `locked counter moving again after ${ms(gap)}` +
         (gap > 1000
-          ? ' (a write sent to the dead leader waited out its 3 s deadline: its outcome was unknown)'
+          ? ' (a request caught by the kill waited out its 3 s deadline)'
           : ''),
     );
     await member.restart();
