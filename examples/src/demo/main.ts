@@ -148,9 +148,7 @@ async function run(cluster: EtcdCluster): Promise<boolean> {
     const gap = resumed.at - memberKilledAt;
     timeline(
       `locked counter moving again after ${ms(gap)}` +
-        (gap > 1000
-          ? ' (a request caught by the kill waited out its 3 s deadline)'
-          : ''),
+        (gap > 1000 ? ' (a request caught by the kill waited out its 3 s deadline)' : ''),
     );
     await member.restart();
     timeline(`restarted ${member.name}`);
