@@ -3,7 +3,7 @@
  * scenario and its many-watchers child process.
  */
 import { get } from 'node:http';
-import { Etcd } from '@etcdkit/core';
+import { Etcd, type Watcher } from '@etcdkit/core';
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import { ETCD3_GRPC_OPTIONS, etcd3Hosts } from './clients.js';
@@ -58,24 +58,26 @@ export interface WatchClient {
   close(): Promise<void>;
 }
 
+/** An etcdkit watcher whose every event opens the gate, once etcd has confirmed it. */
+export async function gateWatcher(w: Watcher): Promise<OneWatch> {
+  const gate = new EventGate();
+  await w.ready;
+  const consumed = (async () => {
+    for await (const _ of w) gate.event();
+  })().catch((e: unknown) => gate.fail(e as Error));
+  return {
+    gate,
+    close: async () => {
+      w.close();
+      await consumed;
+    },
+  };
+}
+
 function etcdkitClient(endpoints: string[]): WatchClient {
   const etcd = new Etcd({ endpoints });
   return {
-    async watchKey(key) {
-      const gate = new EventGate();
-      const w = etcd.watch({ key });
-      await w.ready;
-      const consumed = (async () => {
-        for await (const _ of w) gate.event();
-      })().catch((e: unknown) => gate.fail(e as Error));
-      return {
-        gate,
-        close: async () => {
-          w.close();
-          await consumed;
-        },
-      };
-    },
+    watchKey: (key) => gateWatcher(etcd.watch({ key })),
     async watchMany(keys) {
       const ws = keys.map((key) => etcd.watch({ key }));
       await Promise.all(ws.map((w) => w.ready));

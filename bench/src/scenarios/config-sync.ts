@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type Mirror, mirror } from '@etcdkit/config-sync';
-import { Etcd, type Watcher } from '@etcdkit/core';
+import { Etcd } from '@etcdkit/core';
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import { Etcd3, type Watcher as Etcd3Watcher } from 'etcd3';
 import { ETCD3_GRPC_OPTIONS, etcd3Hosts } from '../clients.js';
@@ -26,7 +26,7 @@ import {
   summarize,
   warmUp,
 } from '../harness.js';
-import { EventGate } from '../watch-clients.js';
+import { EventGate, gateWatcher } from '../watch-clients.js';
 
 const CHILD = fileURLToPath(new URL('../config-sync-child.js', import.meta.url));
 
@@ -105,20 +105,8 @@ async function notifyMirror(etcd: Etcd, prefix: string): Promise<Notified> {
 }
 
 /** etcdkit's raw prefix watch: the floor the mirror adds its snapshot to. */
-async function notifyWatch(etcd: Etcd, prefix: string): Promise<Notified> {
-  const gate = new EventGate();
-  const w: Watcher = etcd.watch({ prefix });
-  await w.ready;
-  const consumed = (async () => {
-    for await (const _ of w) gate.event();
-  })().catch((e: unknown) => gate.fail(e as Error));
-  return {
-    gate,
-    close: async () => {
-      w.close();
-      await consumed;
-    },
-  };
+function notifyWatch(etcd: Etcd, prefix: string): Promise<Notified> {
+  return gateWatcher(etcd.watch({ prefix }));
 }
 
 /** etcd3: getAll().prefix().strings() into a Map, and a prefix watch that keeps it up to date. */
