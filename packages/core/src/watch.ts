@@ -287,10 +287,6 @@ export class WatchHub {
     return w;
   }
 
-  get size(): number {
-    return this.watchers.size;
-  }
-
   private create(w: Watcher): void {
     if (w.state === 'ended') return;
     w.state = 'pending';

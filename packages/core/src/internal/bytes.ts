@@ -3,7 +3,6 @@ import { InvalidArgumentError } from '../errors.js';
 /** A key or value as callers give it. */
 export type Bytes = string | Uint8Array;
 
-const EMPTY = Buffer.alloc(0);
 /** range_end of a single NUL byte: "every key from `key` on". */
 export const FROM_KEY_END = Buffer.from([0]);
 
@@ -44,5 +43,3 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return typeof value;
 }
-
-export { EMPTY };

@@ -317,17 +317,18 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       context: o.context,
     };
     const run = () => this.call<Req, Res>(service, name, req, callOptions);
+    // Whether a failed attempt may be sent again: never after a dial timeout (it already spent the
+    // connection budget on every endpoint); a write only when etcd refused it before applying it.
+    const mayRepeat = (err: unknown) =>
+      !this.isClosed &&
+      !o.signal?.aborted &&
+      Date.now() < deadline &&
+      !(err instanceof DialTimeoutError) &&
+      (isRejectedBeforeApply(err) || (o.idempotent && err instanceof UnavailableError));
     if (!o.idempotent) {
-      // One send only; a token refresh or a refusal before apply may go again.
+      // One send only; a token refresh or a refusal before apply may go again, once.
       return run().catch((err: unknown) => {
-        if (
-          isRejectedBeforeApply(err) &&
-          !(err instanceof DialTimeoutError) &&
-          !o.signal?.aborted &&
-          Date.now() < deadline &&
-          !this.isClosed
-        )
-          return run();
+        if (mayRepeat(err)) return run();
         throw err;
       });
     }
@@ -348,12 +349,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         maxTimeout: 1000,
         randomize: true,
         ...(o.signal ? { signal: o.signal } : {}),
-        // A dial timeout already spent the connection budget on every endpoint: fail now.
-        shouldRetry: ({ error }) =>
-          !this.isClosed &&
-          Date.now() < deadline &&
-          !(error instanceof DialTimeoutError) &&
-          (isRejectedBeforeApply(error) || error instanceof UnavailableError),
+        shouldRetry: ({ error }) => mayRepeat(error),
       });
     };
     return run()
