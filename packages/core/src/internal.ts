@@ -1,0 +1,7 @@
+/**
+ * @etcdkit/core/internal: the pieces etcdkit's own packages share (the coordination kernel,
+ * backoff, signals, bytes). Not a public API: it changes without notice between versions.
+ */
+export { Backoff, type BackoffOptions, type RetryOptions, retry } from './internal/backoff.js';
+export { type Bytes, concat, describe, prefixEnd, toBuffer, toKey } from './internal/bytes.js';
+export { abortable, abortError, type LinkedSignal, linkSignals, sleep } from './internal/signals.js';
