@@ -44,9 +44,12 @@ export class ClientClosedError extends EtcdError {
 /** The call did not finish within its timeout. For writes, the outcome is unknown. */
 export class DeadlineExceededError extends EtcdError {
   readonly outcomeUnknown: boolean;
-  constructor(message: string, options?: { cause?: unknown; outcomeUnknown?: boolean }) {
+  /** The timeout that ran out, when a caller gave one (lock, campaign and other waits). */
+  readonly timeoutMs: number | undefined;
+  constructor(message: string, options?: { cause?: unknown; outcomeUnknown?: boolean; timeoutMs?: number }) {
     super('DEADLINE_EXCEEDED', message, options);
     this.outcomeUnknown = options?.outcomeUnknown ?? false;
+    this.timeoutMs = options?.timeoutMs;
   }
 }
 

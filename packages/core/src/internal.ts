@@ -2,6 +2,31 @@
  * @etcdkit/core/internal: the pieces etcdkit's own packages share (the coordination kernel,
  * backoff, signals, bytes). Not a public API: it changes without notice between versions.
  */
+
+export { Hold, sessionError } from './coordination/hold.js';
+export { followOwnership, type LossCause, type Ownership } from './coordination/ownership.js';
+export {
+  claim,
+  claimedBy,
+  deleteIfMine,
+  doneWaiting,
+  type JoinOptions,
+  joinQueue,
+  leaveQueue,
+  pendingRemoval,
+  retryLeave,
+  type Ticket,
+  unclaim,
+} from './coordination/queue.js';
+export { type Turn, type TurnRequest, takeTurn } from './coordination/take.js';
+export { anyoneAhead, type Blocked, waitForTurn } from './coordination/turn.js';
+export {
+  checkWaitOptions,
+  MAX_TIMER_MS,
+  type WaitOptions,
+  type WaitScope,
+  waitScope,
+} from './coordination/wait.js';
 export { Backoff, type BackoffOptions, type RetryOptions, retry } from './internal/backoff.js';
 export { type Bytes, concat, describe, prefixEnd, toBuffer, toKey } from './internal/bytes.js';
 export { abortable, abortError, type LinkedSignal, linkSignals, sleep } from './internal/signals.js';

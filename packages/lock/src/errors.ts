@@ -1,20 +1,11 @@
 import { EtcdError } from '@etcdkit/core';
 
-/** lock() (or acquire()) did not get the lock within `timeoutMs`; its waiter key was removed. */
-export class LockTimeoutError extends EtcdError {
-  /** The lock that was not acquired, e.g. `mutex "jobs"`. */
-  readonly lock: string;
-  readonly timeoutMs: number;
-  constructor(lock: string, timeoutMs: number, options?: { cause?: unknown }) {
-    super(
-      'LOCK_TIMEOUT',
-      `${lock} was not acquired within ${timeoutMs} ms; it is held by someone else: retry later or raise timeoutMs`,
-      options,
-    );
-    this.lock = lock;
-    this.timeoutMs = timeoutMs;
-  }
-}
+/**
+ * lock() (or acquire()) did not get the lock within `timeoutMs`; its waiter key was removed.
+ * The same class as core's DeadlineExceededError: every "waited too long" in etcdkit is one
+ * error, and this name is kept for code that catches it by the lock's name.
+ */
+export { DeadlineExceededError as LockTimeoutError } from '@etcdkit/core';
 
 /**
  * Ownership of a lock ended: its key was deleted or replaced by someone else (or removed by

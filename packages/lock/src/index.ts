@@ -1,8 +1,7 @@
 // Also thrown by lock(); re-exported so callers can test for them without importing core.
 export { AbortError, SessionExpiredError } from '@etcdkit/core';
 export { LockHeldError, LockNotHeldError, LockReleasedError, LockTimeoutError } from './errors.js';
-export { KeyLock } from './internal/key-lock.js';
-export type { LockOptions } from './internal/wait-signal.js';
+export type { LockOptions } from './mutex.js';
 export { Mutex } from './mutex.js';
 export type { RWMode } from './rwmutex.js';
 export { RWMutex } from './rwmutex.js';

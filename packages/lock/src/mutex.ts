@@ -1,66 +1,104 @@
-import { compare, op, type Session } from '@etcdkit/core';
-import { type Attempt, checkName, checkSession, KeyLock, type Plan } from './internal/key-lock.js';
-import { kvsOf, waitForPredecessors } from './internal/queue.js';
-import type { LockOptions } from './internal/wait-signal.js';
+import type { Compare, Session } from '@etcdkit/core';
+import { anyoneAhead, checkWaitOptions, takeTurn, type WaitOptions } from '@etcdkit/core/internal';
+import { LockReleasedError } from './errors.js';
+import { checkLockArgs, LockState } from './internal/lock-state.js';
+
+/** What lock() takes: `signal` stops waiting (AbortError), `timeoutMs` gives up (LockTimeoutError). */
+export type LockOptions = WaitOptions;
 
 /**
  * A distributed mutex with the algorithm and key layout of etcd's Go `concurrency.Mutex`, so
  * it excludes `etcdctl lock <name>` and Go services too. The key is `<name>/<lease id in hex>`
  * on the session's lease; the owner is the key with the lowest create revision under
- * `<name>/`; a waiter watches only the key queued right before it. Waiters get the lock in the
- * order they arrived, and a crashed holder's key goes with its lease.
+ * `<name>/`. Waiters get the lock in the order they arrived, and a crashed holder's key goes
+ * with its lease.
  *
  * Not reentrant: one object holds the lock once, and a second object on the same session is
  * refused (LockHeldError) rather than silently sharing the session's key.
  */
-export class Mutex extends KeyLock {
+export class Mutex implements AsyncDisposable {
+  readonly session: Session;
   readonly name: string;
   /** `<name>/<lease id in lowercase hex>`, as etcdctl and Go write it. */
   readonly key: string;
-  private readonly plan: Plan;
+  private readonly prefix: string;
+  private readonly label: string;
+  private readonly state: LockState;
 
   constructor(session: Session, name: string) {
-    checkSession(session, 'Mutex');
-    checkName(name, 'Mutex');
-    super(session, name);
+    checkLockArgs(session, name, 'Mutex');
+    this.session = session;
     this.name = name;
-    const prefix = `${name}/`;
-    const key = `${prefix}${session.lease.toString(16)}`;
-    this.key = key;
-    const client = this.client;
-    // The acquiring transaction is the same every time: build it once.
-    const absent = compare.createRevision(key, '==', 0);
-    const put = op.put(key, '', { lease: session.lease });
-    const mine = op.get(key);
-    const first = op.get({ prefix, sort: { target: 'create', order: 'ascend' }, limit: 1, keysOnly: true });
-    this.plan = {
-      key,
-      label: `mutex ${JSON.stringify(name)}`,
-      async attempt(signal): Promise<Attempt> {
-        // One round trip when free: enqueue my key (or find it, if this session already has it,
-        // as Go does) and read the current owner in the same transaction.
-        const r = await client.txn().if(absent).then(put, first).else(mine, first).commit({ signal });
-        const rev = r.succeeded ? r.revision : kvsOf(r.responses[0])[0]!.createRevision;
-        const owner = kvsOf(r.responses[1])[0];
-        return { rev, revision: r.revision, owned: !owner || owner.createRevision === rev };
-      },
-      waitTurn: (rev, signal) => waitForPredecessors(client, key, rev, prefix, signal),
-    };
+    this.prefix = `${name}/`;
+    this.key = `${this.prefix}${session.lease.toString(16)}`;
+    this.label = `mutex ${JSON.stringify(name)}`;
+    this.state = new LockState(session, name);
   }
 
   /**
-   * Wait until the lock is mine. On abort or timeout the waiter key is removed so the queue moves
-   * on. Throws AbortError, LockTimeoutError, SessionExpiredError, LockReleasedError (my waiter key
-   * was deleted by someone else) or LockHeldError (already locked by this object or session).
+   * Wait until the lock is mine: join the queue (one transaction that also reads the keys
+   * ahead), then follow their deletions until none is left. On abort or timeout the waiter key
+   * is removed so the queue moves on. Throws AbortError, LockTimeoutError, SessionExpiredError,
+   * LockReleasedError (my waiter key was deleted by someone else) or LockHeldError (already
+   * locked by this object or session).
    */
   async lock(options?: LockOptions): Promise<this> {
-    await this.acquireKey(this.plan, options, true);
+    checkWaitOptions(options, this.label);
+    await this.take(true, options);
     return this;
   }
 
   /** Take the lock if it is free right now; otherwise leave the queue and return false. */
   tryLock(): Promise<boolean> {
-    return this.acquireKey(this.plan, undefined, false);
+    return this.take(false, undefined);
+  }
+
+  private take(wait: boolean, options: LockOptions | undefined): Promise<boolean> {
+    return this.state.acquire(this.key, this.label, () =>
+      takeTurn(this.session, {
+        prefix: this.prefix,
+        key: this.key,
+        blocked: anyoneAhead,
+        label: this.label,
+        wait,
+        options,
+        keyGone: () =>
+          new LockReleasedError(
+            this.key,
+            `${this.label}: the waiter key ${this.key} was deleted by someone else while waiting; lock again`,
+          ),
+      }),
+    );
+  }
+
+  /** True from a successful lock until unlock, even if ownership was lost meanwhile (see `signal`). */
+  get locked(): boolean {
+    return this.state.locked;
+  }
+
+  /**
+   * The create revision of my key: strictly greater for every later owner of the lock. Pass it
+   * to the resource the lock protects so it can refuse writes from an older owner.
+   */
+  get fencingToken(): bigint {
+    return this.state.fencingToken();
+  }
+
+  /**
+   * A compare that holds only while my key is the one that won the lock:
+   * `etcd.txn().if(m.isOwner()).then(...)`. It fails once the key is deleted (unlock, session
+   * end) even if the same session locks again later.
+   */
+  isOwner(): Compare {
+    return this.state.isOwner();
+  }
+
+  /**
+   * Aborts when ownership ends: the session is lost (SessionExpiredError), the key is deleted
+   * or replaced by someone else (LockReleasedError), or unlock() is called.
+   */
+  get signal(): AbortSignal {
+    return this.state.signal();
   }
 
   /**
@@ -69,6 +107,10 @@ export class Mutex extends KeyLock {
    * overlapped another owner's. Does nothing when not locked.
    */
   unlock(): Promise<void> {
-    return this.releaseKey();
+    return this.state.release();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.unlock();
   }
 }

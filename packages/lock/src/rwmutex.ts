@@ -1,7 +1,8 @@
-import { compare, op, type Session } from '@etcdkit/core';
-import { type Attempt, checkName, checkSession, KeyLock, type Plan } from './internal/key-lock.js';
-import { kvsOf, waitForPredecessors } from './internal/queue.js';
-import type { LockOptions } from './internal/wait-signal.js';
+import type { Compare, KeyValue, Session } from '@etcdkit/core';
+import { anyoneAhead, type Blocked, checkWaitOptions, takeTurn } from '@etcdkit/core/internal';
+import { LockReleasedError } from './errors.js';
+import { checkLockArgs, LockState } from './internal/lock-state.js';
+import type { LockOptions } from './mutex.js';
 
 export type RWMode = 'read' | 'write';
 
@@ -14,45 +15,24 @@ export type RWMode = 'read' | 'write';
  *
  * One object holds one mode at a time; like Mutex, it is not reentrant.
  */
-export class RWMutex extends KeyLock {
+export class RWMutex implements AsyncDisposable {
+  readonly session: Session;
   readonly name: string;
-  private readonly plans: Record<RWMode, Plan>;
+  private readonly prefix: string;
+  private readonly state: LockState;
+  private readonly rules: Record<RWMode, Blocked>;
   private heldMode: RWMode | undefined;
 
   constructor(session: Session, name: string) {
-    checkSession(session, 'RWMutex');
-    checkName(name, 'RWMutex');
-    super(session, name);
+    checkLockArgs(session, name, 'RWMutex');
+    this.session = session;
     this.name = name;
-    const lease = session.lease;
-    const client = this.client;
-    const all = `${name}/`;
-    const writers = `${name}/write/`;
-    const plan = (mode: RWMode, blockers: string): Plan => {
-      const key = `${name}/${mode}/${lease.toString(16)}`;
-      const absent = compare.createRevision(key, '==', 0);
-      const put = op.put(key, '', { lease });
-      const mine = op.get(key);
-      const first = op.get({
-        prefix: blockers,
-        sort: { target: 'create', order: 'ascend' },
-        limit: 1,
-        keysOnly: true,
-      });
-      return {
-        key,
-        label: `${mode} lock ${JSON.stringify(name)}`,
-        async attempt(signal): Promise<Attempt> {
-          const r = await client.txn().if(absent).then(put, first).else(mine, first).commit({ signal });
-          const rev = r.succeeded ? r.revision : kvsOf(r.responses[0])[0]!.createRevision;
-          const oldest = kvsOf(r.responses[1])[0];
-          // Free when nothing that blocks me was queued before me (a writer's own key counts as "not before").
-          return { rev, revision: r.revision, owned: !oldest || oldest.createRevision >= rev };
-        },
-        waitTurn: (rev, signal) => waitForPredecessors(client, key, rev, blockers, signal),
-      };
-    };
-    this.plans = { read: plan('read', writers), write: plan('write', all) };
+    this.prefix = `${name}/`;
+    this.state = new LockState(session, name);
+    const writers = Buffer.from(`${name}/write/`);
+    const writerAhead: Blocked = (ahead) =>
+      ahead.some((kv: KeyValue) => kv.key.subarray(0, writers.length).equals(writers));
+    this.rules = { read: writerAhead, write: anyoneAhead };
   }
 
   /** The mode held, or undefined when not locked. */
@@ -62,47 +42,90 @@ export class RWMutex extends KeyLock {
 
   /** My key while locked or acquiring (it depends on the mode). */
   get key(): string | undefined {
-    return this.idle || this.heldMode === undefined ? undefined : this.plans[this.heldMode].key;
+    return this.state.idle || this.heldMode === undefined ? undefined : this.keyOf(this.heldMode);
   }
 
   /** Wait for shared (read) ownership. Same errors as Mutex.lock(). */
   async rlock(options?: LockOptions): Promise<this> {
-    await this.take('read', options, true);
+    await this.take('read', true, options);
     return this;
   }
 
   /** Wait for exclusive (write) ownership. Same errors as Mutex.lock(). */
   async lock(options?: LockOptions): Promise<this> {
-    await this.take('write', options, true);
+    await this.take('write', true, options);
     return this;
   }
 
   tryRLock(): Promise<boolean> {
-    return this.take('read', undefined, false);
+    return this.take('read', false, undefined);
   }
 
   tryLock(): Promise<boolean> {
-    return this.take('write', undefined, false);
+    return this.take('write', false, undefined);
+  }
+
+  private keyOf(mode: RWMode): string {
+    return `${this.prefix}${mode}/${this.session.lease.toString(16)}`;
+  }
+
+  private async take(mode: RWMode, wait: boolean, options: LockOptions | undefined): Promise<boolean> {
+    const key = this.keyOf(mode);
+    const label = `${mode} lock ${JSON.stringify(this.name)}`;
+    checkWaitOptions(options, label);
+    const busy = !this.state.idle; // acquire() refuses; the mode in use must stay as it is
+    if (!busy) this.heldMode = mode;
+    try {
+      return await this.state.acquire(key, label, () =>
+        takeTurn(this.session, {
+          prefix: this.prefix,
+          key,
+          blocked: this.rules[mode],
+          label,
+          wait,
+          options,
+          keyGone: () =>
+            new LockReleasedError(
+              key,
+              `${label}: the waiter key ${key} was deleted by someone else while waiting; lock again`,
+            ),
+        }),
+      );
+    } finally {
+      if (!busy && this.state.idle) this.heldMode = undefined;
+    }
+  }
+
+  get locked(): boolean {
+    return this.state.locked;
+  }
+
+  /** See Mutex.fencingToken. */
+  get fencingToken(): bigint {
+    return this.state.fencingToken();
+  }
+
+  /** See Mutex.isOwner(). */
+  isOwner(): Compare {
+    return this.state.isOwner();
+  }
+
+  /** See Mutex.signal. */
+  get signal(): AbortSignal {
+    return this.state.signal();
   }
 
   /** Release whichever mode is held (guarded delete, as Mutex.unlock()). */
   unlock(): Promise<void> {
-    return this.releaseKey();
+    return this.state.release();
   }
 
   /** Same as unlock(), named after Go's RUnlock. */
   runlock(): Promise<void> {
-    return this.releaseKey();
+    return this.state.release();
   }
 
-  private async take(mode: RWMode, options: LockOptions | undefined, wait: boolean): Promise<boolean> {
-    // Busy: acquire() refuses with LockHeldError, and the mode in use must stay as it is.
-    if (!this.idle) return this.acquireKey(this.plans[mode], options, wait);
-    this.heldMode = mode;
-    try {
-      return await this.acquireKey(this.plans[mode], options, wait);
-    } finally {
-      if (this.idle) this.heldMode = undefined;
-    }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.unlock();
   }
 }

@@ -1,7 +1,6 @@
 import { AbortError, type Compare, type Etcd, InvalidArgumentError, type Session } from '@etcdkit/core';
-import { checkName } from './internal/key-lock.js';
-import { abortable, checkLockOptions, type LockOptions, WaitSignal } from './internal/wait-signal.js';
-import { Mutex } from './mutex.js';
+import { abortable, checkWaitOptions, waitScope } from '@etcdkit/core/internal';
+import { type LockOptions, Mutex } from './mutex.js';
 
 export interface WithLockOptions extends LockOptions {
   /** TTL in seconds of the session withLock creates (and reuses) for this client. Default 60. */
@@ -128,13 +127,16 @@ export async function acquireLock(
   name: string,
   options: WithLockOptions = {},
 ): Promise<HeldLock> {
-  checkName(name, 'acquireLock');
-  checkLockOptions(options, `mutex ${JSON.stringify(name)}`);
+  if (typeof name !== 'string' || name.length === 0)
+    throw new InvalidArgumentError(
+      `acquireLock needs a non-empty lock name (a string), got ${JSON.stringify(name)}`,
+    );
+  checkWaitOptions(options, `mutex ${JSON.stringify(name)}`);
   if (typeof etcd?.session !== 'function') throw new InvalidArgumentError('acquireLock needs an Etcd client');
   const ttl = options.ttl ?? 60;
   if (!Number.isInteger(ttl) || ttl < 1)
     throw new InvalidArgumentError(`ttl must be a whole number of seconds >= 1, got ${ttl}`);
-  const ws = new WaitSignal(`mutex ${JSON.stringify(name)}`, options);
+  const ws = waitScope(`mutex ${JSON.stringify(name)}`, options);
   try {
     if (ws.aborted) throw ws.reason;
     const session = options.session ?? (await sharedSession(etcd, ttl, ws.signal));

@@ -1,0 +1,231 @@
+import { ClientClosedError, DeadlineExceededError, UnavailableError } from '../errors.js';
+import type { Etcd } from '../etcd.js';
+import { Backoff } from '../internal/backoff.js';
+import { type Bytes, toBuffer } from '../internal/bytes.js';
+import type { KeyValue } from '../kv.js';
+import type { Session } from '../session.js';
+import { compare, type OpResponse, op } from '../txn.js';
+import { type DeleteFollower, followDeletes, type Registration } from './deletes.js';
+
+/**
+ * A place in a queue of keys under one prefix, the layout of etcd's Go `concurrency` package:
+ * each participant holds one key on its session's lease, and create revisions order them.
+ * Mutex, RWMutex, Semaphore and Election are each a queue with its own rule for "my turn".
+ */
+export interface Ticket {
+  readonly session: Session;
+  /** `prefix` + name: the key that holds my place (relative to the session's client). */
+  readonly key: Buffer;
+  readonly prefix: Buffer;
+  /** Create revision of my key: my place, and once it is my turn, the fencing token. */
+  readonly rev: bigint;
+  /** Revision the join was served at. */
+  readonly revision: bigint;
+  /** Keys created before mine that existed at `revision`, oldest first. */
+  readonly ahead: readonly KeyValue[];
+  /** False when my key already existed (this session had joined before) and was adopted. */
+  readonly created: boolean;
+  /** Whether `ahead` carries values (JoinOptions.aheadValues). */
+  readonly aheadValues: boolean;
+  /** My key's value as found, when it was adopted. */
+  readonly found: KeyValue | undefined;
+  /** @internal the deletion feed this ticket is registered with, if any */
+  readonly registration: Registration | undefined;
+}
+
+export interface JoinOptions {
+  /** The queue: every participant's key starts with it (e.g. `name/`). */
+  prefix: Bytes;
+  /** My key under `prefix`. */
+  key: Bytes;
+  value?: Bytes;
+  /** Read the values of the keys ahead (Semaphore checks its limit in them); default keys only. */
+  aheadValues?: boolean;
+  signal?: AbortSignal;
+}
+
+function kvs(r: OpResponse | undefined): KeyValue[] {
+  return r?.type === 'range' ? r.kvs : [];
+}
+
+/**
+ * Create my key unless this session has it already (then adopt it, as Go does), and read the
+ * keys ahead of it, in one transaction. A waiter needs nothing else: create revisions only grow,
+ * so no key can later appear ahead of mine, and the deletions that follow are watched.
+ */
+export async function joinQueue(session: Session, o: JoinOptions): Promise<Ticket> {
+  const client = session.client;
+  const prefix = toBuffer(o.prefix);
+  const key = toBuffer(o.key);
+  // Register with this client's deletion feed for the prefix before the join, so that no
+  // deletion after the join's revision can slip between the two (see deletes.ts).
+  const feed = existingFeed(client, prefix);
+  const registration = feed?.register();
+  try {
+    const queue = op.get({ prefix, sort: { target: 'create', order: 'ascend' }, keysOnly: !o.aheadValues });
+    const r = await client
+      .txn()
+      .if(compare.createRevision(key, '==', 0))
+      .then(op.put(key, o.value ?? '', { lease: session.lease }), queue)
+      .else(op.get(key), queue)
+      .commit(o.signal ? { signal: o.signal } : {});
+    const found = r.succeeded ? undefined : kvs(r.responses[0])[0];
+    // Not found in the else branch cannot happen (compare and read are one txn): treat as a fresh key.
+    const rev = found ? found.createRevision : r.revision;
+    const ahead = kvs(r.responses[1]).filter((kv) => kv.createRevision < rev);
+    registration?.start(r.revision, key, ahead);
+    return {
+      session,
+      key,
+      prefix,
+      rev,
+      revision: r.revision,
+      ahead,
+      created: !found,
+      aheadValues: o.aheadValues ?? false,
+      found,
+      registration,
+    };
+  } catch (err) {
+    registration?.end();
+    throw err;
+  }
+}
+
+/** Stop following the queue for this ticket (my turn came, or I leave). Safe to call twice. */
+export function doneWaiting(t: Ticket): void {
+  t.registration?.end();
+}
+
+/** Delete my key if it is still the one with create revision `rev`; false when it was not. */
+export async function deleteIfMine(
+  client: Etcd,
+  key: Bytes,
+  rev: bigint,
+  options: { timeoutMs?: number } = {},
+): Promise<{ deleted: boolean; revision: bigint }> {
+  const r = await client
+    .txn()
+    .if(compare.createRevision(key, '==', rev))
+    .then(op.delete(key))
+    .commit(options);
+  return { deleted: r.succeeded, revision: r.revision };
+}
+
+const FIRST_REMOVAL_TIMEOUT_MS = 2000;
+
+function transient(err: unknown): boolean {
+  return err instanceof UnavailableError || err instanceof DeadlineExceededError;
+}
+
+/**
+ * Per session, per key: the object of this process that uses the key, and a removal of it
+ * still being retried. A key is `<prefix><lease hex>`, so two objects on one session would
+ * share one key and both believe they own it; the second is refused instead. The next user of
+ * a key waits for its removal rather than adopting a key about to be deleted.
+ */
+interface Slot {
+  owner: object | undefined;
+  removal: Promise<void> | undefined;
+}
+const slots = new WeakMap<Session, Map<string, Slot>>();
+
+function slotsOf(session: Session): Map<string, Slot> {
+  let m = slots.get(session);
+  if (!m) slots.set(session, (m = new Map()));
+  return m;
+}
+
+/** The object of this process holding or acquiring `key` on `session`, if any. */
+export function claimedBy(session: Session, key: Bytes): object | undefined {
+  return slots.get(session)?.get(toBuffer(key).toString('latin1'))?.owner;
+}
+
+/** Mark `owner` as the user of `key` (the caller checked claimedBy() first). */
+export function claim(session: Session, key: Bytes, owner: object): void {
+  const m = slotsOf(session);
+  const id = toBuffer(key).toString('latin1');
+  const slot = m.get(id);
+  if (slot) slot.owner = owner;
+  else m.set(id, { owner, removal: undefined });
+}
+
+export function unclaim(session: Session, key: Bytes, owner: object): void {
+  const m = slots.get(session);
+  const id = toBuffer(key).toString('latin1');
+  const slot = m?.get(id);
+  if (!m || !slot || slot.owner !== owner) return;
+  slot.owner = undefined;
+  if (!slot.removal) m.delete(id);
+}
+
+/**
+ * Leave the queue after a failed or abandoned wait. One attempt now; if etcd cannot be reached,
+ * keep trying in the background (never rejecting) until it works or the session ends, which
+ * deletes the key too. `rev` undefined (the join's outcome is unknown): any key of that name
+ * with my lease is mine.
+ */
+export async function leaveQueue(session: Session, key: Bytes, rev: bigint | undefined): Promise<void> {
+  const k = toBuffer(key);
+  try {
+    await removeMine(session, k, rev, FIRST_REMOVAL_TIMEOUT_MS);
+  } catch (err) {
+    if (session.expired || session.client.closed || !transient(err)) return;
+    trackRemoval(session, k, retryRemoval(session, k, rev));
+  }
+}
+
+/** Wait for a removal of `key` still being retried by this session, if any. */
+export function pendingRemoval(session: Session, key: Bytes): Promise<void> | undefined {
+  return slots.get(session)?.get(toBuffer(key).toString('latin1'))?.removal;
+}
+
+/** Remember a removal to be retried in the background (a release whose answer was lost). */
+export function retryLeave(session: Session, key: Bytes, rev: bigint | undefined): void {
+  if (session.expired || session.client.closed) return;
+  const k = toBuffer(key);
+  trackRemoval(session, k, retryRemoval(session, k, rev));
+}
+
+async function removeMine(session: Session, key: Buffer, rev: bigint | undefined, timeoutMs?: number) {
+  const guard =
+    rev === undefined ? compare.lease(key, '==', session.lease) : compare.createRevision(key, '==', rev);
+  await session.client
+    .txn()
+    .if(guard)
+    .then(op.delete(key))
+    .commit(timeoutMs === undefined ? {} : { timeoutMs });
+}
+
+async function retryRemoval(session: Session, key: Buffer, rev: bigint | undefined): Promise<void> {
+  const backoff = new Backoff({ baseMs: 100, capMs: 2000 });
+  for (;;) {
+    if (!(await backoff.wait(session.signal)) || session.client.closed) return;
+    try {
+      await removeMine(session, key, rev);
+      return;
+    } catch (err) {
+      if (err instanceof ClientClosedError || !transient(err)) return;
+    }
+  }
+}
+
+function trackRemoval(session: Session, key: Buffer, removal: Promise<void>): void {
+  const m = slotsOf(session);
+  const id = key.toString('latin1');
+  let slot = m.get(id);
+  if (!slot) m.set(id, (slot = { owner: undefined, removal }));
+  else slot.removal = removal;
+  const s = slot;
+  const settled = (): void => {
+    if (s.removal !== removal) return;
+    s.removal = undefined;
+    if (!s.owner && m.get(id) === s) m.delete(id);
+  };
+  removal.then(settled, settled);
+}
+
+/** The deletion feed of `prefix` on this client, if one is open (see deletes.ts). */
+function existingFeed(client: Etcd, prefix: Buffer): DeleteFollower | undefined {
+  return followDeletes(client, prefix, { create: false });
+}

@@ -1,0 +1,74 @@
+import type { Bytes } from '../internal/bytes.js';
+import { abortable } from '../internal/signals.js';
+import type { Session } from '../session.js';
+import { sessionError } from './hold.js';
+import { joinQueue, leaveQueue, pendingRemoval, type Ticket } from './queue.js';
+import { type Blocked, waitForTurn } from './turn.js';
+import { type WaitOptions, waitScope } from './wait.js';
+
+export interface TurnRequest {
+  /** The queue (e.g. `name/`) and my key in it. */
+  prefix: Bytes;
+  key: Bytes;
+  value?: Bytes;
+  aheadValues?: boolean;
+  /** The queue's rule: whether the keys ahead of mine still keep me waiting. */
+  blocked: Blocked;
+  /** e.g. `mutex "jobs"`: the subject of error messages. */
+  label: string;
+  /** False: take the turn only if it is mine at once; otherwise leave the queue (tryLock). */
+  wait: boolean;
+  options?: WaitOptions | undefined;
+  /** Checks or adjustments right after the join (e.g. a semaphore's limit); a throw leaves the queue. */
+  joined?: (t: Ticket, signal: AbortSignal | undefined) => Promise<void> | void;
+  /** The error when my key was deleted by someone else while waiting. */
+  keyGone: () => Error;
+}
+
+/** A turn that is mine: the ticket and a revision at which it was certain. */
+export interface Turn {
+  ticket: Ticket;
+  at: bigint;
+}
+
+/**
+ * Join the queue and wait for my turn, the whole acquire of a lock or a campaign. On any
+ * failure, abort or timeout my key is taken out of the queue (so nobody waits behind it) and
+ * the error says why: the caller's AbortError, a DeadlineExceededError, the session's
+ * SessionExpiredError, `keyGone()`, or what etcd answered. Undefined: not my turn (`wait` false).
+ */
+export async function takeTurn(session: Session, req: TurnRequest): Promise<Turn | undefined> {
+  const scope = waitScope(req.label, req.options, session);
+  let ticket: Ticket | undefined;
+  let joined = false;
+  try {
+    if (scope.aborted) throw scope.reason;
+    const removal = pendingRemoval(session, req.key);
+    if (removal) await abortable(removal, scope.signal);
+    joined = true;
+    ticket = await joinQueue(session, {
+      prefix: req.prefix,
+      key: req.key,
+      ...(req.value !== undefined ? { value: req.value } : {}),
+      ...(req.aheadValues ? { aheadValues: true } : {}),
+      signal: scope.signal,
+    });
+    await req.joined?.(ticket, scope.signal);
+    if (!req.wait && req.blocked(ticket.ahead)) {
+      ticket.registration?.end();
+      await leaveQueue(session, ticket.key, ticket.rev);
+      return undefined;
+    }
+    const at = await waitForTurn(ticket, req.blocked, scope.signal);
+    if (at === undefined) throw session.expired ? session.signal.reason : req.keyGone();
+    return { ticket, at };
+  } catch (err) {
+    const e = scope.aborted ? scope.reason : sessionError(session, err);
+    ticket?.registration?.end();
+    // My key may exist (even when the join's outcome is unknown): take it out of the queue.
+    if (joined && !session.expired) await leaveQueue(session, req.key, ticket?.rev);
+    throw e;
+  } finally {
+    scope.dispose();
+  }
+}

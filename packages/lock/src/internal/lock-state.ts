@@ -1,0 +1,129 @@
+import { type Compare, InvalidArgumentError, type Session } from '@etcdkit/core';
+import { claim, claimedBy, Hold, type LossCause, type Turn, unclaim } from '@etcdkit/core/internal';
+import { LockHeldError, LockNotHeldError, LockReleasedError } from '../errors.js';
+
+/**
+ * The life of one lock object: idle → acquiring → held → releasing → idle. It refuses a
+ * second acquire (locks are not reentrant) and a second object of this process on the same
+ * name and session (both would share one etcd key), and turns a won turn into a Hold.
+ */
+export class LockState {
+  private readonly session: Session;
+  /** `name/`: one object per name and session in this process. */
+  private readonly claimId: string;
+  private state: 'idle' | 'acquiring' | 'held' | 'releasing' = 'idle';
+  private hold: Hold | undefined;
+  private label = '';
+  private releasing: Promise<void> | undefined;
+
+  constructor(session: Session, name: string) {
+    this.session = session;
+    this.claimId = `${name}/`;
+  }
+
+  get locked(): boolean {
+    return this.state === 'held';
+  }
+
+  get idle(): boolean {
+    return this.state === 'idle';
+  }
+
+  /** The hold while locked; LockNotHeldError naming `what` otherwise. */
+  held(what: string): Hold {
+    if (this.state !== 'held' || !this.hold)
+      throw new LockNotHeldError(`${what} is only available while the lock is held: lock it first`);
+    return this.hold;
+  }
+
+  fencingToken(): bigint {
+    return this.held('fencingToken').rev;
+  }
+
+  isOwner(): Compare {
+    return this.held('isOwner()').isOwner();
+  }
+
+  signal(): AbortSignal {
+    return this.held('signal').signal;
+  }
+
+  /** Run `take` (the kernel's takeTurn) unless this object or this session is already at it. */
+  async acquire(key: string, label: string, take: () => Promise<Turn | undefined>): Promise<boolean> {
+    if (this.state !== 'idle')
+      throw new LockHeldError(
+        key,
+        `${label}: this object ${this.state === 'acquiring' ? 'is already acquiring' : 'already holds'} a lock; ` +
+          'locks are not reentrant: unlock it first, or use another object on its own session',
+      );
+    if (claimedBy(this.session, this.claimId))
+      throw new LockHeldError(
+        key,
+        `${label}: session ${this.session.lease.toString(16)} already holds or waits for this lock through ` +
+          'another object, and both would share one key; give each holder its own session, or use withLock()',
+      );
+    claim(this.session, this.claimId, this);
+    this.state = 'acquiring';
+    try {
+      const turn = await take();
+      if (!turn) return false;
+      const lost = (cause: LossCause): LockReleasedError =>
+        cause.kind === 'deleted'
+          ? new LockReleasedError(key)
+          : new LockReleasedError(key, `${label}: ownership can no longer be followed`, {
+              cause: cause.error,
+            });
+      this.hold = new Hold(this.session, turn.ticket.key, turn.ticket.rev, turn.at, lost);
+      this.label = label;
+      this.state = 'held';
+      return true;
+    } finally {
+      if (this.state === 'acquiring') {
+        this.state = 'idle';
+        unclaim(this.session, this.claimId, this);
+      }
+    }
+  }
+
+  /** The guarded delete of unlock(); rejects when ownership had been lost before. */
+  release(): Promise<void> {
+    if (this.state === 'releasing') return this.releasing!;
+    if (this.state === 'acquiring')
+      return Promise.reject(
+        new LockNotHeldError(
+          'unlock() was called while the lock is still being acquired; abort lock() with its signal',
+        ),
+      );
+    const hold = this.hold;
+    if (this.state === 'idle' || !hold) return Promise.resolve();
+    this.state = 'releasing';
+    const key = hold.key.toString();
+    this.releasing = hold
+      .release(new LockReleasedError(key, `${this.label} was released by unlock()`))
+      .finally(() => {
+        this.hold = undefined;
+        this.releasing = undefined;
+        this.state = 'idle';
+        unclaim(this.session, this.claimId, this);
+      });
+    return this.releasing;
+  }
+}
+
+/** Arguments every lock constructor checks. */
+export function checkLockArgs(session: Session, name: string, what: string): void {
+  if (
+    session === null ||
+    typeof session !== 'object' ||
+    typeof session.lease !== 'bigint' ||
+    !(session.signal instanceof AbortSignal) ||
+    typeof session.client?.txn !== 'function'
+  )
+    throw new InvalidArgumentError(
+      `${what} needs a Session: create one with \`await etcd.session({ ttl })\``,
+    );
+  if (typeof name !== 'string' || name.length === 0)
+    throw new InvalidArgumentError(
+      `${what} needs a non-empty lock name (a string), got ${JSON.stringify(name)}`,
+    );
+}
