@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { AuthApi } from './auth.js';
 import { ClusterApi } from './cluster.js';
-import { ClientClosedError, CompactedError, type EtcdError, InvalidArgumentError } from './errors.js';
+import { ClientClosedError, type EtcdError, InvalidArgumentError } from './errors.js';
 import { type Bytes, toBuffer } from './internal/bytes.js';
 import { type CallOptions, Connection } from './internal/connection.js';
 import { type KeySelector, Keyspace } from './internal/keyspace.js';
@@ -310,38 +310,6 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   watch(options: WatchOptions): Watcher {
     this.assertOpen();
     return this.shared.watches.watch(this.ks, options);
-  }
-
-  /**
-   * Resolve once `key`, which existed at `startRevision - 1`, is deleted. Also resolves when it
-   * was deleted (or replaced) in the meantime: the caller must read again, as it would after a
-   * delete anyway. This is the wait of lock and election queues.
-   *
-   * The watch starts at the current revision rather than at `startRevision`: etcd serves a
-   * watch that starts in the past from its catch-up loop, which runs every 100 ms, and under
-   * contention that delay would dominate every hand-over. What the watch cannot cover (a delete
-   * before it was created) is checked with one read once it is in place.
-   */
-  async waitForDelete(key: Bytes, options: { startRevision: Revision; signal?: AbortSignal }): Promise<void> {
-    const since = BigInt(revisionString(options.startRevision, 'startRevision') ?? '0');
-    const w = this.watch({
-      key,
-      filters: { noPut: true },
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    try {
-      await w.ready;
-      const kv = await this.get(key, options.signal ? { signal: options.signal } : {});
-      // Gone, or created again after `since`: it was deleted at some point.
-      if (!kv || kv.createRevision >= since) return;
-      // Events queue up from creation on, so none was lost during the read.
-      for await (const ev of w) if (ev.type === 'delete') return;
-    } catch (err) {
-      if (err instanceof CompactedError) return;
-      throw err;
-    } finally {
-      w.close();
-    }
   }
 
   /** A lease kept alive until close(): the base of locks and elections. */

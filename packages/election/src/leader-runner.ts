@@ -1,14 +1,7 @@
-import {
-  AbortError,
-  type Bytes,
-  CompactedError,
-  type Etcd,
-  InvalidArgumentError,
-  type Session,
-} from '@etcdkit/core';
+import { AbortError, type Bytes, type Etcd, InvalidArgumentError, type Session } from '@etcdkit/core';
+import { Backoff, linkSignals, sleep } from '@etcdkit/core/internal';
 import { Election } from './election.js';
 import { NotLeaderError } from './errors.js';
-import { linkSignals, sleep } from './internal/abort.js';
 import { electionPrefix, toBuffer } from './internal/bytes.js';
 import type { Leader } from './leader.js';
 import { observeLeader } from './observe.js';
@@ -146,13 +139,12 @@ export class LeaderRunner implements AsyncDisposable {
   }
 
   private async campaignLoop(): Promise<void> {
-    let failures = 0;
+    const backoff = new Backoff({ baseMs: this.retryDelayMs, capMs: MAX_BACKOFF_MS });
     while (!this.stopped) {
       const healthy = await this.withSession();
       if (this.stopped) return;
-      failures = healthy ? 0 : failures + 1;
-      if (failures > 0)
-        await sleep(Math.min(this.retryDelayMs * 2 ** (failures - 1), MAX_BACKOFF_MS), this.stopper.signal);
+      if (healthy) backoff.reset();
+      else await backoff.wait(this.stopper.signal);
     }
   }
 
@@ -195,9 +187,8 @@ export class LeaderRunner implements AsyncDisposable {
 
   /** Run onLeading for one term of leadership; returns why the term ended. */
   private async lead(election: Election, session: Session): Promise<TermEnd> {
-    const term = linkSignals(this.stopper.signal, session.signal);
-    const keyWatch = linkSignals(term.signal);
-    const watching = this.watchOwnKey(election, keyWatch.signal, (reason) => term.abort(reason));
+    // The election's signal follows the leader key and the session: it aborts when either goes.
+    const term = linkSignals(this.stopper.signal, election.signal);
     const context: LeadingContext = { election, session };
     this.term = context;
     let end: TermEnd = 'settled';
@@ -214,69 +205,16 @@ export class LeaderRunner implements AsyncDisposable {
         this.report(term.signal.reason);
       }
       term.abort(new NotLeaderError('leadership ended: onLeading settled, so the runner resigns'));
-      keyWatch.abort(undefined);
-      await watching;
-      keyWatch.dispose();
-      term.dispose();
     }
     return end;
   }
 
-  /** Calls `lost` when the leader key is deleted (by someone else or by the lease's expiry). */
-  private async watchOwnKey(
-    election: Election,
-    signal: AbortSignal,
-    lost: (reason: Error) => void,
-  ): Promise<void> {
-    const client = election.session.client;
-    let from = election.revision + 1n;
-    while (!signal.aborted) {
-      const w = client.watch({ key: election.key, startRevision: from, filters: { noPut: true }, signal });
-      try {
-        for await (const ev of w) {
-          if (ev.type === 'delete') {
-            lost(
-              new NotLeaderError(`the leader key ${election.key.toString()} was deleted; campaigning again`),
-            );
-            return;
-          }
-        }
-        return;
-      } catch (err) {
-        if (signal.aborted) return;
-        if (!(err instanceof CompactedError)) {
-          // Unable to follow the key: leadership cannot be vouched for.
-          lost(
-            new NotLeaderError('cannot watch the leader key any more; giving leadership up', { cause: err }),
-          );
-          return;
-        }
-        try {
-          const r = await client.range({ key: election.key, signal });
-          if (r.kvs[0]?.createRevision !== election.createRevision) {
-            lost(
-              new NotLeaderError(`the leader key ${election.key.toString()} was deleted; campaigning again`),
-            );
-            return;
-          }
-          from = r.revision + 1n;
-        } catch (readErr) {
-          if (signal.aborted) return;
-          lost(new NotLeaderError('cannot read the leader key; giving leadership up', { cause: readErr }));
-          return;
-        }
-      } finally {
-        w.close();
-      }
-    }
-  }
-
   private async observeLoop(): Promise<void> {
-    let delay = 0;
+    const backoff = new Backoff({ baseMs: Math.max(this.retryDelayMs, 1), capMs: MAX_BACKOFF_MS });
     while (!this.stopped) {
       try {
         for await (const leader of observeLeader(this.etcd, this.name, { signal: this.stopper.signal })) {
-          delay = 0;
+          backoff.reset();
           this.lastLeader = leader;
           try {
             this.onLeaderChange?.(leader);
@@ -287,8 +225,7 @@ export class LeaderRunner implements AsyncDisposable {
       } catch (err) {
         if (this.stopped) return;
         this.report(err);
-        delay = Math.min(Math.max(delay * 2, this.retryDelayMs), MAX_BACKOFF_MS);
-        await sleep(delay, this.stopper.signal);
+        await backoff.wait(this.stopper.signal);
       }
     }
   }

@@ -15,7 +15,6 @@ import type { WatchBatch, Watcher } from '../watch.js';
  * answer says which of them came after it.
  */
 export class DeleteFollower {
-  private readonly client: Etcd;
   readonly prefix: Buffer;
   private readonly watcher: Watcher;
   private readonly regs = new Set<Registration>();
@@ -30,7 +29,6 @@ export class DeleteFollower {
   readonly ready: Promise<bigint>;
 
   constructor(client: Etcd, prefix: Buffer, onClose: () => void) {
-    this.client = client;
     this.prefix = prefix;
     this.onClose = onClose;
     this.watcher = client.watch({ prefix, filters: { noPut: true } });
@@ -213,7 +211,9 @@ export class Registration {
 }
 
 function maxOf(...xs: bigint[]): bigint {
-  return xs.reduce((a, b) => (b > a ? b : a));
+  let m = xs[0] ?? 0n;
+  for (const x of xs) if (x > m) m = x;
+  return m;
 }
 
 const feeds = new WeakMap<Etcd, Map<string, DeleteFollower>>();

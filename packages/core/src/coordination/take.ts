@@ -1,3 +1,4 @@
+import { SessionExpiredError } from '../errors.js';
 import type { Bytes } from '../internal/bytes.js';
 import { abortable } from '../internal/signals.js';
 import type { Session } from '../session.js';
@@ -60,7 +61,7 @@ export async function takeTurn(session: Session, req: TurnRequest): Promise<Turn
       return undefined;
     }
     const at = await waitForTurn(ticket, req.blocked, scope.signal);
-    if (at === undefined) throw session.expired ? session.signal.reason : req.keyGone();
+    if (at === undefined) throw await whyGone(session, req.keyGone);
     return { ticket, at };
   } catch (err) {
     const e = scope.aborted ? scope.reason : sessionError(session, err);
@@ -71,4 +72,20 @@ export async function takeTurn(session: Session, req: TurnRequest): Promise<Turn
   } finally {
     scope.dispose();
   }
+}
+
+/**
+ * My key vanished while I waited: deleted by someone, or with my lease, which etcd may have
+ * dropped (revoked, expired) before the session noticed. Ask etcd which.
+ */
+async function whyGone(session: Session, keyGone: () => Error): Promise<unknown> {
+  if (!session.expired) {
+    const ttl = await session.leaseHandle.timeToLive().then(
+      (t) => t.ttl,
+      () => undefined,
+    );
+    if (ttl === undefined || ttl > 0) return keyGone();
+  }
+  const reason: unknown = session.signal.reason;
+  return reason instanceof SessionExpiredError ? reason : new SessionExpiredError(session.lease);
 }

@@ -6,11 +6,12 @@ export type Bytes = string | Uint8Array;
 /** range_end of a single NUL byte: "every key from `key` on". */
 export const FROM_KEY_END = Buffer.from([0]);
 
-export function toBuffer(value: Bytes): Buffer {
+/** `value` as a Buffer (no copy for a Uint8Array); `what` names it in the error for anything else. */
+export function toBuffer(value: Bytes, what = 'value'): Buffer {
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
   if (Buffer.isBuffer(value)) return value;
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  throw new InvalidArgumentError(`expected a string or Uint8Array, got ${describe(value)}`);
+  throw new InvalidArgumentError(`${what} must be a string or Uint8Array, got ${describe(value)}`);
 }
 
 export function toKey(key: Bytes, what = 'key'): Buffer {

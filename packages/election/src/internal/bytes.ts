@@ -1,13 +1,7 @@
 import { type Bytes, InvalidArgumentError } from '@etcdkit/core';
+import { toBuffer } from '@etcdkit/core/internal';
 
-export function toBuffer(value: Bytes, what: string): Buffer {
-  if (typeof value === 'string') return Buffer.from(value, 'utf8');
-  if (Buffer.isBuffer(value)) return value;
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  throw new InvalidArgumentError(
-    `${what} must be a string or Uint8Array, got ${value === null ? 'null' : typeof value}`,
-  );
-}
+export { toBuffer };
 
 /**
  * The key prefix of an election: `<name>/`, as etcd's Go concurrency package and

@@ -1,0 +1,131 @@
+import { anyoneAhead, joinQueue, type Ticket, waitForTurn } from '@etcdkit/core/internal';
+import { describe, expect, it } from 'vitest';
+import type { Etcd, Session } from '../src/index.js';
+import { uniq, until, useEtcd } from './helpers.js';
+
+const t = useEtcd();
+
+/** Count the transactions a client sends: the kernel's waits must add none after the join. */
+function countTxns(etcd: Etcd): { readonly n: number } {
+  const original = etcd.txn.bind(etcd);
+  const counter = { n: 0 };
+  etcd.txn = () => {
+    counter.n++;
+    return original();
+  };
+  return counter;
+}
+
+async function join(session: Session, prefix: string): Promise<Ticket> {
+  return joinQueue(session, { prefix, key: `${prefix}${session.lease.toString(16)}` });
+}
+
+describe('coordination kernel: queue and turn', () => {
+  it('a join reads the keys ahead; the turn comes when the last is deleted, a put does not wake it', async () => {
+    const etcd = t.client();
+    const p = uniq('q');
+    const [a, b, c] = [
+      await etcd.session({ ttl: 30 }),
+      await etcd.session({ ttl: 30 }),
+      await etcd.session({ ttl: 30 }),
+    ];
+    const ta = await join(a, p);
+    const tb = await join(b, p);
+    expect(ta.ahead).toHaveLength(0);
+    expect(tb.ahead.map((kv) => kv.key.toString())).toEqual([ta.key.toString()]);
+    const tc = await join(c, p);
+    expect(tc.ahead.map((kv) => kv.createRevision)).toEqual([ta.rev, tb.rev]);
+
+    const ac = new AbortController();
+    let turn: bigint | undefined | 'pending' = 'pending';
+    const waiting = waitForTurn(tc, anyoneAhead, ac.signal).then((r) => {
+      turn = r;
+    });
+    // b leaves the middle of the queue, a's key changes value: c still waits for a.
+    await etcd.delete(tb.key);
+    await etcd.put(ta.key, 'touched', { lease: a.lease });
+    const probe = await etcd.put(`${p}probe`, 'x');
+    await until(async () => (await etcd.get(`${p}probe`))?.modRevision === probe.revision, 5000, 'probe');
+    expect(turn).toBe('pending');
+    const del = await etcd.delete(ta.key);
+    await waiting;
+    expect(turn).toBeTypeOf('bigint');
+    expect(turn as unknown as bigint).toBeGreaterThanOrEqual(del.revision);
+    for (const s of [a, b, c]) await s.close();
+  });
+
+  it('hands over without a confirming read once the deletion feed is open', async () => {
+    const etcd = t.client();
+    const p = uniq('feed');
+    const owner = await etcd.session({ ttl: 30 });
+    const waiter = await etcd.session({ ttl: 30 });
+    const ac = new AbortController();
+    // First wait on this prefix: opens the feed (one read to cover the join).
+    const t1 = await join(owner, p);
+    const t2 = await join(waiter, p);
+    const w1 = waitForTurn(t2, anyoneAhead, ac.signal);
+    await etcd.delete(t1.key);
+    expect(await w1).toBeTypeOf('bigint');
+    await etcd.delete(t2.key);
+
+    // Second round: the feed is open, so the join and the deletion event are all it takes.
+    const t3 = await join(owner, p);
+    const t4 = await join(waiter, p);
+    const txns = countTxns(etcd);
+    const w2 = waitForTurn(t4, anyoneAhead, ac.signal);
+    await etcd.delete(t3.key);
+    expect(await w2).toBeTypeOf('bigint');
+    expect(txns.n).toBe(0);
+    await owner.close();
+    await waiter.close();
+  });
+
+  it('sees a predecessor deleted between the join and the wait, with no feed open', async () => {
+    const etcd = t.client();
+    const p = uniq('gap');
+    const a = await etcd.session({ ttl: 30 });
+    const b = await etcd.session({ ttl: 30 });
+    const ta = await join(a, p);
+    const tb = await join(b, p);
+    await etcd.delete(ta.key);
+    expect(await waitForTurn(tb, anyoneAhead, new AbortController().signal)).toBeTypeOf('bigint');
+    await a.close();
+    await b.close();
+  });
+
+  it('says undefined when my own key is deleted while waiting, and rejects with the signal reason on abort', async () => {
+    const etcd = t.client();
+    const p = uniq('gone');
+    const a = await etcd.session({ ttl: 30 });
+    const b = await etcd.session({ ttl: 30 });
+    await join(a, p);
+    const tb = await join(b, p);
+    const waiting = waitForTurn(tb, anyoneAhead, new AbortController().signal);
+    await etcd.delete(tb.key);
+    expect(await waiting).toBeUndefined();
+
+    const tb2 = await join(b, p);
+    const ac = new AbortController();
+    const aborted = waitForTurn(tb2, anyoneAhead, ac.signal);
+    const reason = new Error('stop');
+    ac.abort(reason);
+    await expect(aborted).rejects.toBe(reason);
+    await a.close();
+    await b.close();
+  });
+
+  it('applies the rule of the queue: admitted when fewer than 2 keys remain ahead', async () => {
+    const etcd = t.client();
+    const p = uniq('sem');
+    const s = await Promise.all([1, 2, 3].map(() => etcd.session({ ttl: 30 })));
+    const tickets = [];
+    for (const x of s) tickets.push(await join(x, p));
+    const last = tickets[2]!;
+    const twoAhead = (ahead: readonly unknown[]) => ahead.length >= 2;
+    expect(twoAhead(last.ahead)).toBe(true);
+    const waiting = waitForTurn(last, twoAhead, new AbortController().signal);
+    await etcd.delete(tickets[1]!.key);
+    expect(await waiting).toBeTypeOf('bigint');
+    for (const x of s) await x.close();
+  });
+});
