@@ -20,6 +20,7 @@ export {
 } from './coordination/queue.js';
 export { type Turn, type TurnRequest, takeTurn } from './coordination/take.js';
 export { anyoneAhead, type Blocked, waitForTurn } from './coordination/turn.js';
+export { untilDeleted } from './coordination/until-deleted.js';
 export {
   checkWaitOptions,
   MAX_TIMER_MS,

@@ -129,3 +129,28 @@ describe('coordination kernel: queue and turn', () => {
     for (const x of s) await x.close();
   });
 });
+
+describe('coordination kernel: untilDeleted', () => {
+  it('resolves at once for an absent key, on a later delete (not on a put), and rejects on abort', async () => {
+    const { untilDeleted } = await import('@etcdkit/core/internal');
+    const etcd = t.client();
+    const p = uniq('ud');
+    await untilDeleted(etcd, `${p}absent`);
+    await etcd.put(`${p}k`, 'x');
+    let done = false;
+    const waiting = untilDeleted(etcd, `${p}k`).then(() => {
+      done = true;
+    });
+    await etcd.put(`${p}k`, 'changed');
+    expect(done).toBe(false);
+    await etcd.delete(`${p}k`);
+    await waiting;
+    expect(done).toBe(true);
+
+    await etcd.put(`${p}k2`, 'x');
+    const ac = new AbortController();
+    const aborted = untilDeleted(etcd, `${p}k2`, ac.signal);
+    ac.abort();
+    await expect(aborted).rejects.toBeInstanceOf(Error);
+  });
+});
