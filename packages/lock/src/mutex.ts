@@ -1,7 +1,7 @@
-import type { Compare, Session } from '@etcdkit/core';
+import type { Session } from '@etcdkit/core';
 import { anyoneAhead, checkWaitOptions, takeTurn, type WaitOptions } from '@etcdkit/core/internal';
 import { LockReleasedError } from './errors.js';
-import { checkLockArgs, LockState } from './internal/lock-state.js';
+import { LockHandle } from './internal/lock-state.js';
 
 /** What lock() takes: `signal` stops waiting (AbortError), `timeoutMs` gives up (LockTimeoutError). */
 export type LockOptions = WaitOptions;
@@ -16,23 +16,17 @@ export type LockOptions = WaitOptions;
  * Not reentrant: one object holds the lock once, and a second object on the same session is
  * refused (LockHeldError) rather than silently sharing the session's key.
  */
-export class Mutex implements AsyncDisposable {
-  readonly session: Session;
-  readonly name: string;
+export class Mutex extends LockHandle {
   /** `<name>/<lease id in lowercase hex>`, as etcdctl and Go write it. */
   readonly key: string;
   private readonly prefix: string;
   private readonly label: string;
-  private readonly state: LockState;
 
   constructor(session: Session, name: string) {
-    checkLockArgs(session, name, 'Mutex');
-    this.session = session;
-    this.name = name;
+    super(session, name, 'Mutex');
     this.prefix = `${name}/`;
     this.key = `${this.prefix}${session.lease.toString(16)}`;
     this.label = `mutex ${JSON.stringify(name)}`;
-    this.state = new LockState(session, name);
   }
 
   /**
@@ -71,36 +65,6 @@ export class Mutex implements AsyncDisposable {
     );
   }
 
-  /** True from a successful lock until unlock, even if ownership was lost meanwhile (see `signal`). */
-  get locked(): boolean {
-    return this.state.locked;
-  }
-
-  /**
-   * The create revision of my key: strictly greater for every later owner of the lock. Pass it
-   * to the resource the lock protects so it can refuse writes from an older owner.
-   */
-  get fencingToken(): bigint {
-    return this.state.fencingToken();
-  }
-
-  /**
-   * A compare that holds only while my key is the one that won the lock:
-   * `etcd.txn().if(m.isOwner()).then(...)`. It fails once the key is deleted (unlock, session
-   * end) even if the same session locks again later.
-   */
-  isOwner(): Compare {
-    return this.state.isOwner();
-  }
-
-  /**
-   * Aborts when ownership ends: the session is lost (SessionExpiredError), the key is deleted
-   * or replaced by someone else (LockReleasedError), or unlock() is called.
-   */
-  get signal(): AbortSignal {
-    return this.state.signal();
-  }
-
   /**
    * Delete my key if it is still the one that won the lock. Throws LockReleasedError (or
    * SessionExpiredError) when ownership had been lost before: the guarded work may have
@@ -108,9 +72,5 @@ export class Mutex implements AsyncDisposable {
    */
   unlock(): Promise<void> {
     return this.state.release();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.unlock();
   }
 }

@@ -1,7 +1,7 @@
-import type { Compare, KeyValue, Session } from '@etcdkit/core';
+import type { KeyValue, Session } from '@etcdkit/core';
 import { anyoneAhead, type Blocked, checkWaitOptions, takeTurn } from '@etcdkit/core/internal';
 import { LockReleasedError } from './errors.js';
-import { checkLockArgs, LockState } from './internal/lock-state.js';
+import { LockHandle } from './internal/lock-state.js';
 import type { LockOptions } from './mutex.js';
 
 export type RWMode = 'read' | 'write';
@@ -15,20 +15,14 @@ export type RWMode = 'read' | 'write';
  *
  * One object holds one mode at a time; like Mutex, it is not reentrant.
  */
-export class RWMutex implements AsyncDisposable {
-  readonly session: Session;
-  readonly name: string;
+export class RWMutex extends LockHandle {
   private readonly prefix: string;
-  private readonly state: LockState;
   private readonly rules: Record<RWMode, Blocked>;
   private heldMode: RWMode | undefined;
 
   constructor(session: Session, name: string) {
-    checkLockArgs(session, name, 'RWMutex');
-    this.session = session;
-    this.name = name;
+    super(session, name, 'RWMutex');
     this.prefix = `${name}/`;
-    this.state = new LockState(session, name);
     const writers = Buffer.from(`${name}/write/`);
     const writerAhead: Blocked = (ahead) =>
       ahead.some((kv: KeyValue) => kv.key.subarray(0, writers.length).equals(writers));
@@ -96,25 +90,6 @@ export class RWMutex implements AsyncDisposable {
     }
   }
 
-  get locked(): boolean {
-    return this.state.locked;
-  }
-
-  /** See Mutex.fencingToken. */
-  get fencingToken(): bigint {
-    return this.state.fencingToken();
-  }
-
-  /** See Mutex.isOwner(). */
-  isOwner(): Compare {
-    return this.state.isOwner();
-  }
-
-  /** See Mutex.signal. */
-  get signal(): AbortSignal {
-    return this.state.signal();
-  }
-
   /** Release whichever mode is held (guarded delete, as Mutex.unlock()). */
   unlock(): Promise<void> {
     return this.state.release();
@@ -123,9 +98,5 @@ export class RWMutex implements AsyncDisposable {
   /** Same as unlock(), named after Go's RUnlock. */
   runlock(): Promise<void> {
     return this.state.release();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.unlock();
   }
 }

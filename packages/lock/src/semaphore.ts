@@ -1,7 +1,7 @@
-import { type Compare, InvalidArgumentError, type Session } from '@etcdkit/core';
+import { InvalidArgumentError, type Session } from '@etcdkit/core';
 import { checkWaitOptions, takeTurn } from '@etcdkit/core/internal';
 import { LockReleasedError } from './errors.js';
-import { checkLockArgs, LockState } from './internal/lock-state.js';
+import { LockHandle } from './internal/lock-state.js';
 import type { LockOptions } from './mutex.js';
 
 /**
@@ -10,27 +10,21 @@ import type { LockOptions } from './mutex.js';
  * disagree on it are told); the holders are the `limit` keys with the lowest create revisions.
  * A waiter is admitted when fewer than `limit` keys remain ahead of it.
  */
-export class Semaphore implements AsyncDisposable {
-  readonly session: Session;
-  readonly name: string;
+export class Semaphore extends LockHandle {
   readonly limit: number;
   /** `<name>/<lease id in lowercase hex>`. */
   readonly key: string;
   private readonly prefix: string;
   private readonly label: string;
-  private readonly state: LockState;
 
   constructor(session: Session, name: string, limit: number) {
-    checkLockArgs(session, name, 'Semaphore');
+    super(session, name, 'Semaphore');
     if (!Number.isSafeInteger(limit) || limit < 1)
       throw new InvalidArgumentError(`Semaphore limit must be a whole number >= 1, got ${limit}`);
-    this.session = session;
-    this.name = name;
     this.limit = limit;
     this.prefix = `${name}/`;
     this.key = `${this.prefix}${session.lease.toString(16)}`;
     this.label = `semaphore ${JSON.stringify(name)}`;
-    this.state = new LockState(session, name);
   }
 
   /** Wait for a slot. Same errors as Mutex.lock(). */
@@ -74,31 +68,8 @@ export class Semaphore implements AsyncDisposable {
     );
   }
 
-  get locked(): boolean {
-    return this.state.locked;
-  }
-
-  /** See Mutex.fencingToken. */
-  get fencingToken(): bigint {
-    return this.state.fencingToken();
-  }
-
-  /** See Mutex.isOwner(). */
-  isOwner(): Compare {
-    return this.state.isOwner();
-  }
-
-  /** See Mutex.signal. */
-  get signal(): AbortSignal {
-    return this.state.signal();
-  }
-
   /** Give the slot back (guarded delete, as Mutex.unlock()). Does nothing when not held. */
   release(): Promise<void> {
     return this.state.release();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.release();
   }
 }

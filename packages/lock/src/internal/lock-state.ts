@@ -110,6 +110,58 @@ export class LockState {
   }
 }
 
+/**
+ * What every lock object shows while held: the fencing token, the ownership compare and
+ * signal. Subclasses hold their queue's rule and name their acquire and release.
+ */
+export abstract class LockHandle implements AsyncDisposable {
+  readonly session: Session;
+  readonly name: string;
+  protected readonly state: LockState;
+
+  protected constructor(session: Session, name: string, what: string) {
+    checkLockArgs(session, name, what);
+    this.session = session;
+    this.name = name;
+    this.state = new LockState(session, name);
+  }
+
+  /** True from a successful acquire until release, even if ownership was lost meanwhile (see `signal`). */
+  get locked(): boolean {
+    return this.state.locked;
+  }
+
+  /**
+   * The create revision of my key: strictly greater for every later owner of the lock. Pass it
+   * to the resource the lock protects so it can refuse writes from an older owner.
+   */
+  get fencingToken(): bigint {
+    return this.state.fencingToken();
+  }
+
+  /**
+   * A compare that holds only while my key is the one that won the lock:
+   * `etcd.txn().if(lock.isOwner()).then(...)`. It fails once the key is deleted (release,
+   * session end) even if the same session locks again later.
+   */
+  isOwner(): Compare {
+    return this.state.isOwner();
+  }
+
+  /**
+   * Aborts when ownership ends: the session is lost (SessionExpiredError), the key is deleted
+   * or replaced by someone else (LockReleasedError), or the lock is released.
+   */
+  get signal(): AbortSignal {
+    return this.state.signal();
+  }
+
+  /** Release (a guarded delete) at the end of an `await using` scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.state.release();
+  }
+}
+
 /** Arguments every lock constructor checks. */
 export function checkLockArgs(session: Session, name: string, what: string): void {
   if (
