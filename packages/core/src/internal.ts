@@ -19,5 +19,6 @@ export {
   symbolObservable,
   type ToAsyncIteratorOptions,
   toAsyncIterator,
+  toObserver,
 } from './internal/observable.js';
 export { abortable, abortError, type LinkedSignal, linkSignals, sleep } from './internal/signals.js';

@@ -143,7 +143,9 @@ async function follow(
       for await (const batch of watcher.batches()) {
         const { next, reread } = applyBatch(current, batch);
         // Reading at the batch's revision keeps the read in step with the watch.
-        current = reread ? (await readLeader(client, prefix, { revision: batch.revision, signal })).leader : next;
+        current = reread
+          ? (await readLeader(client, prefix, { revision: batch.revision, signal })).leader
+          : next;
         publish(current);
       }
       // The watch only ends without an error when something closed it: start over, unhurried.

@@ -42,6 +42,11 @@ export interface Subscription {
 export interface SubscribeOptions {
   /** Unsubscribes when it aborts (no `complete` is sent). */
   signal?: AbortSignal;
+  /**
+   * Called once when this subscription closes, whatever closed it (unsubscribe, signal, the
+   * source's end), after its last callback: where a subscriber frees what it holds (timers).
+   */
+  onClose?: () => void;
 }
 
 /** What can be subscribed to: a Subject, a SharedObservable, anything of that shape. */
@@ -84,12 +89,16 @@ interface Sink<T> {
   observer: Observer<T>;
   closed: boolean;
   detach: () => void;
+  onClose: (() => void) | undefined;
 }
 
-function toObserver<T>(target: Observer<T> | ((value: T) => void)): Observer<T> {
+/** A `subscribe` argument as an Observer; a clear error for anything else. */
+export function toObserver<T>(target: Observer<T> | ((value: T) => void)): Observer<T> {
   if (typeof target === 'function') return { next: target };
   if (typeof target !== 'object' || target === null)
-    throw new InvalidArgumentError('subscribe() needs a function or an observer { next?, error?, complete? }');
+    throw new InvalidArgumentError(
+      'subscribe() needs a function or an observer { next?, error?, complete? }',
+    );
   return target;
 }
 
@@ -169,13 +178,13 @@ export class Subject<T> implements Subscribable<T> {
   subscribe(target: Observer<T> | ((value: T) => void), options: SubscribeOptions = {}): Subscription {
     const observer = toObserver(target);
     const signal = options.signal;
-    const sink: Sink<T> = { observer, closed: false, detach: () => {} };
+    const sink: Sink<T> = { observer, closed: false, detach: () => {}, onClose: options.onClose };
     const sub = subscriptionOf(
       () => this.remove(sink),
       () => sink.closed,
     );
     if (signal?.aborted) {
-      sink.closed = true;
+      this.remove(sink);
       return sub;
     }
     this.call(sink, 'start', sub);
@@ -228,15 +237,28 @@ export class Subject<T> implements Subscribable<T> {
     sink.detach();
     if (end.kind === 'error') this.call(sink, 'error', end.error);
     else this.call(sink, 'complete');
+    this.runOnClose(sink);
   }
 
   private remove(sink: Sink<T>): void {
     if (sink.closed) return;
     sink.closed = true;
     sink.detach();
+    this.runOnClose(sink);
     const before = this.sinks.length;
     this.sinks = this.sinks.filter((s) => s !== sink);
     if (before > 0 && this.sinks.length === 0) this.onIdle?.();
+  }
+
+  private runOnClose(sink: Sink<T>): void {
+    const onClose = sink.onClose;
+    sink.onClose = undefined;
+    if (!onClose) return;
+    try {
+      onClose();
+    } catch (err) {
+      this.report(this.reportThrown, err);
+    }
   }
 
   private call(sink: Sink<T>, method: keyof Observer<T>, value?: unknown): void {
@@ -287,7 +309,11 @@ export class SharedObservable<T> implements Subscribable<T> {
   subscribe(target: Observer<T> | ((value: T) => void), options: SubscribeOptions = {}): Subscription {
     let run = this.run;
     if (!run || run.subject.closed) {
-      const fresh = { subject: undefined as unknown as Subject<T>, stop: new AbortController(), started: false };
+      const fresh = {
+        subject: undefined as unknown as Subject<T>,
+        stop: new AbortController(),
+        started: false,
+      };
       fresh.subject = new Subject<T>({
         ...this.options,
         onIdle: () => {
