@@ -70,7 +70,7 @@ export class LeaderObservation
     );
   }
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<Leader | undefined> {
+  [Symbol.asyncIterator](): AsyncGenerator<Leader | undefined, void, undefined> {
     return toAsyncIterator(this);
   }
 

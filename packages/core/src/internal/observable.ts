@@ -374,12 +374,14 @@ export interface ToAsyncIteratorOptions<T> {
 /**
  * Iterate a subscribable with `for await`. It subscribes at once, so nothing pushed between this
  * call and the first `next()` is missed. The source's `complete` ends the iteration after what
- * was buffered, its `error` is thrown after it; `return()` (a `break`) unsubscribes.
+ * was buffered, its `error` is thrown after it; `return()` (a `break`), `throw()` and
+ * `[Symbol.asyncDispose]()` unsubscribe at once, even while a `next()` waits (it then ends).
+ * It has an async generator's interface, so it can stand where one was returned.
  */
 export function toAsyncIterator<T>(
   source: Subscribable<T>,
   options: ToAsyncIteratorOptions<T> = {},
-): AsyncIterableIterator<T> {
+): AsyncGenerator<T, void, unknown> {
   const latestOnly = options.keep === 'latest';
   const max = options.overflow?.maxBuffered ?? Number.POSITIVE_INFINITY;
   const signal = options.signal;
@@ -389,7 +391,7 @@ export function toAsyncIterator<T>(
   let failure: { error: unknown } | undefined;
   const waiters: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void }[] = [];
   let sub: Subscription | undefined;
-  const done = (): IteratorResult<T> => ({ value: undefined, done: true });
+  const done = (): IteratorResult<T, void> => ({ value: undefined, done: true });
 
   const finish = (error?: { error: unknown }): void => {
     if (ended) return;
@@ -431,8 +433,14 @@ export function toAsyncIterator<T>(
     });
   }
 
+  const stop = (): void => {
+    finish();
+    buffer = [];
+    head = 0;
+    failure = undefined;
+  };
   return {
-    next(): Promise<IteratorResult<T>> {
+    next(): Promise<IteratorResult<T, void>> {
       if (head < buffer.length) {
         const value = buffer[head]!;
         buffer[head++] = undefined as T;
@@ -452,15 +460,19 @@ export function toAsyncIterator<T>(
       }
       return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
     },
-    return(): Promise<IteratorResult<T>> {
-      finish();
-      buffer = [];
-      head = 0;
-      failure = undefined;
+    return(): Promise<IteratorResult<T, void>> {
+      stop();
       return Promise.resolve(done());
+    },
+    throw(error: unknown): Promise<IteratorResult<T, void>> {
+      stop();
+      return Promise.reject(error);
     },
     [Symbol.asyncIterator]() {
       return this;
+    },
+    async [Symbol.asyncDispose]() {
+      stop();
     },
   };
 }
