@@ -166,10 +166,15 @@ abstract class Source<V, T> extends EventEmitter<MirrorEvents> {
   ): Subscription => {
     const observer = toObserver(target);
     const debounce = debounceOf(options.debounce);
-    const base = options.signal ? { signal: options.signal } : {};
+    const { signal, onClose } = options;
+    const base = { ...(signal ? { signal } : {}), ...(onClose ? { onClose } : {}) };
     if (!debounce) return this.values.subscribe(observer, base);
     const held = debounced(observer, debounce, this.hub.subscriberError);
-    return this.values.subscribe(held.observer, { ...base, onClose: held.cancel });
+    const cancel = (): void => {
+      held.cancel();
+      onClose?.();
+    };
+    return this.values.subscribe(held.observer, { ...base, onClose: cancel });
   };
 
   /** The Observable interop point: `from(cfg)` in RxJS. */

@@ -293,9 +293,10 @@ describe('updates', () => {
     const errors: Error[] = [];
     cfg.on('error', (e) => errors.push(e));
     const held: unknown[] = [];
+    let closes = 0;
     const sub = cfg.subscribe(
       { next: (s) => held.push(s.get('k')), complete: () => held.push('complete') },
-      { debounce: { quietMs: 600_000 } },
+      { debounce: { quietMs: 600_000 }, onClose: () => closes++ },
     );
     const boom = new Error('held boom');
     cfg.subscribe(
@@ -312,6 +313,7 @@ describe('updates', () => {
     expect(errors[0]!.cause).toBe(boom);
     await cfg.close();
     expect(held).toEqual([undefined]);
+    expect(closes).toBe(1);
   });
 
   it('bounds a debounce by its maximum delay, and flushes what it holds on close', async () => {
