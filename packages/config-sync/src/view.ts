@@ -1,12 +1,12 @@
-import { InvalidArgumentError } from '@etcdkit/core';
+import { AbortError, InvalidArgumentError } from '@etcdkit/core';
+import { Subject, toAsyncIterator, toObserver } from '@etcdkit/core/internal';
 import { EventEmitter } from 'eventemitter3';
-import { type Change, ChangeStream, type ChangesOptions } from './changes.js';
-import type { SubscriberError } from './errors.js';
+import type { Change, ChangesOptions } from './changes.js';
+import { ChangesOverflowError, SubscriberError } from './errors.js';
 import {
-  Broadcaster,
-  latest,
+  debounced,
+  debounceOf,
   type Observer,
-  observableSymbol,
   type SubscribeOptions,
   type Subscription,
 } from './observable.js';
@@ -96,7 +96,8 @@ export class Hub<T> {
     for (const s of this.sources()) s.emit('error', err);
   }
 
-  subscriberError = (err: SubscriberError): void => this.error(err, false);
+  /** What a subscriber threw: reported on 'error', the mirror and the other subscribers go on. */
+  subscriberError = (err: unknown): void => this.error(new SubscriberError(err), false);
 
   invalid(event: InvalidEvent): void {
     this.root.emit('invalid', event);
@@ -125,14 +126,20 @@ export class Hub<T> {
 
 /** What every view has: live status, subscriptions (also as an Observable) and events. */
 abstract class Source<V, T> extends EventEmitter<MirrorEvents> {
-  protected readonly broadcaster: Broadcaster<V>;
-  protected readonly streams = new Set<ChangeStream<Change<T>>>();
+  /** The view's value: replayed to each new subscriber, then one per revision that changed it. */
+  protected readonly values: Subject<V>;
+  /** Every change, for changes() iterators. */
+  protected readonly changeFeed: Subject<Change<T>>;
   /** @internal */ protected readonly hub: Hub<T>;
 
-  constructor(hub: Hub<T>, current: () => V) {
+  constructor(hub: Hub<T>, initial: V) {
     super();
     this.hub = hub;
-    this.broadcaster = new Broadcaster(current, hub.subscriberError);
+    // A failure without an `error` callback is not lost: the mirror reports it on 'error'.
+    const options = { onSubscriberError: hub.subscriberError, onUnhandledError: null };
+    this.values = new Subject<V>({ ...options, replay: true });
+    this.values.next(initial);
+    this.changeFeed = new Subject<Change<T>>(options);
   }
 
   /** The last revision applied; everything up to it is reflected. */
@@ -155,10 +162,26 @@ abstract class Source<V, T> extends EventEmitter<MirrorEvents> {
    */
   readonly subscribe = (
     target: Observer<V> | ((value: V) => void),
-    options?: SubscribeOptions,
-  ): Subscription => this.broadcaster.subscribe(target, options);
+    options: SubscribeOptions = {},
+  ): Subscription => {
+    const observer = toObserver(target);
+    const debounce = debounceOf(options.debounce);
+    const { signal, onClose } = options;
+    const base = { ...(signal ? { signal } : {}), ...(onClose ? { onClose } : {}) };
+    if (!debounce) return this.values.subscribe(observer, base);
+    const held = debounced(observer, debounce, this.hub.subscriberError);
+    const cancel = (): void => {
+      held.cancel();
+      onClose?.();
+    };
+    return this.values.subscribe(held.observer, { ...base, onClose: cancel });
+  };
 
   /** The Observable interop point: `from(cfg)` in RxJS. */
+  [Symbol.observable](): this {
+    return this;
+  }
+
   '@@observable'(): this {
     return this;
   }
@@ -168,41 +191,48 @@ abstract class Source<V, T> extends EventEmitter<MirrorEvents> {
    * loop comes back (a slow loop skips to the latest; use changes() to see every change).
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<V> {
-    return latest((o) => this.broadcaster.subscribe(o));
+    return toAsyncIterator(this.values, { keep: 'latest' });
   }
 
   /** Like iterating the view, ending (with an AbortError) when `signal` aborts. */
   iterate(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<V> {
-    return latest((o) => this.broadcaster.subscribe(o), options.signal);
+    const signal = options.signal;
+    return toAsyncIterator(this.values, {
+      keep: 'latest',
+      ...(signal
+        ? { signal, abortError: () => new AbortError('the iteration was aborted', { cause: signal.reason }) }
+        : {}),
+    });
   }
 
-  protected openStream(options: ChangesOptions, replay: () => Iterable<Change<T>>): ChangeStream<Change<T>> {
+  protected openStream(
+    options: ChangesOptions,
+    replay: () => Iterable<Change<T>>,
+  ): AsyncIterableIterator<Change<T>> {
     const max = options.maxBuffered ?? 100_000;
     if (!Number.isSafeInteger(max) || max < 1)
       throw new InvalidArgumentError(`maxBuffered must be a whole number >= 1, got ${max}`);
-    const stream = new ChangeStream<Change<T>>(max, (s) => this.streams.delete(s), options.signal);
-    if (options.replay) stream.push(replay());
-    if (this.hub.ended) stream.finish(this.hub.endError);
-    else this.streams.add(stream);
-    return stream;
+    const signal = options.signal;
+    return toAsyncIterator(this.changeFeed, {
+      overflow: { maxBuffered: max, error: (n) => new ChangesOverflowError(n) },
+      ...(options.replay ? { initial: replay() } : {}),
+      ...(signal
+        ? { signal, abortError: () => new AbortError('changes() was aborted', { cause: signal.reason }) }
+        : {}),
+    });
   }
 
   /** @internal */
   end(error?: Error): void {
-    for (const s of [...this.streams]) s.finish(error);
-    if (error) this.broadcaster.fail(error);
-    else this.broadcaster.complete();
+    if (error) {
+      this.changeFeed.error(error);
+      this.values.error(error);
+    } else {
+      this.changeFeed.complete();
+      this.values.complete();
+    }
   }
 }
-
-if (observableSymbol)
-  Object.defineProperty(Source.prototype, observableSymbol, {
-    value: function (this: unknown) {
-      return this;
-    },
-    configurable: true,
-    writable: true,
-  });
 
 function toChange<T>(e: Edit<T>, key: string, revision: bigint): Change<T> {
   return e.next
@@ -223,7 +253,7 @@ export class ConfigView<T> extends Source<ConfigSnapshot<T>, T> {
 
   /** @internal */
   constructor(hub: Hub<T>, prefix: string, current: Snapshot<T>) {
-    super(hub, () => this.current);
+    super(hub, current);
     this.prefix = prefix;
     this.current = current;
   }
@@ -301,16 +331,15 @@ export class ConfigView<T> extends Source<ConfigSnapshot<T>, T> {
   apply(edits: readonly Edit<T>[], revision: bigint): void {
     const strip = this.prefix.length;
     this.current = Snapshot.derive(this.current, edits, revision, strip);
-    if (this.streams.size > 0) {
-      const changes = edits.map((e) => toChange(e, strip ? e.key.slice(strip) : e.key, revision));
-      for (const s of this.streams) s.push(changes);
-    }
-    this.broadcaster.publish(this.current);
+    if (this.changeFeed.observed)
+      for (const e of edits) this.changeFeed.next(toChange(e, strip ? e.key.slice(strip) : e.key, revision));
+    this.values.next(this.current);
   }
 
   /** @internal the first content, before anyone could observe the view */
   reset(snapshot: Snapshot<T>): void {
     this.current = snapshot;
+    this.values.next(snapshot);
   }
 }
 
@@ -323,7 +352,7 @@ export class KeyView<T> extends Source<T | undefined, T> {
 
   /** @internal */
   constructor(hub: Hub<T>, name: string, path: string, value: T | undefined) {
-    super(hub, () => this.value);
+    super(hub, value);
     this.name = name;
     this.path = path;
     this.value = value;
@@ -345,10 +374,7 @@ export class KeyView<T> extends Source<T | undefined, T> {
   /** @internal */
   apply(edit: Edit<T>, revision: bigint): void {
     this.value = edit.next?.value;
-    if (this.streams.size > 0) {
-      const change = toChange(edit, this.name, revision);
-      for (const s of this.streams) s.push([change]);
-    }
-    this.broadcaster.publish(this.value);
+    if (this.changeFeed.observed) this.changeFeed.next(toChange(edit, this.name, revision));
+    this.values.next(this.value);
   }
 }

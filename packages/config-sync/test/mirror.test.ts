@@ -287,6 +287,35 @@ describe('updates', () => {
     expect(calm.at(-1)!.get('k')).toBe('v9');
   });
 
+  it('drops what a debounced subscriber holds when it unsubscribes; reports what a held delivery throws', async () => {
+    const p = uniquePrefix('debounce-drop');
+    const cfg = await mirror(etcd, p);
+    const errors: Error[] = [];
+    cfg.on('error', (e) => errors.push(e));
+    const held: unknown[] = [];
+    let closes = 0;
+    const sub = cfg.subscribe(
+      { next: (s) => held.push(s.get('k')), complete: () => held.push('complete') },
+      { debounce: { quietMs: 600_000 }, onClose: () => closes++ },
+    );
+    const boom = new Error('held boom');
+    cfg.subscribe(
+      (s) => {
+        if (s.size) throw boom;
+      },
+      { debounce: { quietMs: 10, maxDelayMs: 10 } },
+    );
+    await etcd.put(`${p}k`, 'v');
+    await until(() => cfg.get('k') === 'v', 'the put');
+    sub.unsubscribe();
+    await until(() => errors.length === 1, 'the report of the held delivery');
+    expect(errors[0]).toBeInstanceOf(SubscriberError);
+    expect(errors[0]!.cause).toBe(boom);
+    await cfg.close();
+    expect(held).toEqual([undefined]);
+    expect(closes).toBe(1);
+  });
+
   it('bounds a debounce by its maximum delay, and flushes what it holds on close', async () => {
     const p = uniquePrefix('debounce-max');
     const cfg = await mirror(etcd, p);

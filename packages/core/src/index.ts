@@ -29,6 +29,8 @@ export { Etcd } from './etcd.js';
 export type { Bytes } from './internal/bytes.js';
 export type { CallOptions } from './internal/connection.js';
 export type { KeySelector } from './internal/keyspace.js';
+export type { Observer, Subscription } from './internal/observable.js';
+export { symbolObservable } from './internal/observable.js';
 export type {
   DeleteOptions,
   DeleteResult,
@@ -46,7 +48,6 @@ export type { GrantOptions, LeaseEvents, LeaseTimeToLive } from './lease.js';
 export { Lease } from './lease.js';
 export type { Alarm, AlarmType, EndpointHealth, EndpointStatus, TargetOptions } from './maintenance.js';
 export { MaintenanceApi } from './maintenance.js';
-export { symbolObservable } from './observable.js';
 export type { EtcdOptions, TlsOptions } from './options.js';
 export { defaults } from './options.js';
 export type { SessionOptions } from './session.js';

@@ -3,12 +3,19 @@ import {
   CompactedError,
   DeadlineExceededError,
   type Etcd,
-  symbolObservable,
   UnavailableError,
   type WatchBatch,
   type Watcher,
 } from '@etcdkit/core';
-import { linkSignals, sleep } from './internal/abort.js';
+import {
+  Backoff,
+  linkSignals,
+  type Observer,
+  SharedObservable,
+  type SubscribeOptions,
+  type Subscription,
+  toAsyncIterator,
+} from '@etcdkit/core/internal';
 import { electionPrefix } from './internal/bytes.js';
 import { type Leader, readLeader, sameLeader, toLeader } from './leader.js';
 
@@ -17,23 +24,13 @@ export interface ObserveOptions {
   signal?: AbortSignal;
 }
 
-/** What `subscribe()` accepts: a callback for each leader, or an observer. */
-export interface LeaderObserver {
-  next?(leader: Leader | undefined): void;
-  error?(error: unknown): void;
-  complete?(): void;
-}
+/** What `subscribe()` accepts besides a callback: etcdkit's one Observer shape. */
+export type LeaderObserver = Observer<Leader | undefined>;
 
-export interface Subscription {
-  unsubscribe(): void;
-  readonly closed: boolean;
-}
-
-/** `Symbol.observable` (core defines it where the runtime does not); '@@observable' is kept too. */
-const observableSymbol: symbol = symbolObservable;
+/** etcdkit's one Subscription shape: `sub.unsubscribe()` or `sub()`, and `sub.closed`. */
+export type { Subscription };
 
 const NOTHING_YET = Symbol('nothing yet');
-const MAX_BACKOFF_MS = 2000;
 
 function isTransient(err: unknown): boolean {
   return err instanceof UnavailableError || err instanceof DeadlineExceededError;
@@ -44,79 +41,51 @@ function isTransient(err: unknown): boolean {
  * none), then every change: another leader, a new proclaimed value, no leader. Consecutive
  * identical states are not repeated.
  *
- * It is both an async iterable and an Observable (`subscribe()`, `Symbol.observable`). Each
- * iteration or subscription is independent: it reads the leader, then watches the election's
- * keys from the revision it read, so no change is missed; when the client reconnects the watch
- * resumes where it stopped, and if that history was compacted it reads the leader again.
+ * It is both an async iterable and an Observable (`subscribe()`, `Symbol.observable`). The
+ * iterations and subscriptions of one observation that overlap in time share one read and one
+ * watch: each starts with the leader as last seen, then gets every change. When the last one
+ * ends, the watch is closed; the next starts afresh. The watch resumes where it stopped when the
+ * client reconnects, and if that history was compacted the leader is read again.
+ *
+ * A callback that throws is reported as an uncaught exception (from a microtask); the other
+ * subscribers, and its own subscription, go on.
  */
-export class LeaderObservation implements AsyncIterable<Leader | undefined> {
-  private readonly client: Etcd;
-  private readonly prefix: Buffer;
-  private readonly signal: AbortSignal | undefined;
-
+export class LeaderObservation
+  extends SharedObservable<Leader | undefined>
+  implements AsyncIterable<Leader | undefined>
+{
   /** @internal use Election.observe() or observeLeader() */
   constructor(client: Etcd, prefix: Buffer, options: ObserveOptions = {}) {
-    this.client = client;
-    this.prefix = prefix;
-    this.signal = options.signal;
+    const until = options.signal;
+    super(
+      async (emit, stop) => {
+        const linked = linkSignals(stop, until);
+        try {
+          await follow(client, prefix, linked.signal, emit);
+        } finally {
+          linked.dispose();
+        }
+      },
+      { replay: true },
+    );
   }
 
   [Symbol.asyncIterator](): AsyncGenerator<Leader | undefined, void, undefined> {
-    return observe(this.client, this.prefix, this.signal);
+    return toAsyncIterator(this);
   }
 
   /**
-   * Push each leader to `observer` until `unsubscribe()` (or the options' signal). Errors that
-   * end the observation (e.g. permission denied, client closed) go to `observer.error`.
+   * Push each leader to `observer` until `unsubscribe()` (or the options' signal, which sends
+   * `complete`). Errors that end the observation (e.g. permission denied, client closed) go to
+   * `observer.error`; without one they are reported as an uncaught exception.
    */
-  subscribe(observer: LeaderObserver | ((leader: Leader | undefined) => void)): Subscription {
-    const o: LeaderObserver = typeof observer === 'function' ? { next: observer } : observer;
-    const stop = new AbortController();
-    const linked = linkSignals(stop.signal, this.signal);
-    let closed = false;
-    const run = async (): Promise<void> => {
-      try {
-        for await (const leader of observe(this.client, this.prefix, linked.signal)) {
-          if (stop.signal.aborted) return;
-          o.next?.(leader);
-        }
-        if (!stop.signal.aborted) o.complete?.();
-      } catch (err) {
-        if (stop.signal.aborted) return;
-        if (o.error) o.error(err);
-        else throw err;
-      } finally {
-        closed = true;
-        linked.dispose();
-      }
-    };
-    // Without an error callback, a failure is the subscriber's unhandled error, as in RxJS.
-    void run();
-    return {
-      unsubscribe: () => {
-        closed = true;
-        stop.abort();
-      },
-      get closed() {
-        return closed;
-      },
-    };
-  }
-
-  /** Interop with Observable libraries; also under `Symbol.observable` when the runtime has it. */
-  '@@observable'(): this {
-    return this;
+  override subscribe(
+    observer: LeaderObserver | ((leader: Leader | undefined) => void),
+    options?: SubscribeOptions,
+  ): Subscription {
+    return super.subscribe(observer, options);
   }
 }
-
-if (observableSymbol)
-  Object.defineProperty(LeaderObservation.prototype, observableSymbol, {
-    value(this: LeaderObservation) {
-      return this;
-    },
-    configurable: true,
-    writable: true,
-  });
 
 /** Observe an election without taking part in it (no session needed), like `etcdctl elect -l`. */
 export function observeLeader(etcd: Etcd, name: Bytes, options: ObserveOptions = {}): LeaderObservation {
@@ -143,46 +112,49 @@ function applyBatch(
   return { next, reread: false };
 }
 
-async function* observe(
+/**
+ * Emit the leader, then each change, until `signal` aborts (then it returns) or a failure that
+ * retrying cannot mend (then it throws). Transient failures are retried with backoff.
+ */
+async function follow(
   client: Etcd,
   prefix: Buffer,
-  signal: AbortSignal | undefined,
-): AsyncGenerator<Leader | undefined, void, undefined> {
+  signal: AbortSignal,
+  emit: (leader: Leader | undefined) => void,
+): Promise<void> {
   let last: Leader | undefined | typeof NOTHING_YET = NOTHING_YET;
-  let backoffMs = 0;
-  for (;;) {
-    if (signal?.aborted) return;
-    if (backoffMs > 0 && !(await sleep(backoffMs, signal))) return;
+  const publish = (leader: Leader | undefined): void => {
+    if (last !== NOTHING_YET && sameLeader(last, leader)) return;
+    last = leader;
+    emit(leader);
+  };
+  const backoff = new Backoff({ baseMs: 100, capMs: 2000 });
+  let pause = false;
+  while (!signal.aborted) {
+    if (pause && !(await backoff.wait(signal))) return;
+    pause = false;
     let watcher: Watcher | undefined;
     try {
-      const start = await readLeader(client, prefix, signal ? { signal } : {});
+      const start = await readLeader(client, prefix, { signal });
       let current = start.leader;
-      if (last === NOTHING_YET || !sameLeader(last, current)) {
-        last = current;
-        yield current;
-      }
-      backoffMs = 0;
-      const w = client.watch({ prefix, startRevision: start.revision + 1n, ...(signal ? { signal } : {}) });
-      watcher = w;
-      for await (const batch of w.batches()) {
+      publish(current);
+      backoff.reset();
+      watcher = client.watch({ prefix, startRevision: start.revision + 1n, signal });
+      for await (const batch of watcher.batches()) {
         const { next, reread } = applyBatch(current, batch);
         // Reading at the batch's revision keeps the read in step with the watch.
         current = reread
-          ? (await readLeader(client, prefix, { revision: batch.revision, ...(signal ? { signal } : {}) }))
-              .leader
+          ? (await readLeader(client, prefix, { revision: batch.revision, signal })).leader
           : next;
-        if (!sameLeader(last, current)) {
-          last = current;
-          yield current;
-        }
+        publish(current);
       }
       // The watch only ends without an error when something closed it: start over, unhurried.
-      backoffMs = 100;
+      pause = true;
     } catch (err) {
-      if (signal?.aborted) return;
+      if (signal.aborted) return;
       if (err instanceof CompactedError) continue;
       if (!isTransient(err)) throw err;
-      backoffMs = Math.min(Math.max(backoffMs * 2, 100), MAX_BACKOFF_MS);
+      pause = true;
     } finally {
       watcher?.close();
     }

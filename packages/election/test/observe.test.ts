@@ -243,4 +243,53 @@ describe('observe', () => {
     await until(() => done, 'complete');
     await a.resign();
   });
+
+  it('shares one observation between overlapping subscribers; one that throws disturbs neither the others nor itself', async () => {
+    const name = uniqueName('shared');
+    const a = await candidate(name);
+    const observation = a.observe();
+    const boom = new Error('subscriber bug');
+    // What a throwing subscriber threw surfaces as an uncaught exception: catch it here instead.
+    const uncaught: unknown[] = [];
+    const previous = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    const onUncaught = (e: unknown): void => {
+      uncaught.push(e);
+    };
+    process.on('uncaughtException', onUncaught);
+    try {
+      const thrower: (string | undefined)[] = [];
+      const calm: (string | undefined)[] = [];
+      const subThrower = observation.subscribe((l) => {
+        thrower.push(show(l));
+        throw boom;
+      });
+      await until(() => thrower.length === 1, 'the first state');
+      // A subscriber joining a running observation gets the leader as last seen at once (no read of its own).
+      const subCalm = observation.subscribe((l) => calm.push(show(l)));
+      expect(calm).toEqual([undefined]);
+      const iterator = observation[Symbol.asyncIterator]();
+      const states = [iterator.next(), iterator.next(), iterator.next()];
+      await a.campaign('one');
+      await a.proclaim('two');
+      expect((await Promise.all(states)).map((r) => show(r.value ?? undefined))).toEqual([
+        undefined,
+        'one',
+        'two',
+      ]);
+      await until(() => calm.length === 3 && thrower.length === 3, 'every state');
+      expect(calm).toEqual([undefined, 'one', 'two']);
+      expect(thrower).toEqual([undefined, 'one', 'two']);
+      await iterator.return();
+      await until(() => uncaught.length === 3, 'the reports');
+      expect(uncaught).toEqual([boom, boom, boom]);
+      expect(subThrower.closed).toBe(false);
+      subThrower();
+      subCalm();
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      for (const l of previous) process.on('uncaughtException', l);
+    }
+    await a.resign();
+  });
 });
