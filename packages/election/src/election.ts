@@ -23,7 +23,7 @@ import {
   type WaitOptions,
 } from '@etcdkit/core/internal';
 import { CampaignInProgressError, NotLeaderError } from './errors.js';
-import { candidateKey, electionPrefix, toBuffer } from './internal/bytes.js';
+import { candidateKey, electionPrefix, toBuffer } from './internal/keys.js';
 import { type Leader, readLeader } from './leader.js';
 import { LeaderObservation, type ObserveOptions } from './observe.js';
 

@@ -2,7 +2,7 @@ import { AbortError, type Bytes, type Etcd, InvalidArgumentError, type Session }
 import { Backoff, linkSignals, sleep } from '@etcdkit/core/internal';
 import { Election } from './election.js';
 import { NotLeaderError } from './errors.js';
-import { electionPrefix, toBuffer } from './internal/bytes.js';
+import { electionPrefix, toBuffer } from './internal/keys.js';
 import type { Leader } from './leader.js';
 import { observeLeader } from './observe.js';
 

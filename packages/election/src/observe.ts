@@ -16,7 +16,7 @@ import {
   type Subscription,
   toAsyncIterator,
 } from '@etcdkit/core/internal';
-import { electionPrefix } from './internal/bytes.js';
+import { electionPrefix } from './internal/keys.js';
 import { type Leader, readLeader, sameLeader, toLeader } from './leader.js';
 
 export interface ObserveOptions {

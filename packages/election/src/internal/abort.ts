@@ -1,2 +1,0 @@
-// The signal helpers every etcdkit package shares.
-export { abortError, linkSignals, sleep } from '@etcdkit/core/internal';
