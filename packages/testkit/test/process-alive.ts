@@ -14,11 +14,3 @@ export function isAlive(pid: number): boolean {
     return true; // no procfs (macOS): signal 0 succeeded
   }
 }
-
-export async function waitUntil(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
