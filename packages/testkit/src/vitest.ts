@@ -2,6 +2,7 @@
 // per test file, started in beforeAll and stopped in afterAll; names unique per test; waits on
 // conditions with a deadline; child processes that cannot outlive the test.
 
+import { readFileSync } from 'node:fs';
 import { Etcd, type EtcdOptions, type Session } from '@etcdkit/core';
 import { afterAll, beforeAll } from 'vitest';
 import { killChildren } from './child-process.js';
@@ -270,4 +271,20 @@ export async function isPending(p: Promise<unknown>, ms = 200): Promise<boolean>
   ]);
   clearTimeout(timer);
   return r === marker;
+}
+
+/** True while `pid` is a live process (a zombie awaiting its reaper counts as dead). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    // EPERM: it exists, but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no procfs (macOS): signal 0 succeeded
+  }
 }

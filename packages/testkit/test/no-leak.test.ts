@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type SpawnedProcess, spawnTs, until } from '../src/vitest.js';
-import { isAlive } from './process-alive.js';
+import { isAlive, type SpawnedProcess, spawnTs, until } from '../src/vitest.js';
 
 /**
  * The owner of an etcd is a separate Node process running the real testkit code
