@@ -3,21 +3,16 @@
  * (and acceptance checks) rely on, so a rename fails here first.
  */
 import { mirror } from '@etcdkit/config-sync';
-import { compare, Etcd, op } from '@etcdkit/core';
+import { compare, type Etcd, op } from '@etcdkit/core';
 import { Election } from '@etcdkit/election';
 import { Mutex, withLock } from '@etcdkit/lock';
-import { type EtcdServer, startEtcd } from '@etcdkit/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until, useEtcd } from '@etcdkit/testkit/vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-let server: EtcdServer;
+const t = useEtcd({ client: { dialTimeoutMs: 2000, requestTimeoutMs: 5000 } });
 let etcd: Etcd;
-beforeAll(async () => {
-  server = await startEtcd();
-  etcd = new Etcd({ endpoints: server.endpoints, dialTimeoutMs: 2000, requestTimeoutMs: 5000 });
-});
-afterAll(async () => {
-  await etcd?.close();
-  await server?.close();
+beforeAll(() => {
+  etcd = t.etcd;
 });
 
 describe('the public contract', () => {
@@ -104,7 +99,11 @@ describe('the public contract', () => {
         if (seen.length === 3) ac.abort();
       }
     })();
+    // The observer reports the state it finds first: campaign only once it has (undefined = no
+    // leader), and proclaim once it saw the first leader, so each state is one it must report.
+    await until(() => seen.length === 1, { what: 'the observer to report that there is no leader' });
     await e.campaign('one');
+    await until(() => seen.length === 2, { what: 'the observer to report the first leader' });
     await e.proclaim('two');
     const leader = await e.leader();
     expect(leader?.value.toString()).toBe('two');

@@ -1,25 +1,17 @@
 import { existsSync } from 'node:fs';
 import { Etcd } from '@etcdkit/core';
+import { isAlive, killChildren } from '@etcdkit/testkit/vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, killAll, runCli, spawnCli } from './helpers.js';
+import { ensureBuilt, runCli, spawnCli } from './run-cli.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
-afterAll(() => killAll());
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
+afterAll(() => killChildren());
 
 describe('etcdkit dev', () => {
   it('starts an etcd that answers, and stops it (and removes its data) on SIGINT', async () => {
     // ETCD_ENDPOINTS in the environment must not stop dev from starting its own server.
     const dev = spawnCli(['dev'], { env: { ETCD_ENDPOINTS: '127.0.0.1:1' } });
-    const exported = await dev.waitForLine(/^export ETCD_ENDPOINTS=/, 60_000);
+    const exported = await dev.waitForLine(/^export ETCD_ENDPOINTS=/, { timeoutMs: 60_000 });
     const endpoints = exported.slice('export ETCD_ENDPOINTS='.length).split(',');
     expect(endpoints).toHaveLength(1);
     const member = /^member \S+ +(\S+) +pid (\d+) +data (\S+)$/.exec(
@@ -28,7 +20,7 @@ describe('etcdkit dev', () => {
     expect(member[1]).toBe(endpoints[0]);
     const pid = Number(member[2]);
     const dataDir = member[3]!;
-    expect(alive(pid)).toBe(true);
+    expect(isAlive(pid)).toBe(true);
 
     const etcd = new Etcd({ endpoints });
     try {
@@ -43,13 +35,13 @@ describe('etcdkit dev', () => {
 
     const r = await dev.kill('SIGINT');
     expect(r.code).toBe(0);
-    expect(alive(pid)).toBe(false);
+    expect(isAlive(pid)).toBe(false);
     expect(existsSync(dataDir)).toBe(false);
   });
 
   it('--members 3 --json starts a cluster that `etcdkit status` finds healthy, and stops it on SIGTERM', async () => {
     const dev = spawnCli(['dev', '--members', '3', '--json']);
-    const info = JSON.parse(await dev.waitForLine(/^\{/, 90_000)) as {
+    const info = JSON.parse(await dev.waitForLine(/^\{/, { timeoutMs: 90_000 })) as {
       endpoints: string[];
       members: { name: string; endpoint: string; pid: number }[];
     };
@@ -62,6 +54,6 @@ describe('etcdkit dev', () => {
     const r = await dev.kill('SIGTERM');
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    for (const m of info.members) expect(alive(m.pid)).toBe(false);
+    for (const m of info.members) expect(isAlive(m.pid)).toBe(false);
   });
 });

@@ -1,8 +1,10 @@
 import { spawnEtcdctl } from '@etcdkit/testkit';
-import { describe, expect, it } from 'vitest';
-import { expectOneLineError, runCli, spawnCli, uniq, untilKeys, useEtcd } from './helpers.js';
+import { uniqueName, untilKeys, useEtcd } from '@etcdkit/testkit/vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, expectOneLineError, flags, runCli, spawnCli } from './run-cli.js';
 
-const t = useEtcd();
+const t = useEtcd({ useEnv: false });
+beforeAll(ensureBuilt, 180_000);
 
 interface ObservedLine {
   name: string;
@@ -14,13 +16,13 @@ const values = (lines: string[]): (string | null)[] =>
 
 describe('etcdkit elect', () => {
   it('waits behind an etcdctl leader, takes over when it resigns, and resigns on SIGINT; --observe sees it all', async () => {
-    const name = uniq('ctl-first');
+    const name = uniqueName('ctl-first');
     const ctl = spawnEtcdctl(['elect', name, 'from-etcdctl'], { endpoints: t.server.endpoints });
     try {
       await ctl.waitForOutput(/^from-etcdctl$/, 20_000);
-      const observer = spawnCli([...t.flags, 'elect', '--observe', name, '--json']);
+      const observer = spawnCli([...flags(t), 'elect', '--observe', name, '--json']);
       await observer.waitForLine(/from-etcdctl/);
-      const candidate = spawnCli([...t.flags, 'elect', name, 'from-etcdkit']);
+      const candidate = spawnCli([...flags(t), 'elect', name, 'from-etcdkit']);
       await untilKeys(t.etcd, `${name}/`, 2);
       expect(candidate.stdout()).toBe('');
 
@@ -46,8 +48,8 @@ describe('etcdkit elect', () => {
   });
 
   it('is seen by `etcdctl elect -l`, and etcdctl takes over when etcdkit resigns on SIGTERM', async () => {
-    const name = uniq('kit-first');
-    const candidate = spawnCli([...t.flags, 'elect', name, 'kit-value', '--json']);
+    const name = uniqueName('kit-first');
+    const candidate = spawnCli([...flags(t), 'elect', name, 'kit-value', '--json']);
     const elected = JSON.parse(await candidate.waitForLine(/"elected"/)) as { key: string; value: string };
     expect(elected.value).toBe('kit-value');
     const watcher = spawnEtcdctl(['elect', '-l', name], { endpoints: t.server.endpoints });
@@ -68,8 +70,8 @@ describe('etcdkit elect', () => {
   });
 
   it('exits 1 with one line when its leader key is deleted', async () => {
-    const name = uniq('deleted');
-    const candidate = spawnCli([...t.flags, 'elect', name, 'v']);
+    const name = uniqueName('deleted');
+    const candidate = spawnCli([...flags(t), 'elect', name, 'v']);
     await candidate.waitForLine(/^elected: /);
     await t.etcd.delete({ prefix: `${name}/` });
     const r = await candidate.exited;
@@ -78,7 +80,7 @@ describe('etcdkit elect', () => {
   });
 
   it('refuses a campaign without a value (exit 2)', async () => {
-    const r = await runCli([...t.flags, 'elect', uniq('no-value')]);
+    const r = await runCli([...flags(t), 'elect', uniqueName('no-value')]);
     expect(r.code).toBe(2);
     expect(expectOneLineError(r.stderr)).toMatch(/needs a value/);
   });

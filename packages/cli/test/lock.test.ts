@@ -1,8 +1,10 @@
 import { spawnEtcdctl } from '@etcdkit/testkit';
-import { describe, expect, it } from 'vitest';
-import { expectOneLineError, runCli, spawnCli, uniq, untilFewerKeys, untilKeys, useEtcd } from './helpers.js';
+import { uniqueName, untilKeys, useEtcd } from '@etcdkit/testkit/vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, expectOneLineError, flags, runCli, spawnCli } from './run-cli.js';
 
-const t = useEtcd();
+const t = useEtcd({ useEnv: false });
+beforeAll(ensureBuilt, 180_000);
 
 /** `node -e <script>` as the locked command. */
 const node = (script: string): string[] => ['--', process.execPath, '-e', script];
@@ -15,9 +17,9 @@ setInterval(() => {}, 1000);`;
 
 describe('etcdkit lock', () => {
   it('runs the command with the lock key and fencing token, exits with its code and releases', async () => {
-    const name = uniq('exit-code');
+    const name = uniqueName('exit-code');
     const r = await runCli([
-      ...t.flags,
+      ...flags(t),
       'lock',
       name,
       ...node(
@@ -33,13 +35,13 @@ describe('etcdkit lock', () => {
   });
 
   it('waits while etcdctl holds the lock and runs once etcdctl releases it', async () => {
-    const name = uniq('ctl-holds');
+    const name = uniqueName('ctl-holds');
     const ctl = spawnEtcdctl(['lock', name], { endpoints: t.server.endpoints });
     try {
       const ctlKey = (await ctl.waitForOutput(new RegExp(`^${name}/`), 20_000)).trim();
       const ctlRev = (await t.etcd.get(ctlKey))!.createRevision;
       const cli = spawnCli([
-        ...t.flags,
+        ...flags(t),
         'lock',
         name,
         ...node('console.log("ran " + process.env.ETCDKIT_FENCING_TOKEN)'),
@@ -60,10 +62,10 @@ describe('etcdkit lock', () => {
   });
 
   it('makes etcdctl lock wait until the command finishes', async () => {
-    const name = uniq('we-hold');
+    const name = uniqueName('we-hold');
     // The command holds the lock until it reads a line on stdin (inherited from etcdkit).
     const cli = spawnCli([
-      ...t.flags,
+      ...flags(t),
       'lock',
       name,
       ...node('console.log("held"); process.stdin.once("data", () => process.exit(0));'),
@@ -83,8 +85,8 @@ describe('etcdkit lock', () => {
   });
 
   it('forwards SIGTERM to the command, exits with its code and releases the lock', async () => {
-    const name = uniq('sigterm');
-    const cli = spawnCli([...t.flags, 'lock', name, ...node(TERM_AWARE)]);
+    const name = uniqueName('sigterm');
+    const cli = spawnCli([...flags(t), 'lock', name, ...node(TERM_AWARE)]);
     await cli.waitForLine(/^ready$/);
     expect((await t.etcd.range({ prefix: `${name}/` })).count).toBe(1);
     const r = await cli.kill('SIGTERM');
@@ -95,9 +97,9 @@ describe('etcdkit lock', () => {
   });
 
   it('exits with 128 + n when the command is ended by signal n', async () => {
-    const name = uniq('signaled');
+    const name = uniqueName('signaled');
     const cli = spawnCli([
-      ...t.flags,
+      ...flags(t),
       'lock',
       name,
       ...node('console.log("ready"); setInterval(() => {}, 1000);'),
@@ -109,8 +111,8 @@ describe('etcdkit lock', () => {
   });
 
   it('stops the command and exits 1 when the lock key is deleted while it runs', async () => {
-    const name = uniq('key-deleted');
-    const cli = spawnCli([...t.flags, 'lock', name, ...node(TERM_AWARE)]);
+    const name = uniqueName('key-deleted');
+    const cli = spawnCli([...flags(t), 'lock', name, ...node(TERM_AWARE)]);
     await cli.waitForLine(/^ready$/);
     await t.etcd.delete({ prefix: `${name}/` });
     const r = await cli.exited;
@@ -120,10 +122,10 @@ describe('etcdkit lock', () => {
   });
 
   it('stops the command when the session is lost (lease revoked), SIGKILL after the grace period', async () => {
-    const name = uniq('lease-revoked');
+    const name = uniqueName('lease-revoked');
     // This command ignores SIGTERM: only SIGKILL ends it.
     const cli = spawnCli([
-      ...t.flags,
+      ...flags(t),
       'lock',
       name,
       '--grace',
@@ -142,11 +144,11 @@ describe('etcdkit lock', () => {
   });
 
   it('gives up after --timeout with a one-line error, leaving no waiter key', async () => {
-    const name = uniq('timeout');
+    const name = uniqueName('timeout');
     const ctl = spawnEtcdctl(['lock', name], { endpoints: t.server.endpoints });
     try {
       const ctlKey = (await ctl.waitForOutput(new RegExp(`^${name}/`), 20_000)).trim();
-      const r = await runCli([...t.flags, 'lock', name, '--timeout', '300ms', '--', 'echo', 'never']);
+      const r = await runCli([...flags(t), 'lock', name, '--timeout', '300ms', '--', 'echo', 'never']);
       expect(r.code).toBe(1);
       expect(r.stdout).toBe('');
       expect(expectOneLineError(r.stderr)).toMatch(/held by someone else .*--timeout/);
@@ -159,24 +161,24 @@ describe('etcdkit lock', () => {
   });
 
   it('stops waiting on SIGINT (exit 130) and takes its key out of the queue', async () => {
-    const name = uniq('interrupted');
+    const name = uniqueName('interrupted');
     const ctl = spawnEtcdctl(['lock', name], { endpoints: t.server.endpoints });
     try {
       await ctl.waitForOutput(new RegExp(`^${name}/`), 20_000);
-      const cli = spawnCli([...t.flags, 'lock', name, '--', 'echo', 'never']);
+      const cli = spawnCli([...flags(t), 'lock', name, '--', 'echo', 'never']);
       await untilKeys(t.etcd, `${name}/`, 2);
       const r = await cli.kill('SIGINT');
       expect(r.code).toBe(130);
       expect(r.stdout).toBe('');
-      expect(await untilFewerKeys(t.etcd, `${name}/`, 2)).toHaveLength(1);
+      expect(await untilKeys(t.etcd, `${name}/`, (keys) => keys.length < 2)).toHaveLength(1);
     } finally {
       await ctl.stop('SIGTERM');
     }
   });
 
   it('holds the lock without a command until SIGTERM, as etcdctl lock does', async () => {
-    const name = uniq('hold');
-    const cli = spawnCli([...t.flags, 'lock', name, '--json']);
+    const name = uniqueName('hold');
+    const cli = spawnCli([...flags(t), 'lock', name, '--json']);
     const line = JSON.parse(await cli.waitForLine(/"locked"/)) as { key: string; fencingToken: string };
     expect(line.key).toMatch(new RegExp(`^${name}/`));
     expect((await t.etcd.get(line.key))!.createRevision).toBe(BigInt(line.fencingToken));
@@ -187,8 +189,8 @@ describe('etcdkit lock', () => {
   });
 
   it('reports a command that does not exist (exit 127) and releases the lock', async () => {
-    const name = uniq('enoent');
-    const r = await runCli([...t.flags, 'lock', name, '--', 'etcdkit-no-such-command-here']);
+    const name = uniqueName('enoent');
+    const r = await runCli([...flags(t), 'lock', name, '--', 'etcdkit-no-such-command-here']);
     expect(r.code).toBe(127);
     expect(expectOneLineError(r.stderr)).toMatch(/command not found/);
     expect((await t.etcd.range({ prefix: `${name}/` })).count).toBe(0);

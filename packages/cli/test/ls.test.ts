@@ -1,10 +1,12 @@
 import { Etcd, op } from '@etcdkit/core';
 import { startEtcd } from '@etcdkit/testkit';
+import { useEtcd } from '@etcdkit/testkit/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { listChildren } from '../src/index.js';
-import { runCli, useEtcd } from './helpers.js';
+import { ensureBuilt, flags, runCli } from './run-cli.js';
 
-const t = useEtcd();
+const t = useEtcd({ useEnv: false });
+beforeAll(ensureBuilt, 180_000);
 
 interface Listed {
   prefix: string;
@@ -59,7 +61,7 @@ describe('etcdkit ls', () => {
   }, 120_000);
 
   it('lists the children of /registry with their counts (20 000 keys)', async () => {
-    const r = await runCli([...t.flags, 'ls', '/registry', '--json']);
+    const r = await runCli([...flags(t), 'ls', '/registry', '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const listed = JSON.parse(r.stdout) as Listed;
@@ -74,7 +76,7 @@ describe('etcdkit ls', () => {
   });
 
   it('prints a name and a count per line', async () => {
-    const r = await runCli([...t.flags, 'ls', '/registry/']);
+    const r = await runCli([...flags(t), 'ls', '/registry/']);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     const want = expected(keys, '/registry/');
@@ -97,16 +99,16 @@ describe('etcdkit ls', () => {
   });
 
   it('lists the top of the keyspace, a deeper level, and inside --namespace', async () => {
-    const top = JSON.parse((await runCli([...t.flags, 'ls', '--json'])).stdout) as Listed;
+    const top = JSON.parse((await runCli([...flags(t), 'ls', '--json'])).stdout) as Listed;
     expect(top.children).toEqual(expected([...keys, ...others], ''));
     expect(top.children.map((c) => c.name)).toEqual(['/other/', '/registry', '/registry/', 'top-level']);
 
-    const pods = JSON.parse((await runCli([...t.flags, 'ls', '/registry/pods', '--json'])).stdout) as Listed;
+    const pods = JSON.parse((await runCli([...flags(t), 'ls', '/registry/pods', '--json'])).stdout) as Listed;
     expect(pods.children).toHaveLength(37);
     expect(pods.children).toEqual(expected(keys, '/registry/pods/'));
 
     const ns = JSON.parse(
-      (await runCli([...t.flags, '--namespace', '/registry/', 'ls', '--json'])).stdout,
+      (await runCli([...flags(t), '--namespace', '/registry/', 'ls', '--json'])).stdout,
     ) as Listed;
     expect(ns.children.find((c) => c.name === 'services/')?.count).toBe(4000);
     expect(ns.children.reduce((n, c) => n + c.count, 0)).toBe(20_000);
@@ -172,9 +174,9 @@ describe('etcdkit ls', () => {
   });
 
   it('prints nothing for an empty prefix and refuses extra arguments', async () => {
-    const empty = await runCli([...t.flags, 'ls', '/nothing-here']);
+    const empty = await runCli([...flags(t), 'ls', '/nothing-here']);
     expect(empty).toMatchObject({ code: 0, stdout: '', stderr: '' });
-    const extra = await runCli([...t.flags, 'ls', '/a', '/b']);
+    const extra = await runCli([...flags(t), 'ls', '/a', '/b']);
     expect(extra.code).toBe(2);
   });
 });

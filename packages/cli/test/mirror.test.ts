@@ -1,18 +1,20 @@
 import { op } from '@etcdkit/core';
-import { describe, expect, it } from 'vitest';
-import { expectOneLineError, runCli, spawnCli, uniq, useEtcd } from './helpers.js';
+import { uniqueName, useEtcd } from '@etcdkit/testkit/vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, expectOneLineError, flags, runCli, spawnCli } from './run-cli.js';
 
-const t = useEtcd();
+const t = useEtcd({ useEnv: false });
+beforeAll(ensureBuilt, 180_000);
 
 describe('etcdkit mirror', () => {
   it('--json prints the configuration on one line, then one line per change', async () => {
-    const p = `/${uniq('cfg')}/`;
+    const p = `/${uniqueName('cfg')}/`;
     await t.etcd.put(`${p}name`, 'billing');
     await t.etcd.put(`${p}db/host`, 'db1');
     const { revision: start } = await t.etcd.put(`${p}db/port`, '5432');
-    await t.etcd.put(`/${uniq('elsewhere')}/x`, 'not mirrored');
+    await t.etcd.put(`/${uniqueName('elsewhere')}/x`, 'not mirrored');
 
-    const cli = spawnCli([...t.flags, 'mirror', p, '--json']);
+    const cli = spawnCli([...flags(t), 'mirror', p, '--json']);
     const first = JSON.parse(await cli.waitForLine(/"config"/)) as { revision: string; config: unknown };
     expect(first.config).toEqual({ name: 'billing', db: { host: 'db1', port: '5432' } });
     expect(BigInt(first.revision)).toBeGreaterThanOrEqual(start);
@@ -41,11 +43,11 @@ describe('etcdkit mirror', () => {
   });
 
   it('prints readable JSON and change lines without --json; --decode json parses values', async () => {
-    const p = `/${uniq('cfg')}/`;
+    const p = `/${uniqueName('cfg')}/`;
     await t.etcd.put(`${p}limits`, '{"rps":100}');
     await t.etcd.put(`${p}enabled`, 'true');
     await t.etcd.put(`${p}broken`, 'not json');
-    const cli = spawnCli([...t.flags, 'mirror', p, '--decode', 'json', '--flat']);
+    const cli = spawnCli([...flags(t), 'mirror', p, '--decode', 'json', '--flat']);
     await cli.waitForLine(/^}$/);
     expect(JSON.parse(cli.stdout())).toEqual({ limits: { rps: 100 }, enabled: true });
     const put = await t.etcd.put(`${p}enabled`, 'false');
@@ -58,10 +60,10 @@ describe('etcdkit mirror', () => {
   });
 
   it('refuses a missing prefix and a bad --decode (exit 2)', async () => {
-    const a = await runCli([...t.flags, 'mirror']);
+    const a = await runCli([...flags(t), 'mirror']);
     expect(a.code).toBe(2);
     expectOneLineError(a.stderr);
-    const b = await runCli([...t.flags, 'mirror', '/x/', '--decode', 'xml']);
+    const b = await runCli([...flags(t), 'mirror', '/x/', '--decode', 'xml']);
     expect(b.code).toBe(2);
     expect(expectOneLineError(b.stderr)).toMatch(/--decode takes text or json/);
   });

@@ -1,18 +1,11 @@
 import { Etcd, ResourceExhaustedError } from '@etcdkit/core';
-import { type EtcdCluster, startCluster, startEtcd } from '@etcdkit/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, expectOneLineError, killAll, runCli } from './helpers.js';
+import { startEtcd } from '@etcdkit/testkit';
+import { useCluster } from '@etcdkit/testkit/vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, expectOneLineError, runCli } from './run-cli.js';
 
-let cluster: EtcdCluster;
-
-beforeAll(async () => {
-  [cluster] = await Promise.all([startCluster({ members: 3 }), ensureBuilt()]);
-}, 180_000);
-
-afterAll(async () => {
-  await killAll();
-  await cluster?.close();
-});
+const t = useCluster({ members: 3 });
+beforeAll(ensureBuilt, 180_000);
 
 interface StatusJson {
   healthy: boolean;
@@ -42,12 +35,12 @@ function rows(stdout: string): string[][] {
 
 describe('etcdkit status', () => {
   it('shows every member of a healthy cluster and exits 0', async () => {
-    const endpoints = cluster.endpoints.join(',');
+    const endpoints = t.cluster.endpoints.join(',');
     const r = await runCli(['--endpoints', endpoints, 'status']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const table = rows(r.stdout);
-    expect(table.map((row) => row[0])).toEqual(cluster.endpoints);
+    expect(table.map((row) => row[0])).toEqual(t.cluster.endpoints);
     // One leader, every member on a 3.x version and healthy.
     expect(table.filter((row) => row[4] === 'true')).toHaveLength(1);
     for (const row of table) {
@@ -61,17 +54,17 @@ describe('etcdkit status', () => {
   });
 
   it('--cluster finds every member from one endpoint', async () => {
-    const r = await runCli(['--endpoints', cluster.endpoints[0]!, 'status', '--cluster', '--json']);
+    const r = await runCli(['--endpoints', t.cluster.endpoints[0]!, 'status', '--cluster', '--json']);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout) as StatusJson;
     expect(j.endpoints).toHaveLength(3);
   });
 
   it('reports a member that is down and exits 1 with one line', async () => {
-    const victim = cluster.members[2]!;
+    const victim = t.cluster.members[2]!;
     await victim.kill();
-    await cluster.waitForLeader();
-    const endpoints = cluster.endpoints.join(',');
+    await t.cluster.waitForLeader();
+    const endpoints = t.cluster.endpoints.join(',');
     const r = await runCli(['--endpoints', endpoints, 'status']);
     expect(r.code).toBe(1);
     expect(expectOneLineError(r.stderr)).toMatch(new RegExp(`unhealthy: .*${victim.endpoint} is down`));

@@ -1,8 +1,7 @@
-import { Etcd } from '@etcdkit/core';
-import { type EtcdServer, startEtcd } from '@etcdkit/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useEtcd } from '@etcdkit/testkit/vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/index.js';
-import { ensureBuilt, expectOneLineError, runCli } from './helpers.js';
+import { ensureBuilt, expectOneLineError, runCli } from './run-cli.js';
 
 /** Run main() in this process, capturing what it writes. */
 async function inProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -79,10 +78,10 @@ describe('help and usage errors', () => {
 });
 
 describe('connection and authentication errors', () => {
-  let server: EtcdServer;
+  const t = useEtcd({ useEnv: false });
   beforeAll(async () => {
-    [server] = await Promise.all([startEtcd({ useEnv: false }), ensureBuilt()]);
-    const etcd = new Etcd({ endpoints: server.endpoints });
+    await ensureBuilt();
+    const etcd = t.client();
     try {
       await etcd.auth.userAdd('root', 'root-pw');
       await etcd.auth.userGrantRole('root', 'root');
@@ -91,7 +90,6 @@ describe('connection and authentication errors', () => {
       await etcd.close();
     }
   }, 180_000);
-  afterAll(() => server?.close());
 
   it('an unreachable etcd is one line that says what to do (exit 1); --debug adds the stack', async () => {
     const r = await runCli(['ls', '--endpoints', '127.0.0.1:1', '--dial-timeout', '500ms']);
@@ -110,7 +108,7 @@ describe('connection and authentication errors', () => {
     expect(r.code).toBe(1);
     expect(expectOneLineError(r.stderr)).toMatch(/cannot reach etcd at 127\.0\.0\.1:1 /);
     const ok = await runCli(['ls'], {
-      env: { ETCD_ENDPOINTS: server.endpoints.join(','), ETCDKIT_PASSWORD: 'root-pw' },
+      env: { ETCD_ENDPOINTS: t.endpoints.join(','), ETCDKIT_PASSWORD: 'root-pw' },
     });
     // Auth is on: without --user the read is refused, as one line.
     expect(ok.code).toBe(1);
@@ -118,7 +116,7 @@ describe('connection and authentication errors', () => {
   });
 
   it('--user name:password and --user name with ETCDKIT_PASSWORD authenticate; a wrong password is one line', async () => {
-    const endpoints = server.endpoints.join(',');
+    const endpoints = t.endpoints.join(',');
     const good = await runCli(['--endpoints', endpoints, '--user', 'root:root-pw', 'ls']);
     expect(good).toMatchObject({ code: 0, stderr: '' });
     const env = await runCli(['--endpoints', endpoints, '--user', 'root', 'ls'], {

@@ -1,23 +1,16 @@
-import { Etcd, op } from '@etcdkit/core';
-import { type EtcdCluster, startCluster } from '@etcdkit/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Etcd, op } from '@etcdkit/core';
+import { until, useCluster } from '@etcdkit/testkit/vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type Change, type ConfigSnapshot, type MirrorStatus, mirror } from '../src/index.js';
-import { ChangeModel, rangeAt, until } from './helpers.js';
+import { ChangeModel, rangeAt } from './config-model.js';
 
-let cluster: EtcdCluster;
+const t = useCluster({ members: 3, client: { dialTimeoutMs: 2000 } });
 let etcd: Etcd;
 let writer: Etcd;
 
-beforeAll(async () => {
-  cluster = await startCluster({ members: 3 });
-  etcd = new Etcd({ endpoints: cluster.endpoints, dialTimeoutMs: 2000 });
-  writer = new Etcd({ endpoints: cluster.endpoints, dialTimeoutMs: 2000, requestTimeoutMs: 5000 });
-});
-
-afterAll(async () => {
-  await etcd?.close();
-  await writer?.close();
-  await cluster?.close();
+beforeAll(() => {
+  etcd = t.etcd;
+  writer = t.client({ requestTimeoutMs: 5000 });
 });
 
 /** Run `fn` until it succeeds: writes during a member failure may fail or time out. */
@@ -81,7 +74,7 @@ describe('mirror on a 3-member cluster', () => {
     // 2 000 random puts and deletes, eight in flight; the member the mirror watches through
     // is killed after 600 of them and restarted after 1 300.
     const random = rng(42);
-    const watched = cluster.members.find((m) => m.endpoint === etcd.endpoint);
+    const watched = t.cluster.members.find((m) => m.endpoint === etcd.endpoint);
     expect(watched).toBeDefined();
     let done = 0;
     let killed: Promise<void> | undefined;
@@ -98,11 +91,14 @@ describe('mirror on a 3-member cluster', () => {
     };
     await Promise.all(Array.from({ length: 8 }, worker));
     await restarted;
-    await cluster.waitHealthy();
+    await t.cluster.waitHealthy();
 
     // A last write whose revision the mirror must reach.
     const last = await persist(() => writer.put(`${prefix}sentinel`, 'end'));
-    await until(() => cfg.revision >= last!.revision, 'the mirror to apply the last write', 30_000);
+    await until(() => cfg.revision >= last!.revision, {
+      what: 'the mirror to apply the last write',
+      timeoutMs: 30_000,
+    });
 
     // The snapshot is exactly the prefix at the mirror's revision.
     const snap = cfg.snapshot();
@@ -110,7 +106,7 @@ describe('mirror on a 3-member cluster', () => {
     expect(new Map(snap)).toEqual(await rangeAt(writer, prefix, cfg.revision));
 
     // The change stream had no gap and no duplicate, and led to the same content.
-    await until(() => model.revision === cfg.revision, 'changes() to catch up');
+    await until(() => model.revision === cfg.revision, { what: 'changes() to catch up' });
     expect(model.map).toEqual(new Map(snap));
     expect(model.applied).toBeGreaterThan(1000);
 

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd } from '@etcdkit/core';
-import { type EtcdServer, startEtcd } from '@etcdkit/testkit';
+import { spawnTs, uniquePrefix, until, useEtcd } from '@etcdkit/testkit/vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Change,
@@ -12,24 +12,44 @@ import {
   mirror,
   type ResyncEvent,
 } from '../src/index.js';
-import { spawnMirrorChild } from './fixtures/child.js';
-import { uniquePrefix, until } from './helpers.js';
 
-let server: EtcdServer;
+const t = useEtcd({ client: { dialTimeoutMs: 500 } });
 let etcd: Etcd;
 let dir: string;
 
 beforeAll(async () => {
-  server = await startEtcd();
-  etcd = new Etcd({ endpoints: server.endpoints, dialTimeoutMs: 500 });
+  etcd = t.etcd;
   dir = await mkdtemp(join(tmpdir(), 'config-sync-lkg-'));
 });
 
 afterAll(async () => {
-  await etcd?.close();
-  await server?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
+
+/** What fixtures/mirror-child.ts prints, one JSON line per status change and per snapshot. */
+interface Report {
+  event: string;
+  status: string;
+  source: string;
+  values: Record<string, string>;
+}
+
+/** Runs fixtures/mirror-child.ts in its own node process, etcdkit from its sources. */
+function spawnMirrorChild(endpoint: string, prefix: string, file: string) {
+  const child = spawnTs(new URL('./fixtures/mirror-child.ts', import.meta.url), [endpoint, prefix, file]);
+  return {
+    ...child,
+    /** The first report (printed already or to come) that `match` accepts. */
+    async waitFor(match: (r: Report) => boolean, what: string): Promise<Report> {
+      const line = await child.waitForLine((l) => match(JSON.parse(l) as Report), {
+        what,
+        timeoutMs: 30_000,
+      });
+      return JSON.parse(line) as Report;
+    },
+    stop: () => child.kill('SIGTERM'),
+  };
+}
 
 interface FileEntry {
   key: string;
@@ -55,23 +75,25 @@ describe('last-known-good file', () => {
     await etcd.put(`${p}bin`, Buffer.from([0, 0xff]));
     const cfg = await mirror(etcd, p, { lastKnownGoodFile: file, decode: decoders.buffer });
     try {
-      await until(
-        async () => (await readEntries(file).catch(() => undefined))?.entries.length === 2,
-        'the file',
-      );
+      await until(async () => (await readEntries(file).catch(() => undefined))?.entries.length === 2, {
+        what: 'the file',
+      });
       const first = await readEntries(file);
       expect(first.revision).toBe(String(cfg.revision));
       expect(first.entries.find((e) => e.key === 'a')).toMatchObject({ value: 'text' });
       expect(first.entries.find((e) => e.key === 'bin')).toMatchObject({ base64: 'AP8=' });
       const r = await etcd.put(`${p}b`, 'more');
       await etcd.delete(`${p}a`);
-      await until(async () => {
-        const f = await readEntries(file);
-        return (
-          f.entries.length === 2 &&
-          f.entries.some((e) => e.key === 'b' && e.modRevision === String(r.revision))
-        );
-      }, 'the rewritten file');
+      await until(
+        async () => {
+          const f = await readEntries(file);
+          return (
+            f.entries.length === 2 &&
+            f.entries.some((e) => e.key === 'b' && e.modRevision === String(r.revision))
+          );
+        },
+        { what: 'the rewritten file' },
+      );
     } finally {
       await cfg.close();
     }
@@ -84,10 +106,9 @@ describe('last-known-good file', () => {
     const file = join(dir, 'start.json');
     await etcd.put(`${p}db/url`, 'pg://a');
     const first = await mirror(etcd, p, { lastKnownGoodFile: file });
-    await until(
-      async () => (await readEntries(file).catch(() => undefined))?.entries.length === 1,
-      'the file',
-    );
+    await until(async () => (await readEntries(file).catch(() => undefined))?.entries.length === 1, {
+      what: 'the file',
+    });
     const revision = first.revision;
     await first.close();
 
@@ -120,7 +141,9 @@ describe('last-known-good file', () => {
       const p = uniquePrefix('foreign');
       const foreign = join(dir, 'foreign.json');
       const cfg = await mirror(etcd, p, { lastKnownGoodFile: foreign });
-      await until(async () => (await readEntries(foreign).catch(() => undefined)) !== undefined, 'the file');
+      await until(async () => (await readEntries(foreign).catch(() => undefined)) !== undefined, {
+        what: 'the file',
+      });
       await cfg.close();
       await expect(mirror(down, 'other/', { lastKnownGoodFile: foreign })).rejects.toThrow(
         /written for prefix/,
@@ -142,17 +165,16 @@ describe('last-known-good file', () => {
     await etcd.put(`${p}changed`, 'old');
     await etcd.put(`${p}gone`, 'x');
     const first = await mirror(etcd, p, { lastKnownGoodFile: file });
-    await until(
-      async () => (await readEntries(file).catch(() => undefined))?.entries.length === 3,
-      'the file',
-    );
+    await until(async () => (await readEntries(file).catch(() => undefined))?.entries.length === 3, {
+      what: 'the file',
+    });
     await first.close();
     await etcd.put(`${p}changed`, 'new');
     await etcd.delete(`${p}gone`);
     await etcd.put(`${p}added`, '+');
 
-    await server.stop();
-    const own = new Etcd({ endpoints: server.endpoints, dialTimeoutMs: 500 });
+    await t.server.stop();
+    const own = new Etcd({ endpoints: t.endpoints, dialTimeoutMs: 500 });
     try {
       const cfg = await mirror(own, p, { lastKnownGoodFile: file });
       const statuses: MirrorStatus[] = [];
@@ -163,7 +185,7 @@ describe('last-known-good file', () => {
       expect(cfg.status).toBe('stale');
       expect(Object.fromEntries(cfg.snapshot())).toEqual({ same: '1', changed: 'old', gone: 'x' });
 
-      await server.restart();
+      await t.server.restart();
       const got: Change<string>[] = [];
       for (let i = 0; i < 3; i++) got.push((await it.next()).value as Change<string>);
       expect(got.map((c) => `${c.type} ${c.key} ${c.prev} → ${c.value}`).sort()).toEqual([
@@ -171,14 +193,13 @@ describe('last-known-good file', () => {
         'put added undefined → +',
         'put changed old → new',
       ]);
-      await until(() => cfg.status === 'live', 'live');
+      await until(() => cfg.status === 'live', { what: 'live' });
       expect(statuses).toEqual(['syncing', 'live']);
       expect(cfg.source).toBe('etcd');
       expect(resyncs).toMatchObject([{ reason: 'recovered', puts: 2, deletes: 1 }]);
-      await until(
-        async () => (await readEntries(file)).entries.some((e) => e.key === 'added'),
-        'the file to catch up',
-      );
+      await until(async () => (await readEntries(file)).entries.some((e) => e.key === 'added'), {
+        what: 'the file to catch up',
+      });
       await cfg.close();
     } finally {
       await own.close();
@@ -191,15 +212,14 @@ describe('last-known-good file', () => {
     await etcd.put(`${p}mode`, 'blue');
     await etcd.put(`${p}limit`, '10');
     const first = await mirror(etcd, p, { lastKnownGoodFile: file });
-    await until(
-      async () => (await readEntries(file).catch(() => undefined))?.entries.length === 2,
-      'the file',
-    );
+    await until(async () => (await readEntries(file).catch(() => undefined))?.entries.length === 2, {
+      what: 'the file',
+    });
     await first.close();
     await etcd.put(`${p}limit`, '20');
 
-    await server.stop();
-    const child = spawnMirrorChild(server.endpoints[0]!, p, file);
+    await t.server.stop();
+    const child = spawnMirrorChild(t.endpoints[0]!, p, file);
     try {
       const started = await child.waitFor((r) => r.event === 'started', 'the child to start');
       expect(started).toMatchObject({
@@ -208,7 +228,7 @@ describe('last-known-good file', () => {
         values: { mode: 'blue', limit: '10' },
       });
 
-      await server.restart();
+      await t.server.restart();
       await child.waitFor((r) => r.status === 'live', 'the child to go live');
       await child.waitFor((r) => r.event === 'snapshot' && r.values.limit === '20', 'the missed change');
       await etcd.put(`${p}mode`, 'green');

@@ -6,9 +6,9 @@ import {
   op,
   UnavailableError,
 } from '@etcdkit/core';
-import { type EtcdServer, startEtcd } from '@etcdkit/testkit';
+import { uniquePrefix, until, useEtcd } from '@etcdkit/testkit/vitest';
 import { filter, firstValueFrom, from, map, take, toArray } from 'rxjs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import {
@@ -21,22 +21,16 @@ import {
   type StandardSchemaV1,
   SubscriberError,
 } from '../src/index.js';
-import { ChangeModel, rangeAt, uniquePrefix, until } from './helpers.js';
+import { ChangeModel, rangeAt } from './config-model.js';
 
-let server: EtcdServer;
+const t = useEtcd();
 let etcd: Etcd;
 const open: { close(): Promise<void> }[] = [];
 
-beforeAll(async () => {
-  server = await startEtcd();
-  etcd = new Etcd({ endpoints: server.endpoints });
+beforeAll(() => {
+  etcd = t.etcd;
 });
-
-afterAll(async () => {
-  await Promise.allSettled(open.map((m) => m.close()));
-  await etcd?.close();
-  await server?.close();
-});
+t.defer(() => Promise.allSettled(open.map((m) => m.close())));
 
 function track<M extends { close(): Promise<void> }>(m: M): M {
   open.push(m);
@@ -133,13 +127,13 @@ describe('updates', () => {
     let last = 0n;
     for (let i = 0; i < 5; i++) last = (await etcd.put(`${p}k${i % 2}`, `v${i}`)).revision;
     await etcd.delete(`${p}k0`);
-    await until(() => snaps.length === 7, 'seven snapshots');
+    await until(() => snaps.length === 7, { what: 'seven snapshots' });
     for (const s of snaps.slice(1)) expect(new Map(s)).toEqual(await rangeAt(etcd, p, s.revision));
     expect(snaps[5]!.revision).toBe(last);
     sub();
     expect(sub.closed).toBe(true);
     await etcd.put(`${p}k9`, 'after');
-    await until(() => cfg.get('k9') === 'after', 'the put');
+    await until(() => cfg.get('k9') === 'after', { what: 'the put' });
     expect(snaps).toHaveLength(7);
   });
 
@@ -210,7 +204,7 @@ describe('updates', () => {
     const cfg = track(await mirror(etcd, p));
     const it = cfg.changes({ maxBuffered: 2 });
     for (let i = 0; i < 4; i++) await etcd.put(`${p}k`, `v${i}`);
-    await until(() => cfg.get('k') === 'v3', 'the puts');
+    await until(() => cfg.get('k') === 'v3', { what: 'the puts' });
     expect((await next(it)).value).toBe('v0');
     expect((await next(it)).value).toBe('v1');
     await expect(it.next()).rejects.toBeInstanceOf(ChangesOverflowError);
@@ -244,7 +238,7 @@ describe('updates', () => {
 
     const dbBefore = db.snapshot();
     await etcd.put(`${p}web/port`, '81');
-    await until(() => cfg.get('web/port') === '81', 'web/port');
+    await until(() => cfg.get('web/port') === '81', { what: 'web/port' });
     expect(db.snapshot()).toBe(dbBefore);
     const r = await etcd.put(`${p}db/url`, 'u2');
     expect(await next(dbChanges)).toEqual({
@@ -279,8 +273,8 @@ describe('updates', () => {
     cfg.subscribe((s) => eager.push(s));
     cfg.subscribe((s) => calm.push(s), { debounce: { quietMs: 1500, maxDelayMs: 60_000 } });
     for (let i = 0; i < 10; i++) await etcd.put(`${p}k`, `v${i}`);
-    await until(() => eager.length === 11, 'every snapshot for the eager subscriber');
-    await until(() => calm.at(-1) === eager[10], 'the debounced delivery of the final snapshot');
+    await until(() => eager.length === 11, { what: 'every snapshot for the eager subscriber' });
+    await until(() => calm.at(-1) === eager[10], { what: 'the debounced delivery of the final snapshot' });
     // The current snapshot at once, then the burst coalesced (into one delivery unless a put stalled for 1.5 s).
     expect(calm[0]!.size).toBe(0);
     expect(calm.length).toBeLessThan(eager.length);
@@ -306,9 +300,9 @@ describe('updates', () => {
       { debounce: { quietMs: 10, maxDelayMs: 10 } },
     );
     await etcd.put(`${p}k`, 'v');
-    await until(() => cfg.get('k') === 'v', 'the put');
+    await until(() => cfg.get('k') === 'v', { what: 'the put' });
     sub.unsubscribe();
-    await until(() => errors.length === 1, 'the report of the held delivery');
+    await until(() => errors.length === 1, { what: 'the report of the held delivery' });
     expect(errors[0]).toBeInstanceOf(SubscriberError);
     expect(errors[0]!.cause).toBe(boom);
     await cfg.close();
@@ -327,7 +321,7 @@ describe('updates', () => {
       { debounce: { quietMs: 600_000 } },
     );
     await etcd.put(`${p}k`, 'v');
-    await until(() => capped.length === 2, 'the delivery at the maximum delay');
+    await until(() => capped.length === 2, { what: 'the delivery at the maximum delay' });
     expect(capped).toEqual([undefined, 'v']);
     expect(held).toEqual([undefined]);
     await cfg.close();
@@ -344,9 +338,9 @@ describe('updates', () => {
         if (s.get('k') === 'last') break;
       }
     })();
-    await until(() => seen.length === 1, 'the current snapshot');
+    await until(() => seen.length === 1, { what: 'the current snapshot' });
     await etcd.put(`${p}k`, 'a');
-    await until(() => seen.includes('a'), 'the first put');
+    await until(() => seen.includes('a'), { what: 'the first put' });
     await etcd.put(`${p}k`, 'last');
     await loop;
     expect(seen).toEqual([undefined, 'a', 'last']);
@@ -411,7 +405,7 @@ describe('updates', () => {
     });
     cfg.subscribe((s) => seen.push(s.get('k') ?? '-'));
     await etcd.put(`${p}k`, 'v');
-    await until(() => seen.length === 2, 'the second subscriber');
+    await until(() => seen.length === 2, { what: 'the second subscriber' });
     expect(errors[0]).toBeInstanceOf(SubscriberError);
     expect((errors[0]!.cause as Error).message).toBe('boom');
     expect(cfg.lastError).toBeUndefined();
@@ -427,7 +421,7 @@ describe('values', () => {
     cfg.on('invalid', (e) => invalid.push(e));
     const before = cfg.snapshot();
     const bad = await etcd.put(`${p}svc`, '{"port":');
-    await until(() => invalid.length === 1, 'the invalid event');
+    await until(() => invalid.length === 1, { what: 'the invalid event' });
     expect(invalid[0]).toMatchObject({ key: 'svc', revision: bad.revision });
     expect(invalid[0]!.reason).toMatch(/could not decode.*JSON/);
     expect(cfg.get('svc')).toEqual({ port: 80 });
@@ -437,13 +431,13 @@ describe('values', () => {
     expect(cfg.status).toBe('live');
     // A good value afterwards is taken; the key is no longer invalid.
     await etcd.put(`${p}svc`, '{"port":81}');
-    await until(() => (cfg.get('svc') as { port: number }).port === 81, 'the good value');
+    await until(() => (cfg.get('svc') as { port: number }).port === 81, { what: 'the good value' });
     expect(cfg.invalidKeys().size).toBe(0);
     // Deleting a key whose newest value was bad deletes its last good value.
     await etcd.put(`${p}svc`, 'nope');
-    await until(() => invalid.length === 2, 'the second invalid event');
+    await until(() => invalid.length === 2, { what: 'the second invalid event' });
     await etcd.delete(`${p}svc`);
-    await until(() => !cfg.has('svc'), 'the delete');
+    await until(() => !cfg.has('svc'), { what: 'the delete' });
     expect(cfg.invalidKeys().size).toBe(0);
   });
 
@@ -460,10 +454,10 @@ describe('values', () => {
     expect(cfg.invalidKeys().get('b')?.reason).toMatch(/port/);
     const invalid: InvalidEvent[] = [];
     cfg.on('invalid', (e) => invalid.push(e));
-    await until(() => invalid.length === 1, 'the deferred invalid event');
+    await until(() => invalid.length === 1, { what: 'the deferred invalid event' });
     expect(invalid[0]!.issues?.[0]?.path).toEqual(['port']);
     await etcd.put(`${p}a`, '{"host":"h2","port":"80"}');
-    await until(() => invalid.length === 2, 'the invalid event');
+    await until(() => invalid.length === 2, { what: 'the invalid event' });
     expect(cfg.get('a')).toEqual({ host: 'h', port: 1 });
   });
 
@@ -507,7 +501,7 @@ describe('values', () => {
     const invalid: InvalidEvent[] = [];
     cfg.on('invalid', (e) => invalid.push(e));
     await etcd.put(Buffer.concat([Buffer.from(p), Buffer.from([0xff, 0xfe])]), 'x');
-    await until(() => invalid.length === 1, 'the invalid event');
+    await until(() => invalid.length === 1, { what: 'the invalid event' });
     expect(invalid[0]!.reason).toMatch(/not valid UTF-8 \(hex fffe\)/);
     expect(cfg.snapshot().size).toBe(0);
   });
@@ -535,13 +529,13 @@ describe('lifecycle and failures', () => {
 
   it('ends with an error to subscribers when its client is closed', async () => {
     const p = uniquePrefix('client-closed');
-    const own = new Etcd({ endpoints: server.endpoints });
+    const own = new Etcd({ endpoints: t.endpoints });
     const cfg = await mirror(own, p);
     const errors: unknown[] = [];
     cfg.subscribe({ error: (e) => errors.push(e) });
     const it = cfg.changes();
     await own.close();
-    await until(() => cfg.status === 'closed', 'the mirror to close');
+    await until(() => cfg.status === 'closed', { what: 'the mirror to close' });
     expect(errors[0]).toBeInstanceOf(ClientClosedError);
     expect(cfg.lastError).toBeInstanceOf(ClientClosedError);
     await expect(it.next()).rejects.toBeInstanceOf(ClientClosedError);

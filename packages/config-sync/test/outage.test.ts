@@ -1,26 +1,20 @@
-import { Etcd } from '@etcdkit/core';
-import { type EtcdServer, startEtcd, startTcpProxy, type TcpProxy } from '@etcdkit/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Etcd } from '@etcdkit/core';
+import { startTcpProxy, type TcpProxy } from '@etcdkit/testkit';
+import { uniquePrefix, until, useEtcd } from '@etcdkit/testkit/vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type Change, type MirrorStatus, mirror, type ResyncEvent } from '../src/index.js';
-import { ChangeModel, rangeAt, uniquePrefix, until } from './helpers.js';
+import { ChangeModel, rangeAt } from './config-model.js';
 
-let server: EtcdServer;
+const t = useEtcd();
 let direct: Etcd;
 let proxy: TcpProxy;
 let viaProxy: Etcd;
 
 beforeAll(async () => {
-  server = await startEtcd();
-  direct = new Etcd({ endpoints: server.endpoints });
-  proxy = await startTcpProxy(server.endpoints[0]!);
-  viaProxy = new Etcd({ endpoints: [proxy.endpoint], dialTimeoutMs: 1000 });
-});
-
-afterAll(async () => {
-  await viaProxy?.close();
-  await proxy?.close();
-  await direct?.close();
-  await server?.close();
+  direct = t.etcd;
+  proxy = await startTcpProxy(t.endpoints[0]!);
+  t.defer(() => proxy.close());
+  viaProxy = t.client({ endpoints: [proxy.endpoint], dialTimeoutMs: 1000 });
 });
 
 /** Cut the mirror's client off from etcd (existing connections dropped, new ones refused). */
@@ -47,7 +41,7 @@ describe('outages', () => {
       const it = cfg.changes();
 
       disconnect();
-      await until(() => cfg.status === 'reconnecting', 'the mirror to notice');
+      await until(() => cfg.status === 'reconnecting', { what: 'the mirror to notice' });
       const put = await direct.put(`${p}b`, '2');
       const del = await direct.delete(`${p}a`);
       reconnect();
@@ -55,7 +49,7 @@ describe('outages', () => {
       for (let i = 0; i < 2; i++) model.apply((await it.next()).value as Change<string>);
       expect(model.revision).toBe(del.revision);
       expect(Object.fromEntries(model.map)).toEqual({ b: '2' });
-      await until(() => cfg.status === 'live', 'live again');
+      await until(() => cfg.status === 'live', { what: 'live again' });
       expect(cfg.revision).toBe(del.revision);
       expect(put.revision).toBeLessThan(del.revision);
       expect(resyncs).toEqual([]);
@@ -83,7 +77,7 @@ describe('outages', () => {
       const it = cfg.changes();
 
       disconnect();
-      await until(() => cfg.status === 'reconnecting', 'the mirror to notice');
+      await until(() => cfg.status === 'reconnecting', { what: 'the mirror to notice' });
       await direct.delete(`${p}gone`);
       await direct.put(`${p}changed`, 'c2');
       await direct.put(`${p}added`, 'a');
@@ -102,7 +96,7 @@ describe('outages', () => {
       // All missed changes land together, as one snapshot at the relist revision.
       expect(new Set(got.map((c) => c.revision)).size).toBe(1);
       expect(snaps).toHaveLength(2);
-      await until(() => cfg.status === 'live', 'live again');
+      await until(() => cfg.status === 'live', { what: 'live again' });
       expect(resyncs).toEqual([{ revision: got[0]!.revision, reason: 'compacted', puts: 2, deletes: 1 }]);
       // etcd confirms a resumed watch before it notices the compaction, so 'live' may flash in between.
       expect(statuses[0]).toBe('reconnecting');

@@ -1,14 +1,13 @@
-import { type EtcdServer, startEtcd } from '@etcdkit/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { uniquePrefix, useEtcd } from '@etcdkit/testkit/vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AuthFailedError, Etcd, PermissionDeniedError } from '../src/index.js';
-import { sleep, uniq } from './helpers.js';
 
-let server: EtcdServer;
+// Simple tokens that expire after 2 idle seconds: clients must renew them, streams included.
+const t = useEtcd({ args: ['--auth-token', 'simple', '--auth-token-ttl', '2'], useEnv: false });
 let root: Etcd;
 beforeAll(async () => {
-  // Simple tokens that expire after 2 idle seconds: clients must renew them, streams included.
-  server = await startEtcd({ args: ['--auth-token', 'simple', '--auth-token-ttl', '2'], useEnv: false });
-  const admin = new Etcd({ endpoints: server.endpoints });
+  const admin = new Etcd({ endpoints: t.endpoints });
   await admin.auth.roleAdd('root');
   await admin.auth.userAdd('root', 'rootpw');
   await admin.auth.userGrantRole('root', 'root');
@@ -19,11 +18,7 @@ beforeAll(async () => {
   await admin.auth.userGrantRole('alice', 'reader');
   await admin.auth.enable();
   await admin.close();
-  root = new Etcd({ endpoints: server.endpoints, auth: { username: 'root', password: 'rootpw' } });
-});
-afterAll(async () => {
-  await root?.close();
-  await server?.close();
+  root = t.client({ auth: { username: 'root', password: 'rootpw' } });
 });
 
 describe('auth', () => {
@@ -36,11 +31,11 @@ describe('auth', () => {
 
   it('refuses a wrong password and a client without credentials with AuthFailedError', async () => {
     await using wrong = new Etcd({
-      endpoints: server.endpoints,
+      endpoints: t.endpoints,
       auth: { username: 'alice', password: 'nope' },
     });
     await expect(wrong.get('pub/x')).rejects.toBeInstanceOf(AuthFailedError);
-    await using anonymous = new Etcd({ endpoints: server.endpoints });
+    await using anonymous = new Etcd({ endpoints: t.endpoints });
     const err = await anonymous.put('pub/x', 'y').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AuthFailedError);
     expect((err as Error).message).toMatch(/pass auth/);
@@ -49,7 +44,7 @@ describe('auth', () => {
   it('names the key in PermissionDeniedError, for calls and for watches', async () => {
     await root.put('pub/x', 'readable');
     await using alice = new Etcd({
-      endpoints: server.endpoints,
+      endpoints: t.endpoints,
       auth: { username: 'alice', password: 'alicepw' },
     });
     expect((await alice.get('pub/x'))?.value.toString()).toBe('readable');
@@ -74,10 +69,10 @@ describe('auth', () => {
 
   it('keeps a watch and a session alive for 10 s with a 2 s token TTL, renewing the token', async () => {
     await using alice = new Etcd({
-      endpoints: server.endpoints,
+      endpoints: t.endpoints,
       auth: { username: 'alice', password: 'alicepw' },
     });
-    const p = `alice/${uniq('renew')}`;
+    const p = `alice/${uniquePrefix('renew')}`;
     const session = await alice.session({ ttl: 3 });
     const early = alice.watch({ prefix: p });
     let renewals = 0;

@@ -1,6 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
+import { uniquePrefix, until, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import { Etcd } from '../src/index.js';
-import { sleep, uniq, useEtcd } from './helpers.js';
 
 const t = useEtcd();
 
@@ -10,17 +12,31 @@ function resources(): Record<string, number> {
   return counts;
 }
 
+/** The resources once they stop changing (two samples 100 ms apart agree). */
+async function settledResources(): Promise<Record<string, number>> {
+  let last = resources();
+  return until(
+    async () => {
+      await sleep(100);
+      const now = resources();
+      const same = isDeepStrictEqual(now, last);
+      last = now;
+      return same && now;
+    },
+    { what: 'the active resources to settle' },
+  );
+}
+
 describe('cleanup', () => {
   it('leaves no timer, socket or stream behind once closed', async () => {
     // Warm the module-level state (proto loading) before taking the baseline.
     const warm = new Etcd({ endpoints: t.server.endpoints });
     await warm.get('warm');
     await warm.close();
-    await sleep(200);
-    const before = resources();
+    const before = await settledResources();
 
     const etcd = new Etcd({ endpoints: t.server.endpoints, autoSyncIntervalMs: 60_000 });
-    const p = uniq('cleanup');
+    const p = uniquePrefix('cleanup');
     const session = await etcd.session({ ttl: 5 });
     await etcd.put(`${p}k`, 'v', { lease: session.lease });
     const w = etcd.watch({ prefix: p });
@@ -31,7 +47,10 @@ describe('cleanup', () => {
       Object.values(before).reduce((a, b) => a + b, 0),
     );
     await etcd.close();
-    await sleep(300);
+    // Sockets and timers are released asynchronously after close(): wait for that, with a deadline.
+    await until(() => isDeepStrictEqual(resources(), before), { what: 'the resources of before' }).catch(
+      () => {},
+    );
     expect(resources()).toEqual(before);
     // The session was revoked by close(): its key is gone; the bare lease merely stopped.
     const other = t.client();

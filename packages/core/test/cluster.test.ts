@@ -1,15 +1,10 @@
-import { type EtcdCluster, startCluster, startTcpProxy, type TcpProxy } from '@etcdkit/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startTcpProxy, type TcpProxy } from '@etcdkit/testkit';
+import { uniquePrefix, until, useCluster } from '@etcdkit/testkit/vitest';
+import { describe, expect, it } from 'vitest';
 import { Etcd, type EtcdError, type WatchBatch } from '../src/index.js';
-import { sleep, uniq } from './helpers.js';
 
-let cluster: EtcdCluster;
-beforeAll(async () => {
-  cluster = await startCluster({ members: 3 });
-});
-afterAll(async () => {
-  await cluster?.close();
-});
+const t = useCluster({ members: 3 });
 
 /** Writes `count` keys one by one, repeating a write that failed (a repeat only adds a revision). */
 async function writeKeys(etcd: Etcd, prefix: string, count: number): Promise<void> {
@@ -48,10 +43,10 @@ function collect(etcd: Etcd, prefix: string, startRevision: bigint) {
 
 describe('a 3-member cluster', () => {
   it('keeps a watch exact while the watched member is killed and restarted twice, and fails unary calls and sessions over', async () => {
-    const watcher = new Etcd({ endpoints: cluster.endpoints, dialTimeoutMs: 2000 });
-    const writer = new Etcd({ endpoints: [...cluster.endpoints].reverse(), dialTimeoutMs: 2000 });
+    const watcher = new Etcd({ endpoints: t.cluster.endpoints, dialTimeoutMs: 2000 });
+    const writer = new Etcd({ endpoints: [...t.cluster.endpoints].reverse(), dialTimeoutMs: 2000 });
     try {
-      const p = uniq('cluster-watch');
+      const p = uniquePrefix('cluster-watch');
       const start = (await writer.put(`${p}start`, 'x')).revision + 1n;
       const session = await watcher.session({ ttl: 5 });
       const c = collect(watcher, p, start);
@@ -59,7 +54,7 @@ describe('a 3-member cluster', () => {
       const writing = writeKeys(writer, p, 5000);
       for (let round = 0; round < 2; round++) {
         await sleep(700);
-        const member = cluster.members.find((m) => m.endpoint === watcher.endpoint)!;
+        const member = t.cluster.members.find((m) => m.endpoint === watcher.endpoint)!;
         await member.kill();
         // Unary calls on the watching client go elsewhere meanwhile.
         await watcher.get(`${p}0`);
@@ -68,10 +63,13 @@ describe('a 3-member cluster', () => {
       }
       await writing;
       const last = (await writer.put(`${p}end`, 'x')).revision;
-      while ((c.batches.at(-1)?.revision ?? 0n) < last) await sleep(50);
+      await until(() => (c.batches.at(-1)?.revision ?? 0n) >= last, {
+        what: 'the watcher to reach the last write',
+        timeoutMs: 60_000,
+      });
       c.w.close();
       await c.done;
-      const truth = await history(cluster.endpoints, p, start, last);
+      const truth = await history(t.cluster.endpoints, p, start, last);
       const seen = c.batches.map((b) => b.revision);
       expect(seen.length).toBe(truth.length);
       expect(seen).toEqual(truth);
@@ -89,16 +87,16 @@ describe('a 3-member cluster', () => {
   });
 
   it('replaces a connection that stays open but answers nothing (keepalive pings), and cut connections, without losing events', async () => {
-    const proxies: TcpProxy[] = await Promise.all(cluster.members.map((m) => startTcpProxy(m.endpoint)));
+    const proxies: TcpProxy[] = await Promise.all(t.cluster.members.map((m) => startTcpProxy(m.endpoint)));
     const watcher = new Etcd({
       endpoints: proxies.map((x) => x.endpoint),
       dialTimeoutMs: 1000,
       keepaliveTimeMs: 5000,
       keepaliveTimeoutMs: 1000,
     });
-    const writer = new Etcd({ endpoints: cluster.endpoints, dialTimeoutMs: 2000 });
+    const writer = new Etcd({ endpoints: t.cluster.endpoints, dialTimeoutMs: 2000 });
     try {
-      const p = uniq('cluster-proxy');
+      const p = uniquePrefix('cluster-proxy');
       const start = (await writer.put(`${p}start`, 'x')).revision + 1n;
       const c = collect(watcher, p, start);
       const disconnects: EtcdError[] = [];
@@ -109,17 +107,23 @@ describe('a 3-member cluster', () => {
       // A silent partition: bytes vanish, the socket stays open.
       const silent = proxies.find((x) => x.endpoint === watcher.endpoint)!;
       silent.blackhole(true);
-      while (disconnects.length === 0) await sleep(100);
+      await until(() => disconnects.length > 0, {
+        what: 'the silent connection to be replaced',
+        timeoutMs: 60_000,
+      });
       silent.blackhole(false);
       // A hard cut of whichever connection is in use now.
       await sleep(300);
       proxies.find((x) => x.endpoint === watcher.endpoint)!.cut();
       await writing;
       const last = (await writer.put(`${p}end`, 'x')).revision;
-      while ((c.batches.at(-1)?.revision ?? 0n) < last) await sleep(50);
+      await until(() => (c.batches.at(-1)?.revision ?? 0n) >= last, {
+        what: 'the watcher to reach the last write',
+        timeoutMs: 60_000,
+      });
       c.w.close();
       await c.done;
-      const truth = await history(cluster.endpoints, p, start, last);
+      const truth = await history(t.cluster.endpoints, p, start, last);
       expect(c.batches.map((b) => b.revision)).toEqual(truth);
       expect(disconnects.length).toBeGreaterThanOrEqual(2);
     } finally {
@@ -132,7 +136,7 @@ describe('a 3-member cluster', () => {
 
 describe('sessions across a silent partition', () => {
   it('keeps a short session alive when the member it talks to goes silent', async () => {
-    const proxies: TcpProxy[] = await Promise.all(cluster.members.map((m) => startTcpProxy(m.endpoint)));
+    const proxies: TcpProxy[] = await Promise.all(t.cluster.members.map((m) => startTcpProxy(m.endpoint)));
     const etcd = new Etcd({
       endpoints: proxies.map((x) => x.endpoint),
       dialTimeoutMs: 1000,
@@ -159,12 +163,12 @@ describe('sessions across a silent partition', () => {
 
 describe('cluster and maintenance calls', () => {
   it('lists members, reports every endpoint status, agrees on hashes and moves the leader', async () => {
-    await using etcd = new Etcd({ endpoints: cluster.endpoints, dialTimeoutMs: 2000 });
-    await cluster.waitHealthy();
+    await using etcd = new Etcd({ endpoints: t.cluster.endpoints, dialTimeoutMs: 2000 });
+    await t.cluster.waitHealthy();
     const members = await etcd.cluster.memberList();
     expect(members).toHaveLength(3);
     expect(members.map((m) => m.clientUrls[0]).sort()).toEqual(
-      cluster.members.map((m) => m.clientUrl).sort(),
+      t.cluster.members.map((m) => m.clientUrl).sort(),
     );
     const statuses = await etcd.maintenance.statusAll();
     const ok = statuses.filter((s) => 'version' in s);
@@ -174,9 +178,9 @@ describe('cluster and maintenance calls', () => {
     expect(ok.filter((s) => 'isLeader' in s && s.isLeader)).toHaveLength(1);
     expect(ok.every((s) => 'version' in s && s.version.startsWith('3.'))).toBe(true);
 
-    const rev = (await etcd.put(uniq('hash'), 'x')).revision;
+    const rev = (await etcd.put(uniquePrefix('hash'), 'x')).revision;
     const hashes = await Promise.all(
-      cluster.endpoints.map((endpoint) => etcd.maintenance.hashKv(rev, { endpoint })),
+      t.cluster.endpoints.map((endpoint) => etcd.maintenance.hashKv(rev, { endpoint })),
     );
     expect(new Set(hashes.map((h) => h.hash)).size).toBe(1);
 
@@ -186,13 +190,13 @@ describe('cluster and maintenance calls', () => {
     const leader = ok.find((s) => 'isLeader' in s && s.isLeader)!;
     const target = members.find((m) => 'memberId' in leader && m.id !== leader.memberId)!;
     await etcd.maintenance.moveLeader(target.id);
-    const after = await etcd.maintenance.status({ endpoint: cluster.endpoints[0]! });
+    const after = await etcd.maintenance.status({ endpoint: t.cluster.endpoints[0]! });
     expect(after.leader).toBe(target.id);
   });
 
   it('reports a member that is down, and its health as failed', async () => {
-    await using etcd = new Etcd({ endpoints: cluster.endpoints, dialTimeoutMs: 800 });
-    const down = cluster.members[2]!;
+    await using etcd = new Etcd({ endpoints: t.cluster.endpoints, dialTimeoutMs: 800 });
+    const down = t.cluster.members[2]!;
     await down.kill();
     try {
       const statuses = await etcd.maintenance.statusAll();
@@ -203,21 +207,21 @@ describe('cluster and maintenance calls', () => {
       expect(health.error).toBeTruthy();
     } finally {
       await down.restart();
-      await cluster.waitHealthy();
+      await t.cluster.waitHealthy();
     }
   });
 });
 
 describe('endpoint discovery', () => {
   it('learns the other members from one endpoint, and then survives that member going down', async () => {
-    const first = cluster.members[0]!;
+    const first = t.cluster.members[0]!;
     await using etcd = new Etcd({ endpoints: [first.endpoint], dialTimeoutMs: 1500 });
     const added = await etcd.syncEndpoints();
     expect(added.length).toBe(2);
     expect(etcd.endpoints).toHaveLength(3);
     await first.kill();
     try {
-      const key = uniq('discovered');
+      const key = uniquePrefix('discovered');
       // A read notices the dead connection and moves on (a write sent on it would have an unknown outcome).
       await etcd.get(key);
       await etcd.put(key, 'still here');
@@ -225,7 +229,7 @@ describe('endpoint discovery', () => {
       expect(etcd.endpoint).not.toBe(first.endpoint);
     } finally {
       await first.restart();
-      await cluster.waitHealthy();
+      await t.cluster.waitHealthy();
     }
   });
 });

@@ -1,4 +1,5 @@
 import { startEtcd, startTcpProxy } from '@etcdkit/testkit';
+import { uniquePrefix, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import {
   AbortError,
@@ -8,7 +9,6 @@ import {
   EtcdError,
   UnavailableError,
 } from '../src/index.js';
-import { uniq, useEtcd } from './helpers.js';
 
 const t = useEtcd();
 
@@ -44,7 +44,7 @@ describe('connection', () => {
     const endpoints: string[] = [];
     etcd.on('endpoint', (e) => endpoints.push(e));
     try {
-      const key = uniq('failover');
+      const key = uniquePrefix('failover');
       await etcd.put(key, 'v');
       expect((await etcd.get(key))?.value.toString()).toBe('v');
       expect(etcd.endpoint).toBe(t.server.endpoints[0]);
@@ -61,7 +61,7 @@ describe('connection', () => {
     etcd.on('disconnected', () => events.push('disconnected'));
     etcd.on('connected', () => events.push('connected'));
     try {
-      const key = uniq('recover');
+      const key = uniquePrefix('recover');
       await etcd.put(key, 'before');
       await server.kill();
       const read = await etcd.get(key).catch((e: unknown) => e);
@@ -84,9 +84,9 @@ describe('connection', () => {
     await using proxy = await startTcpProxy(t.server.endpoints[0]!);
     const etcd = new Etcd({ endpoints: [proxy.endpoint], dialTimeoutMs: 1000, requestTimeoutMs: 1000 });
     try {
-      await etcd.put(uniq('warm'), 'x');
+      await etcd.put(uniquePrefix('warm'), 'x');
       proxy.blackhole(true);
-      const err = await etcd.put(uniq('lost'), 'x').catch((e: unknown) => e);
+      const err = await etcd.put(uniquePrefix('lost'), 'x').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(EtcdError);
       expect((err as { outcomeUnknown?: boolean }).outcomeUnknown).toBe(true);
       expect((err as Error).message).toMatch(/may or may not have been applied/);
@@ -122,7 +122,7 @@ describe('connection', () => {
 
   it('rejects every call after close, and close is idempotent', async () => {
     const etcd = t.client();
-    await etcd.put(uniq('closing'), 'x');
+    await etcd.put(uniquePrefix('closing'), 'x');
     await etcd.close();
     await etcd.close();
     await expect(etcd.get('x')).rejects.toBeInstanceOf(ClientClosedError);
@@ -133,7 +133,7 @@ describe('connection', () => {
   });
 
   it('supports await using', async () => {
-    const key = uniq('using');
+    const key = uniquePrefix('using');
     {
       await using etcd = new Etcd({ endpoints: t.server.endpoints });
       await etcd.put(key, 'x');
@@ -148,7 +148,7 @@ describe('connection', () => {
     try {
       await using etcd = new Etcd();
       expect(etcd.endpoints).toEqual([t.server.endpoints[0], '127.0.0.1:1']);
-      await etcd.put(uniq('env'), 'x');
+      await etcd.put(uniquePrefix('env'), 'x');
     } finally {
       if (saved === undefined) delete process.env.ETCD_ENDPOINTS;
       else process.env.ETCD_ENDPOINTS = saved;

@@ -1,7 +1,7 @@
 import { anyoneAhead, joinQueue, type Ticket, waitForTurn } from '@etcdkit/core/internal';
+import { uniquePrefix as uniq, until, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import type { Etcd, Session } from '../src/index.js';
-import { uniq, until, useEtcd } from './helpers.js';
 
 const t = useEtcd();
 
@@ -45,7 +45,7 @@ describe('coordination kernel: queue and turn', () => {
     await etcd.delete(tb.key);
     await etcd.put(ta.key, 'touched', { lease: a.lease });
     const probe = await etcd.put(`${p}probe`, 'x');
-    await until(async () => (await etcd.get(`${p}probe`))?.modRevision === probe.revision, 5000, 'probe');
+    await until(async () => (await etcd.get(`${p}probe`))?.modRevision === probe.revision, { what: 'probe' });
     expect(turn).toBe('pending');
     const del = await etcd.delete(ta.key);
     await waiting;

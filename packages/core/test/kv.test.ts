@@ -1,14 +1,14 @@
 import { etcdctl } from '@etcdkit/testkit';
+import { uniquePrefix, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import { ClientClosedError, InvalidArgumentError, RequestTooLargeError } from '../src/index.js';
-import { uniq, useEtcd } from './helpers.js';
 
 const t = useEtcd();
 
 describe('KV', () => {
   it('puts and gets with bigint revisions, Buffers out and prevKv', async () => {
     const etcd = t.client();
-    const p = uniq('kv');
+    const p = uniquePrefix('kv');
     const first = await etcd.put(`${p}a`, 'one');
     expect(typeof first.revision).toBe('bigint');
     const second = await etcd.put(`${p}a`, 'two', { prevKv: true });
@@ -39,7 +39,7 @@ describe('KV', () => {
 
   it('ranges by prefix, [key, end), fromKey, with limit, sort, keysOnly and countOnly', async () => {
     const etcd = t.client();
-    const p = uniq('range');
+    const p = uniquePrefix('range');
     for (const k of ['a', 'b', 'c', 'd']) await etcd.put(`${p}${k}`, `v-${k}`);
     const all = await etcd.range({ prefix: p });
     expect(all.kvs.map((kv) => kv.key.toString())).toEqual(['a', 'b', 'c', 'd'].map((k) => p + k));
@@ -83,7 +83,7 @@ describe('KV', () => {
 
   it('deletes a key, a prefix, a range and from a key, returning prevKvs', async () => {
     const root = t.client();
-    const p = uniq('del');
+    const p = uniquePrefix('del');
     await root.put(`${p}zz-outside`, 'stays');
     // Inside a namespace, fromKey stops at the end of the namespace.
     const etcd = root.namespace(`${p}in/`);
@@ -105,7 +105,7 @@ describe('KV', () => {
 
   it('supports ignoreValue and ignoreLease', async () => {
     const etcd = t.client();
-    const p = uniq('ignore');
+    const p = uniquePrefix('ignore');
     const lease = await etcd.lease.grant(30);
     await etcd.put(`${p}k`, 'keep', { lease: lease.id });
     await etcd.put(`${p}k`, '', { ignoreValue: true });
@@ -122,7 +122,7 @@ describe('KV', () => {
 
   it('namespaces prefix and unprefix keys transparently and stay inside their prefix', async () => {
     const etcd = t.client();
-    const p = uniq('ns');
+    const p = uniquePrefix('ns');
     await etcd.put(`${p}outside`, 'no');
     const ns = etcd.namespace(`${p}app/`);
     await ns.put('a', '1');
@@ -146,7 +146,7 @@ describe('KV', () => {
 
   it('reads back through etcdctl exactly what it wrote, and the reverse', async () => {
     const etcd = t.client();
-    const p = uniq('ctl');
+    const p = uniquePrefix('ctl');
     const value = 'line one\nline two ✓ with unicode';
     await etcd.put(`${p}from-etcdkit`, value);
     const got = await etcdctl(['get', `${p}from-etcdkit`, '--print-value-only'], {
@@ -180,14 +180,14 @@ describe('KV', () => {
   it('maps etcd refusing a large request to RequestTooLargeError', async () => {
     // Raise the client's own limit so the request reaches etcd, which refuses it.
     const etcd = t.client({ maxRequestBytes: 8 * 1024 * 1024 });
-    await expect(etcd.put(uniq('large'), Buffer.alloc(2 * 1024 * 1024))).rejects.toBeInstanceOf(
+    await expect(etcd.put(uniquePrefix('large'), Buffer.alloc(2 * 1024 * 1024))).rejects.toBeInstanceOf(
       RequestTooLargeError,
     );
   });
 
   it('compacts, after which old revisions are gone', async () => {
     const etcd = t.client();
-    const p = uniq('compact');
+    const p = uniquePrefix('compact');
     const a = await etcd.put(`${p}k`, '1');
     const b = await etcd.put(`${p}k`, '2');
     await etcd.compact(b.revision, { physical: true });

@@ -1,7 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { etcdctl, startTcpProxy } from '@etcdkit/testkit';
+import { uniquePrefix, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import { Etcd, LeaseExpiredError, SessionExpiredError } from '../src/index.js';
-import { sleep, uniq, useEtcd } from './helpers.js';
 
 const t = useEtcd();
 
@@ -16,7 +17,7 @@ describe('lease', () => {
     const ours = await etcd.lease.list();
     for (const l of leases) expect(ours).toContain(l.id);
     // etcdctl sees the exact ID on a key attached to it.
-    const key = uniq('lease-key');
+    const key = uniquePrefix('lease-key');
     await etcd.put(key, 'v', { lease: leases[0]!.id });
     const got = await etcdctl(['get', key, '-w', 'json'], { endpoints: t.server.endpoints });
     const lease = /"lease":(\d+)/.exec(got.stdout)?.[1];
@@ -26,7 +27,7 @@ describe('lease', () => {
 
   it('reports time to live with keys, and revoke deletes the keys', async () => {
     const etcd = t.client();
-    const p = uniq('ttl');
+    const p = uniquePrefix('ttl');
     const lease = await etcd.lease.grant(30);
     await etcd.put(`${p}a`, '1', { lease: lease.id });
     await etcd.put(`${p}b`, '2', { lease: lease.id });
@@ -44,7 +45,7 @@ describe('lease', () => {
 
   it('keeps a session alive three times past its ttl, and close removes its keys', async () => {
     const etcd = t.client();
-    const key = uniq('session');
+    const key = uniquePrefix('session');
     const session = await etcd.session({ ttl: 2 });
     await etcd.put(key, 'alive', { lease: session.lease });
     await sleep(6500);
@@ -76,7 +77,7 @@ describe('lease', () => {
     await using proxy = await startTcpProxy(t.server.endpoints[0]!);
     const etcd = new Etcd({ endpoints: [proxy.endpoint], dialTimeoutMs: 1000 });
     const direct = t.client();
-    const key = uniq('cut');
+    const key = uniquePrefix('cut');
     try {
       const session = await etcd.session({ ttl: 3 });
       await etcd.put(key, 'held', { lease: session.lease });

@@ -2,16 +2,16 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { etcdctl } from '@etcdkit/testkit';
+import { uniquePrefix, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../src/index.js';
-import { uniq, useEtcd } from './helpers.js';
 
 const t = useEtcd();
 
 describe('maintenance', () => {
   it('saves a snapshot that etcdctl accepts', async () => {
     const etcd = t.client();
-    for (let i = 0; i < 50; i++) await etcd.put(`${uniq('snap')}k`, 'x'.repeat(100));
+    for (let i = 0; i < 50; i++) await etcd.put(`${uniquePrefix('snap')}k`, 'x'.repeat(100));
     const dir = await mkdtemp(join(tmpdir(), 'etcdkit-snap-'));
     try {
       const file = join(dir, 'db');
@@ -30,7 +30,7 @@ describe('maintenance', () => {
 
   it('defragments, reports status and hashes, and lists no alarms', async () => {
     const etcd = t.client();
-    const p = uniq('defrag');
+    const p = uniquePrefix('defrag');
     for (let i = 0; i < 100; i++) await etcd.put(`${p}${i}`, 'y'.repeat(1000));
     const last = await etcd.delete({ prefix: p });
     await etcd.compact(last.revision, { physical: true });

@@ -1,13 +1,13 @@
+import { uniquePrefix, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import { CompactedError, op } from '../src/index.js';
-import { uniq, useEtcd } from './helpers.js';
 
 const t = useEtcd();
 
 describe('scan', () => {
   it('pages a 10 000-key prefix at one revision while writes happen', async () => {
     const etcd = t.client();
-    const p = uniq('scan');
+    const p = uniquePrefix('scan');
     const total = 10_000;
     for (let i = 0; i < total; i += 100) {
       const ops = Array.from({ length: 100 }, (_, j) =>
@@ -51,7 +51,7 @@ describe('scan', () => {
 
   it('throws CompactedError when its revision is compacted mid-scan', async () => {
     const etcd = t.client();
-    const p = uniq('scancompact');
+    const p = uniquePrefix('scancompact');
     for (let i = 0; i < 30; i++) await etcd.put(`${p}${String(i).padStart(2, '0')}`, 'x');
     const it = etcd.scan({ prefix: p, pageSize: 10 });
     const first = await it.next();

@@ -1,25 +1,18 @@
-import { type EtcdServer, startEtcd } from '@etcdkit/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uniquePrefix, useEtcd } from '@etcdkit/testkit/vitest';
+import { describe, expect, it } from 'vitest';
 import { DialTimeoutError, Etcd } from '../src/index.js';
-import { uniq } from './helpers.js';
 
-let server: EtcdServer;
-beforeAll(async () => {
-  server = await startEtcd({ tls: { clientCertAuth: true }, useEnv: false });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const t = useEtcd({ tls: { clientCertAuth: true }, useEnv: false });
 
 describe('TLS', () => {
   it('connects over https with mutual TLS, including watches and sessions', async () => {
-    const tls = server.tls!;
-    expect(server.endpoints[0]).toMatch(/^https:\/\//);
+    const tls = t.server.tls!;
+    expect(t.endpoints[0]).toMatch(/^https:\/\//);
     await using etcd = new Etcd({
-      endpoints: server.endpoints,
+      endpoints: t.endpoints,
       tls: { ca: tls.ca, cert: tls.cert, key: tls.key },
     });
-    const key = uniq('tls');
+    const key = uniquePrefix('tls');
     const w = etcd.watch({ key });
     await w.ready;
     await etcd.put(key, 'secure');
@@ -34,18 +27,18 @@ describe('TLS', () => {
   });
 
   it('verifies the server name given in serverName', async () => {
-    const tls = server.tls!;
+    const tls = t.server.tls!;
     await using etcd = new Etcd({
-      endpoints: server.endpoints,
+      endpoints: t.endpoints,
       tls: { ca: tls.ca, cert: tls.cert, key: tls.key, serverName: tls.serverName },
     });
-    await etcd.put(uniq('sni'), 'x');
+    await etcd.put(uniquePrefix('sni'), 'x');
   });
 
   it('fails with a clear error when the server certificate does not verify against the CA', async () => {
-    const tls = server.tls!;
+    const tls = t.server.tls!;
     await using etcd = new Etcd({
-      endpoints: server.endpoints,
+      endpoints: t.endpoints,
       tls: { ca: tls.otherCa, cert: tls.cert, key: tls.key },
       dialTimeoutMs: 1500,
     });
@@ -55,11 +48,11 @@ describe('TLS', () => {
   });
 
   it('is refused by a server that requires client certificates when none (or a foreign one) is given', async () => {
-    const tls = server.tls!;
-    await using none = new Etcd({ endpoints: server.endpoints, tls: { ca: tls.ca }, dialTimeoutMs: 1500 });
+    const tls = t.server.tls!;
+    await using none = new Etcd({ endpoints: t.endpoints, tls: { ca: tls.ca }, dialTimeoutMs: 1500 });
     await expect(none.get('k')).rejects.toBeInstanceOf(Error);
     await using foreign = new Etcd({
-      endpoints: server.endpoints,
+      endpoints: t.endpoints,
       tls: { ca: tls.ca, cert: tls.otherCert, key: tls.otherKey },
       dialTimeoutMs: 1500,
     });

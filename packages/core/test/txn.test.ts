@@ -1,13 +1,13 @@
+import { uniquePrefix, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import { compare, InvalidArgumentError, InvalidTxnError, op } from '../src/index.js';
-import { uniq, useEtcd } from './helpers.js';
 
 const t = useEtcd();
 
 describe('txn', () => {
   it('runs then or else by compares on value, version, create, mod revision and lease', async () => {
     const etcd = t.client();
-    const p = uniq('txn');
+    const p = uniquePrefix('txn');
     const put = await etcd.put(`${p}k`, 'v1');
     const lease = await etcd.lease.grant(30);
     await etcd.put(`${p}leased`, 'x', { lease: lease.id });
@@ -44,7 +44,7 @@ describe('txn', () => {
 
   it('returns typed responses for put, get, delete and a nested txn', async () => {
     const etcd = t.client();
-    const p = uniq('ops');
+    const p = uniquePrefix('ops');
     await etcd.put(`${p}old`, 'o');
     const r = await etcd
       .txn()
@@ -74,7 +74,7 @@ describe('txn', () => {
 
   it('applies namespaces to compares and ops', async () => {
     const root = t.client();
-    const p = uniq('nstxn');
+    const p = uniquePrefix('nstxn');
     const ns = root.namespace(p);
     const r = await ns
       .txn()
@@ -89,7 +89,7 @@ describe('txn', () => {
 
   it('maps etcd refusals to typed errors and rejects malformed builders', async () => {
     const etcd = t.client();
-    const p = uniq('bad');
+    const p = uniquePrefix('bad');
     const dup = etcd
       .txn()
       .then(op.put(`${p}k`, '1'), op.put(`${p}k`, '2'))

@@ -1,7 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startEtcd, startTcpProxy } from '@etcdkit/testkit';
+import { uniquePrefix, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import { AbortError, ClientClosedError, CompactedError, Etcd, op, type WatchEvent } from '../src/index.js';
-import { sleep, uniq, useEtcd } from './helpers.js';
 
 const t = useEtcd();
 
@@ -18,7 +19,7 @@ async function take(iter: AsyncIterable<WatchEvent>, n: number): Promise<WatchEv
 describe('watch', () => {
   it('delivers puts and deletes of a key or prefix in order, with prevKv', async () => {
     const etcd = t.client();
-    const p = uniq('w');
+    const p = uniquePrefix('w');
     const w = etcd.watch({ prefix: p, prevKv: true });
     await w.ready;
     await etcd.put(`${p}a`, '1');
@@ -36,7 +37,7 @@ describe('watch', () => {
 
   it('replays history from startRevision and filters puts or deletes', async () => {
     const etcd = t.client();
-    const p = uniq('hist');
+    const p = uniquePrefix('hist');
     const first = await etcd.put(`${p}k`, 'a');
     await etcd.put(`${p}k`, 'b');
     await etcd.delete(`${p}k`);
@@ -56,7 +57,7 @@ describe('watch', () => {
 
   it('delivers a multi-key transaction as one batch', async () => {
     const etcd = t.client();
-    const p = uniq('batch');
+    const p = uniquePrefix('batch');
     const w = etcd.watch({ prefix: p });
     await w.ready;
     const r = await etcd
@@ -76,7 +77,7 @@ describe('watch', () => {
 
   it('strips namespace prefixes from events', async () => {
     const etcd = t.client();
-    const p = uniq('nsw');
+    const p = uniquePrefix('nsw');
     const ns = etcd.namespace(p);
     const w = ns.watch({ prefix: '' });
     await w.ready;
@@ -87,7 +88,7 @@ describe('watch', () => {
 
   it('ends with CompactedError carrying the compact revision when the start revision is gone', async () => {
     const etcd = t.client();
-    const p = uniq('compacted');
+    const p = uniquePrefix('compacted');
     const a = await etcd.put(`${p}k`, '1');
     const b = await etcd.put(`${p}k`, '2');
     await etcd.compact(b.revision);
@@ -100,11 +101,11 @@ describe('watch', () => {
   it('ends with AbortError when its signal aborts, and ClientClosedError when the client closes', async () => {
     const etcd = new Etcd({ endpoints: t.server.endpoints });
     const ac = new AbortController();
-    const w = etcd.watch({ key: uniq('abort'), signal: ac.signal });
+    const w = etcd.watch({ key: uniquePrefix('abort'), signal: ac.signal });
     await w.ready;
     setTimeout(() => ac.abort(), 20);
     await expect(take(w, 1)).rejects.toBeInstanceOf(AbortError);
-    const w2 = etcd.watch({ key: uniq('closed') });
+    const w2 = etcd.watch({ key: uniquePrefix('closed') });
     await w2.ready;
     const pending = take(w2, 1);
     await etcd.close();
@@ -113,7 +114,7 @@ describe('watch', () => {
 
   it('puts 10 000 watchers on one stream', async () => {
     const etcd = t.client();
-    const p = uniq('many');
+    const p = uniquePrefix('many');
     const watchers = Array.from({ length: 10_000 }, (_, i) => etcd.watch({ key: `${p}${i}` }));
     await Promise.all(watchers.map((w) => w.ready));
     expect(etcd.watchStreamsOpened).toBe(1);
@@ -130,7 +131,7 @@ describe('watch', () => {
   it('bounds its buffer for a slow consumer without losing or repeating events', async () => {
     const etcd = t.client({ watchHighWaterMark: 50 });
     const writer = t.client();
-    const p = uniq('slow');
+    const p = uniquePrefix('slow');
     const w = etcd.watch({ prefix: p });
     let created = 0;
     w.on('created', () => created++);
@@ -163,7 +164,7 @@ describe('watch', () => {
     const etcd = new Etcd({ endpoints: server.endpoints, dialTimeoutMs: 1000 });
     const writer = new Etcd({ endpoints: server.endpoints, dialTimeoutMs: 1000 });
     try {
-      const p = uniq('resume');
+      const p = uniquePrefix('resume');
       const w = etcd.watch({ prefix: p });
       let disconnects = 0;
       w.on('disconnected', () => disconnects++);
@@ -191,7 +192,7 @@ describe('watch', () => {
     const etcd = new Etcd({ endpoints: [proxy.endpoint], dialTimeoutMs: 500 });
     const direct = t.client();
     try {
-      const p = uniq('gap');
+      const p = uniquePrefix('gap');
       const w = etcd.watch({ prefix: p });
       await w.ready;
       await direct.put(`${p}k`, 'seen');

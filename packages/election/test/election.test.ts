@@ -8,32 +8,29 @@ import {
   type Session,
   SessionExpiredError,
 } from '@etcdkit/core';
-import { type EtcdServer, spawnEtcdctl, startEtcd } from '@etcdkit/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnEtcdctl } from '@etcdkit/testkit';
+import {
+  deferred,
+  expectedToSettle,
+  isPending,
+  spawnTs,
+  uniqueName,
+  until,
+  useEtcd,
+} from '@etcdkit/testkit/vitest';
+import { describe, expect, it } from 'vitest';
 import { CampaignInProgressError, Election, NotLeaderError } from '../src/index.js';
-import { spawnLeaderChild } from './fixtures/child.js';
-import { client, deferred, expectedToSettle, isPending, uniqueName, until } from './helpers.js';
 
-let server: EtcdServer;
-let etcd: Etcd;
+const t = useEtcd();
 const sessions: Session[] = [];
 
-async function session(ttl = 10, c: Etcd = etcd): Promise<Session> {
+async function session(ttl = 10, c: Etcd = t.etcd): Promise<Session> {
   const s = await c.session({ ttl });
   sessions.push(s);
   return s;
 }
 
-beforeAll(async () => {
-  server = await startEtcd();
-  etcd = client(server.endpoints);
-});
-
-afterAll(async () => {
-  await Promise.allSettled(sessions.map((s) => s.close()));
-  await etcd?.close();
-  await server?.close();
-});
+t.defer(() => Promise.allSettled(sessions.map((s) => s.close())));
 
 describe('Election', () => {
   it('wins an empty election with the key layout of etcd’s Go client, and resigns', async () => {
@@ -48,12 +45,12 @@ describe('Election', () => {
     expect(leader?.value.toString()).toBe('alpha');
     expect(leader?.lease).toBe(s.lease);
     expect(leader?.createRevision).toBe(e.createRevision);
-    const raw = await etcd.get(`${name}/${s.lease.toString(16)}`);
+    const raw = await t.etcd.get(`${name}/${s.lease.toString(16)}`);
     expect(raw?.lease).toBe(s.lease);
     await e.resign();
     expect(e.elected).toBe(false);
     expect(await e.leader()).toBeUndefined();
-    expect(await etcd.get(e.key)).toBeUndefined();
+    expect(await t.etcd.get(e.key)).toBeUndefined();
     // A second resign is a no-op.
     await e.resign();
   });
@@ -67,9 +64,9 @@ describe('Election', () => {
     ];
     await a.campaign('a');
     const bWon = b.campaign('b');
-    await until(async () => (await etcd.get(b.key)) !== undefined, 'b enqueued');
+    await until(async () => (await t.etcd.get(b.key)) !== undefined, { what: 'b enqueued' });
     const cWon = c.campaign('c');
-    await until(async () => (await etcd.get(c.key)) !== undefined, 'c enqueued');
+    await until(async () => (await t.etcd.get(c.key)) !== undefined, { what: 'c enqueued' });
     expect(await isPending(bWon)).toBe(true);
     expect(await isPending(cWon)).toBe(true);
 
@@ -95,13 +92,13 @@ describe('Election', () => {
     await a.campaign('a');
     const leave = new AbortController();
     const bWon = expectedToSettle(b.campaign('b', { signal: leave.signal }));
-    await until(async () => (await etcd.get(b.key)) !== undefined, 'b enqueued');
+    await until(async () => (await t.etcd.get(b.key)) !== undefined, { what: 'b enqueued' });
     const cWon = c.campaign('c');
-    await until(async () => (await etcd.get(c.key)) !== undefined, 'c enqueued');
+    await until(async () => (await t.etcd.get(c.key)) !== undefined, { what: 'c enqueued' });
 
     leave.abort();
     await expect(bWon).rejects.toBeInstanceOf(AbortError);
-    expect(await etcd.get(b.key)).toBeUndefined();
+    expect(await t.etcd.get(b.key)).toBeUndefined();
     // c woke up on b's delete, found a still ahead and went back to waiting.
     expect(await isPending(cWon, 300)).toBe(true);
     expect((await c.leader())?.value.toString()).toBe('a');
@@ -115,8 +112,8 @@ describe('Election', () => {
   it('five candidates: exactly one leader at a time, checked with guarded marks in etcd', async () => {
     const name = uniqueName('five');
     const mark = `${name}-mark`;
-    await etcd.put(mark, '');
-    const clients = Array.from({ length: 5 }, () => client(server.endpoints));
+    await t.etcd.put(mark, '');
+    const clients = Array.from({ length: 5 }, () => t.client());
     const termsWanted = 20;
     let terms = 0;
     const violations: string[] = [];
@@ -176,33 +173,38 @@ describe('Election', () => {
     await Promise.all([0, 1, 2, 3, 4].map(candidate));
     expect(violations).toEqual([]);
     expect(terms).toBe(termsWanted);
-    const log = await etcd.range({ prefix: `${name}-log/` });
+    const log = await t.etcd.range({ prefix: `${name}-log/` });
     expect(log.kvs.map((kv) => kv.value.toString())).toEqual(order);
     // Leadership rotated: a resigning leader goes to the back of the queue.
     expect(new Set(order).size).toBeGreaterThan(1);
-    expect(await etcd.range({ prefix: `${name}/`, countOnly: true })).toMatchObject({ count: 0 });
+    expect(await t.etcd.range({ prefix: `${name}/`, countOnly: true })).toMatchObject({ count: 0 });
   });
 
   it('a leader process killed with SIGKILL is replaced once its lease expires', async () => {
     const name = uniqueName('sigkill');
     const ttl = 2;
-    const child = spawnLeaderChild(server.endpoints[0]!, name, 'child', ttl);
+    const child = spawnTs(new URL('./fixtures/leader-child.ts', import.meta.url), [
+      t.endpoints[0]!,
+      name,
+      'child',
+      String(ttl),
+    ]);
     try {
-      const childKey = await child.elected;
+      const elected = await child.waitForLine(/^elected \S+$/, { what: 'the child to be elected' });
+      const childKey = elected.slice('elected '.length);
       const e = new Election(await session(10), name);
       expect((await e.leader())?.key.toString()).toBe(childKey);
       const won = e.campaign('parent');
-      await until(async () => (await etcd.get(e.key)) !== undefined, 'parent enqueued');
+      await until(async () => (await t.etcd.get(e.key)) !== undefined, { what: 'parent enqueued' });
       expect(await isPending(won)).toBe(true);
 
       const killedAt = Date.now();
       await child.kill('SIGKILL');
       await won;
       const failoverMs = Date.now() - killedAt;
+      // etcd expires the lease within ttl of the child's last keepalive: reported, not asserted
+      // (a duration depends on the machine's load).
       console.info(`failover after SIGKILL of the leader (ttl ${ttl}s): ${failoverMs} ms`);
-      // etcd expires the lease within ttl of the child's last keepalive (checked every 500 ms);
-      // the bound is ttl + 1 s, kept loose for a loaded machine.
-      expect(failoverMs).toBeLessThan((ttl + 1) * 1000 + 2000);
       expect((await e.leader())?.value.toString()).toBe('parent');
       await e.resign();
     } finally {
@@ -217,8 +219,8 @@ describe('Election', () => {
     const s = await session(3);
     const b = new Election(s, name);
     const bWon = expectedToSettle(b.campaign('b'));
-    await until(async () => (await etcd.get(b.key)) !== undefined, 'b enqueued');
-    await etcd.lease.revoke(s.lease);
+    await until(async () => (await t.etcd.get(b.key)) !== undefined, { what: 'b enqueued' });
+    await t.etcd.lease.revoke(s.lease);
     await expect(bWon).rejects.toBeInstanceOf(SessionExpiredError);
     expect(b.elected).toBe(false);
     await expect(b.campaign('again')).rejects.toBeInstanceOf(SessionExpiredError);
@@ -231,8 +233,8 @@ describe('Election', () => {
     await a.campaign('a');
     const b = new Election(await session(), name);
     const bWon = expectedToSettle(b.campaign('b'));
-    await until(async () => (await etcd.get(b.key)) !== undefined, 'b enqueued');
-    await etcd.delete(b.key);
+    await until(async () => (await t.etcd.get(b.key)) !== undefined, { what: 'b enqueued' });
+    await t.etcd.delete(b.key);
     await a.resign();
     await expect(bWon).rejects.toBeInstanceOf(NotLeaderError);
     expect(b.elected).toBe(false);
@@ -251,21 +253,21 @@ describe('Election', () => {
 
     const ac = new AbortController();
     const aborted = expectedToSettle(b.campaign('b', { signal: ac.signal }));
-    await until(async () => (await etcd.get(b.key)) !== undefined, 'b enqueued');
+    await until(async () => (await t.etcd.get(b.key)) !== undefined, { what: 'b enqueued' });
     ac.abort(new Error('changed my mind'));
     const err = await aborted.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AbortError);
     expect((err as AbortError).cause).toMatchObject({ message: 'changed my mind' });
-    expect(await etcd.get(b.key)).toBeUndefined();
+    expect(await t.etcd.get(b.key)).toBeUndefined();
 
     await expect(b.campaign('b', { timeoutMs: 300 })).rejects.toBeInstanceOf(DeadlineExceededError);
-    expect(await etcd.get(b.key)).toBeUndefined();
+    expect(await t.etcd.get(b.key)).toBeUndefined();
 
     const resigned = expectedToSettle(b.campaign('b'));
-    await until(async () => (await etcd.get(b.key)) !== undefined, 'b enqueued again');
+    await until(async () => (await t.etcd.get(b.key)) !== undefined, { what: 'b enqueued again' });
     await b.resign();
     await expect(resigned).rejects.toBeInstanceOf(AbortError);
-    expect(await etcd.get(b.key)).toBeUndefined();
+    expect(await t.etcd.get(b.key)).toBeUndefined();
 
     const pre = new AbortController();
     pre.abort();
@@ -279,7 +281,7 @@ describe('Election', () => {
     const e = new Election(await session(), name);
     await expect(e.proclaim('x')).rejects.toBeInstanceOf(NotLeaderError);
     const guarded = () =>
-      etcd
+      t.etcd
         .txn()
         .if(e.isLeader())
         .then(op.put(`${name}-guarded`, 'w'))
@@ -295,11 +297,11 @@ describe('Election', () => {
     expect(leader?.modRevision).toBe(e.revision);
 
     // Someone deletes the leader key: the leader's writes are refused from then on.
-    await etcd.delete(e.key);
+    await t.etcd.delete(e.key);
     expect((await guarded()).succeeded).toBe(false);
     await expect(e.proclaim('v3')).rejects.toBeInstanceOf(NotLeaderError);
     expect(e.elected).toBe(false);
-    expect(await etcd.get(e.key)).toBeUndefined();
+    expect(await t.etcd.get(e.key)).toBeUndefined();
     expect((await guarded()).succeeded).toBe(false);
   });
 
@@ -329,17 +331,17 @@ describe('Election', () => {
       await e.campaign('scoped');
       expect((await e.leader())?.value.toString()).toBe('scoped');
     }
-    expect(await etcd.range({ prefix: `${name}/`, countOnly: true })).toMatchObject({ count: 0 });
+    expect(await t.etcd.range({ prefix: `${name}/`, countOnly: true })).toMatchObject({ count: 0 });
   });
 
   it('works inside a namespace: keys are relative to it', async () => {
     const name = uniqueName('ns');
-    const ns = etcd.namespace('tenant-a/');
+    const ns = t.etcd.namespace('tenant-a/');
     const s = await session(10, ns);
     const e = new Election(s, name);
     await e.campaign('n');
     expect((await e.leader())?.key.toString()).toBe(`${name}/${s.lease.toString(16)}`);
-    expect((await etcd.get(`tenant-a/${name}/${s.lease.toString(16)}`))?.value.toString()).toBe('n');
+    expect((await t.etcd.get(`tenant-a/${name}/${s.lease.toString(16)}`))?.value.toString()).toBe('n');
     await e.resign();
   });
 
@@ -364,7 +366,7 @@ describe('Election', () => {
 describe('etcdctl interop', () => {
   it('etcdctl elect holds leadership: leader() returns its value, our campaign waits until it exits', async () => {
     const name = uniqueName('ctl-first');
-    const ctl = spawnEtcdctl(['elect', name, 'alpha'], server);
+    const ctl = spawnEtcdctl(['elect', name, 'alpha'], t.server);
     try {
       await ctl.waitForOutput(/^alpha$/);
       const e = new Election(await session(), name);
@@ -374,7 +376,7 @@ describe('etcdctl interop', () => {
       expect(leader?.key.toString().startsWith(`${name}/`)).toBe(true);
 
       const won = e.campaign('beta');
-      await until(async () => (await etcd.get(e.key)) !== undefined, 'our key enqueued');
+      await until(async () => (await t.etcd.get(e.key)) !== undefined, { what: 'our key enqueued' });
       expect(await isPending(won)).toBe(true);
       expect(e.elected).toBe(false);
 
@@ -392,12 +394,11 @@ describe('etcdctl interop', () => {
     const name = uniqueName('ctl-second');
     const e = new Election(await session(), name);
     await e.campaign('ours');
-    const ctl = spawnEtcdctl(['elect', name, 'theirs'], server);
+    const ctl = spawnEtcdctl(['elect', name, 'theirs'], t.server);
     try {
-      await until(
-        async () => (await etcd.range({ prefix: `${name}/`, countOnly: true })).count === 2,
-        'etcdctl enqueued',
-      );
+      await until(async () => (await t.etcd.range({ prefix: `${name}/`, countOnly: true })).count === 2, {
+        what: 'etcdctl enqueued',
+      });
       expect(ctl.output()).toBe('');
       await e.resign();
       await ctl.waitForOutput(/^theirs$/);
@@ -411,7 +412,7 @@ describe('etcdctl interop', () => {
     const name = uniqueName('ctl-listen');
     const e = new Election(await session(), name);
     await e.campaign('v1');
-    const ctl = spawnEtcdctl(['elect', '-l', name], server);
+    const ctl = spawnEtcdctl(['elect', '-l', name], t.server);
     try {
       await ctl.waitForOutput(/^v1$/);
       await e.proclaim('v2');

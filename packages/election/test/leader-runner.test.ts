@@ -1,21 +1,10 @@
 import { type Etcd, InvalidArgumentError, SessionExpiredError } from '@etcdkit/core';
-import { type EtcdServer, startEtcd, startTcpProxy } from '@etcdkit/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTcpProxy } from '@etcdkit/testkit';
+import { deferred, uniqueName, until, useEtcd } from '@etcdkit/testkit/vitest';
+import { describe, expect, it } from 'vitest';
 import { type Leader, NotLeaderError, runForLeader } from '../src/index.js';
-import { client, deferred, uniqueName, until } from './helpers.js';
 
-let server: EtcdServer;
-let etcd: Etcd;
-
-beforeAll(async () => {
-  server = await startEtcd();
-  etcd = client(server.endpoints);
-});
-
-afterAll(async () => {
-  await etcd?.close();
-  await server?.close();
-});
+const t = useEtcd();
 
 const aborted = (signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
@@ -24,7 +13,8 @@ const aborted = (signal: AbortSignal): Promise<void> =>
   });
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const show = (l: Leader | undefined) => l?.value.toString();
-const candidates = async (name: string) => (await etcd.range({ prefix: `${name}/`, countOnly: true })).count;
+const candidates = async (name: string) =>
+  (await t.etcd.range({ prefix: `${name}/`, countOnly: true })).count;
 
 describe('runForLeader', () => {
   it('runs onLeading on one runner only; stop() waits for it to settle, then resigns and the next takes over', async () => {
@@ -34,7 +24,7 @@ describe('runForLeader', () => {
     const changes: Record<string, (string | undefined)[]> = { a: [], b: [] };
     const start = (id: 'a' | 'b') =>
       runForLeader({
-        etcd,
+        etcd: t.etcd,
         name,
         value: id,
         ttl: 5,
@@ -42,7 +32,7 @@ describe('runForLeader', () => {
         onLeaderChange: (l) => changes[id]!.push(show(l)),
         onLeading: async (signal, { election }) => {
           events.push(`${id} leads`);
-          const guarded = await etcd.txn().if(election.isLeader()).commit();
+          const guarded = await t.etcd.txn().if(election.isLeader()).commit();
           if (!guarded.succeeded) events.push(`${id} not leader in its own term`);
           await aborted(signal);
           events.push(`${id} aborted`);
@@ -51,19 +41,19 @@ describe('runForLeader', () => {
         },
       });
     const a = start('a');
-    await until(() => a.leading, 'a leading');
+    await until(() => a.leading, { what: 'a leading' });
     const b = start('b');
-    await until(async () => (await candidates(name)) === 2, 'b enqueued');
-    await until(() => show(b.leader) === 'a', 'b observing a');
-    await until(() => show(a.leader) === 'a', 'a observing itself');
+    await until(async () => (await candidates(name)) === 2, { what: 'b enqueued' });
+    await until(() => show(b.leader) === 'a', { what: 'b observing a' });
+    await until(() => show(a.leader) === 'a', { what: 'a observing itself' });
     expect(b.leading).toBe(false);
 
     await a.stop();
     expect(a.leading).toBe(false);
     expect(events.slice(0, 3)).toEqual(['a leads', 'a aborted', 'a settled']);
-    await until(() => b.leading, 'b leading');
+    await until(() => b.leading, { what: 'b leading' });
     expect(events).toEqual(['a leads', 'a aborted', 'a settled', 'b leads']);
-    await until(() => changes.b!.at(-1) === 'b', 'b sees itself');
+    await until(() => changes.b!.at(-1) === 'b', { what: 'b sees itself' });
     expect(changes.b).toEqual(['a', 'b']);
     // a's observer may have started before a was elected.
     expect(changes.a!.filter((v) => v !== undefined)).toEqual(['a']);
@@ -81,7 +71,7 @@ describe('runForLeader', () => {
     const errors: Error[] = [];
     const keys: string[] = [];
     const r = runForLeader({
-      etcd,
+      etcd: t.etcd,
       name,
       value: 'x',
       onError: (e) => errors.push(e),
@@ -92,9 +82,9 @@ describe('runForLeader', () => {
       },
     });
     try {
-      await until(() => keys.length === 1, 'first term');
-      await etcd.delete(keys[0]!);
-      await until(() => keys.length === 2, 'second term');
+      await until(() => keys.length === 1, { what: 'first term' });
+      await t.etcd.delete(keys[0]!);
+      await until(() => keys.length === 2, { what: 'second term' });
       expect(reasons[0]).toBeInstanceOf(NotLeaderError);
       expect(errors.some((e) => e instanceof NotLeaderError)).toBe(true);
       expect(r.leading).toBe(true);
@@ -110,7 +100,7 @@ describe('runForLeader', () => {
     let aTerms = 0;
     const bWaiting = deferred();
     const a = runForLeader({
-      etcd,
+      etcd: t.etcd,
       name,
       value: 'a',
       retryDelayMs: 50,
@@ -125,9 +115,9 @@ describe('runForLeader', () => {
         await aborted(signal);
       },
     });
-    await until(() => aTerms === 1, 'a first term');
+    await until(() => aTerms === 1, { what: 'a first term' });
     const b = runForLeader({
-      etcd,
+      etcd: t.etcd,
       name,
       value: 'b',
       onError: (e) => errors.push(e),
@@ -137,9 +127,9 @@ describe('runForLeader', () => {
       },
     });
     try {
-      await until(async () => (await candidates(name)) === 2, 'b waiting');
+      await until(async () => (await candidates(name)) === 2, { what: 'b waiting' });
       bWaiting.resolve();
-      await until(() => aTerms === 2, 'a leads again', 20_000);
+      await until(() => aTerms === 2, { what: 'a leads again', timeoutMs: 20_000 });
       expect(terms.slice(0, 3)).toEqual(['a', 'b', 'a']);
       expect(errors.map((e) => e.message)).toContain('boom');
       expect(a.leading).toBe(true);
@@ -152,16 +142,16 @@ describe('runForLeader', () => {
   it('stop() while campaigning withdraws the candidacy without ever leading', async () => {
     const name = uniqueName('stop-waiting');
     const a = runForLeader({
-      etcd,
+      etcd: t.etcd,
       name,
       value: 'a',
       onLeading: (signal) => aborted(signal),
       onError: () => {},
     });
-    await until(() => a.leading, 'a leading');
+    await until(() => a.leading, { what: 'a leading' });
     let bLed = false;
     const b = runForLeader({
-      etcd,
+      etcd: t.etcd,
       name,
       value: 'b',
       onLeading: () => {
@@ -169,7 +159,7 @@ describe('runForLeader', () => {
       },
       onError: () => {},
     });
-    await until(async () => a.leading && (await candidates(name)) === 2, 'a leading, b waiting');
+    await until(async () => a.leading && (await candidates(name)) === 2, { what: 'a leading, b waiting' });
     await b.stop();
     expect(await candidates(name)).toBe(1);
     expect(bLed).toBe(false);
@@ -182,25 +172,25 @@ describe('runForLeader', () => {
     const name = uniqueName('dispose');
     {
       await using r = runForLeader({
-        etcd,
+        etcd: t.etcd,
         name,
         value: 'u',
         onLeading: (s) => aborted(s),
         onError: () => {},
       });
-      await until(() => r.leading, 'leading');
+      await until(() => r.leading, { what: 'leading' });
     }
     expect(await candidates(name)).toBe(0);
     const ac = new AbortController();
     const r2 = runForLeader({
-      etcd,
+      etcd: t.etcd,
       name,
       value: 's',
       signal: ac.signal,
       onLeading: (s) => aborted(s),
       onError: () => {},
     });
-    await until(() => r2.leading, 'leading');
+    await until(() => r2.leading, { what: 'leading' });
     ac.abort();
     await r2.stop();
     expect(r2.stopped).toBe(true);
@@ -209,7 +199,7 @@ describe('runForLeader', () => {
     pre.abort();
     let led = false;
     const r3 = runForLeader({
-      etcd,
+      etcd: t.etcd,
       name,
       value: 'p',
       signal: pre.signal,
@@ -221,9 +211,9 @@ describe('runForLeader', () => {
 
   it('aborts the signal before the lease expires when the connection to etcd is blackholed, then rejoins', async () => {
     const name = uniqueName('blackhole');
-    const proxy = await startTcpProxy(server.endpoints[0]!);
+    const proxy = await startTcpProxy(t.endpoints[0]!);
     // A 1 s margin: the local deadline passes well before etcd expires the lease.
-    const remote = client([proxy.endpoint], { leaseSafetyMarginMs: 1000 });
+    const remote = t.client({ endpoints: [proxy.endpoint], leaseSafetyMarginMs: 1000 });
     const order: string[] = [];
     const errors: Error[] = [];
     let reason: unknown;
@@ -239,13 +229,13 @@ describe('runForLeader', () => {
         await aborted(signal);
         reason = signal.reason;
         // Read through the healthy client: etcd must still hold a's key at this point.
-        const kv = await etcd.get(election.key);
+        const kv = await t.etcd.get(election.key);
         order.push(kv ? 'a stops while its key still exists' : 'a stops after its key expired');
       },
     });
-    await until(() => a.leading, 'a leading');
+    await until(() => a.leading, { what: 'a leading' });
     const b = runForLeader({
-      etcd,
+      etcd: t.etcd,
       name,
       value: 'b',
       ttl,
@@ -256,16 +246,19 @@ describe('runForLeader', () => {
       },
     });
     try {
-      await until(async () => (await candidates(name)) === 2, 'b enqueued');
+      await until(async () => (await candidates(name)) === 2, { what: 'b enqueued' });
       proxy.blackhole(true);
-      await until(() => order.includes('b leads'), 'b elected', 30_000);
+      await until(() => order.includes('b leads'), { what: 'b elected', timeoutMs: 30_000 });
       expect(order).toEqual(['a leads', 'a stops while its key still exists', 'b leads']);
       expect(reason).toBeInstanceOf(SessionExpiredError);
       expect(errors.some((e) => e instanceof SessionExpiredError)).toBe(true);
 
       // Back online, a campaigns again (with a new session) behind b.
       proxy.blackhole(false);
-      await until(async () => (await candidates(name)) === 2, 'a back in the election', 40_000);
+      await until(async () => (await candidates(name)) === 2, {
+        what: 'a back in the election',
+        timeoutMs: 40_000,
+      });
       expect(show(await leaderOf(name))).toBe('b');
     } finally {
       proxy.blackhole(false);
@@ -281,21 +274,25 @@ describe('runForLeader', () => {
     expect(() => runForLeader({ etcd: {} as Etcd, name: 'n', value: 'v', onLeading })).toThrow(
       InvalidArgumentError,
     );
-    expect(() => runForLeader({ etcd, name: '', value: 'v', onLeading })).toThrow(InvalidArgumentError);
-    expect(() => runForLeader({ etcd, name: 'n', value: 1 as never, onLeading })).toThrow(
+    expect(() => runForLeader({ etcd: t.etcd, name: '', value: 'v', onLeading })).toThrow(
       InvalidArgumentError,
     );
-    expect(() => runForLeader({ etcd, name: 'n', value: 'v', ttl: 0, onLeading })).toThrow(
+    expect(() => runForLeader({ etcd: t.etcd, name: 'n', value: 1 as never, onLeading })).toThrow(
       InvalidArgumentError,
     );
-    expect(() => runForLeader({ etcd, name: 'n', value: 'v', retryDelayMs: -1, onLeading })).toThrow(
+    expect(() => runForLeader({ etcd: t.etcd, name: 'n', value: 'v', ttl: 0, onLeading })).toThrow(
       InvalidArgumentError,
     );
-    expect(() => runForLeader({ etcd, name: 'n', value: 'v' } as never)).toThrow(InvalidArgumentError);
+    expect(() => runForLeader({ etcd: t.etcd, name: 'n', value: 'v', retryDelayMs: -1, onLeading })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => runForLeader({ etcd: t.etcd, name: 'n', value: 'v' } as never)).toThrow(
+      InvalidArgumentError,
+    );
   });
 });
 
 async function leaderOf(name: string): Promise<Leader | undefined> {
-  const r = await etcd.range({ prefix: `${name}/`, sort: { target: 'create', order: 'ascend' }, limit: 1 });
+  const r = await t.etcd.range({ prefix: `${name}/`, sort: { target: 'create', order: 'ascend' }, limit: 1 });
   return r.kvs[0];
 }

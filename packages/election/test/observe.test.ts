@@ -1,15 +1,14 @@
-import { ClientClosedError, type Etcd, type Session } from '@etcdkit/core';
-import { type EtcdServer, startEtcd, startTcpProxy } from '@etcdkit/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClientClosedError, type Session } from '@etcdkit/core';
+import { startTcpProxy } from '@etcdkit/testkit';
+import { uniqueName, until, useEtcd } from '@etcdkit/testkit/vitest';
+import { describe, expect, it } from 'vitest';
 import { Election, type Leader, observeLeader } from '../src/index.js';
-import { client, uniqueName, until } from './helpers.js';
 
-let server: EtcdServer;
-let etcd: Etcd;
+const t = useEtcd();
 const sessions: Session[] = [];
 
 async function candidate(name: string): Promise<Election> {
-  const s = await etcd.session({ ttl: 10 });
+  const s = await t.etcd.session({ ttl: 10 });
   sessions.push(s);
   return new Election(s, name);
 }
@@ -40,16 +39,7 @@ function record(iterable: AsyncIterable<Leader | undefined>) {
   return r;
 }
 
-beforeAll(async () => {
-  server = await startEtcd();
-  etcd = client(server.endpoints);
-});
-
-afterAll(async () => {
-  await Promise.allSettled(sessions.map((s) => s.close()));
-  await etcd?.close();
-  await server?.close();
-});
+t.defer(() => Promise.allSettled(sessions.map((s) => s.close())));
 
 describe('observe', () => {
   it('yields the current leader, then every leader and value in order, and undefined when the last one resigns', async () => {
@@ -57,24 +47,24 @@ describe('observe', () => {
     const [a, b, c] = [await candidate(name), await candidate(name), await candidate(name)];
     const stop = new AbortController();
     const r = record(a.observe({ signal: stop.signal }));
-    await until(() => r.seen.length === 1, 'the first state');
+    await until(() => r.seen.length === 1, { what: 'the first state' });
     expect(r.seen).toEqual([undefined]);
 
     await a.campaign('a1');
-    await until(() => r.seen.length === 2, 'a elected');
+    await until(() => r.seen.length === 2, { what: 'a elected' });
     const bWon = b.campaign('b');
-    await until(async () => (await etcd.get(b.key)) !== undefined, 'b enqueued');
+    await until(async () => (await t.etcd.get(b.key)) !== undefined, { what: 'b enqueued' });
     const cWon = c.campaign('c');
-    await until(async () => (await etcd.get(c.key)) !== undefined, 'c enqueued');
+    await until(async () => (await t.etcd.get(c.key)) !== undefined, { what: 'c enqueued' });
     await a.proclaim('a2');
-    await until(() => r.seen.length === 3, 'a2 proclaimed');
+    await until(() => r.seen.length === 3, { what: 'a2 proclaimed' });
     await a.resign();
     await bWon;
     await b.proclaim('b2');
     await b.resign();
     await cWon;
     await c.resign();
-    await until(() => r.seen.length === 7, 'c resigned');
+    await until(() => r.seen.length === 7, { what: 'c resigned' });
     expect(r.seen).toEqual([undefined, 'a1', 'a2', 'b', 'b2', 'c', undefined]);
     expect(r.leaders[1]?.key.equals(a.key)).toBe(true);
     expect(r.leaders[3]?.key.equals(b.key)).toBe(true);
@@ -98,7 +88,7 @@ describe('observe', () => {
     expect(first.value?.createRevision).toBe(a.createRevision);
     // Breaking out of a loop closes its watch.
     await it1.return();
-    const viaClient = observeLeader(etcd, name, { signal: stop.signal })[Symbol.asyncIterator]();
+    const viaClient = observeLeader(t.etcd, name, { signal: stop.signal })[Symbol.asyncIterator]();
     expect((await viaClient.next()).value?.key.equals(a.key)).toBe(true);
     await viaClient.return();
     await a.resign();
@@ -110,21 +100,21 @@ describe('observe', () => {
     await a.campaign('same');
     const stop = new AbortController();
     const r = record(a.observe({ signal: stop.signal }));
-    await until(() => r.seen.length === 1, 'first state');
+    await until(() => r.seen.length === 1, { what: 'first state' });
     const bWon = b.campaign('waiting');
-    await until(async () => (await etcd.get(b.key)) !== undefined, 'b enqueued');
+    await until(async () => (await t.etcd.get(b.key)) !== undefined, { what: 'b enqueued' });
     // Unrelated keys under the prefix change nothing either.
-    await etcd.put(`${name}/zzz-not-a-candidate`, 'x');
-    await etcd.delete(`${name}/zzz-not-a-candidate`);
+    await t.etcd.put(`${name}/zzz-not-a-candidate`, 'x');
+    await t.etcd.delete(`${name}/zzz-not-a-candidate`);
     await a.proclaim('same2');
-    await until(() => r.seen.length === 2, 'proclaim seen');
+    await until(() => r.seen.length === 2, { what: 'proclaim seen' });
     expect(r.seen).toEqual(['same', 'same2']);
     for (let i = 1; i < r.leaders.length; i++)
       expect(r.leaders[i]?.modRevision).not.toBe(r.leaders[i - 1]?.modRevision);
     await a.resign();
     await bWon;
     await b.resign();
-    await until(() => r.seen.length === 4, 'b and nobody');
+    await until(() => r.seen.length === 4, { what: 'b and nobody' });
     expect(r.seen).toEqual(['same', 'same2', 'waiting', undefined]);
     stop.abort();
     await r.done;
@@ -132,24 +122,24 @@ describe('observe', () => {
 
   it('survives cut connections: the watch resumes and no state is missed', async () => {
     const name = uniqueName('cut');
-    const proxy = await startTcpProxy(server.endpoints[0]!);
-    const remote = client([proxy.endpoint]);
+    const proxy = await startTcpProxy(t.endpoints[0]!);
+    const remote = t.client({ endpoints: [proxy.endpoint] });
     const stop = new AbortController();
     try {
       const [a, b] = [await candidate(name), await candidate(name)];
       await a.campaign('one');
       const r = record(observeLeader(remote, name, { signal: stop.signal }));
-      await until(() => r.seen.length === 1, 'first state');
+      await until(() => r.seen.length === 1, { what: 'first state' });
       proxy.cut();
       await a.proclaim('two');
       proxy.cut();
       const bWon = b.campaign('three');
-      await until(async () => (await etcd.get(b.key)) !== undefined, 'b enqueued');
+      await until(async () => (await t.etcd.get(b.key)) !== undefined, { what: 'b enqueued' });
       await a.resign();
       await bWon;
       proxy.cut();
       await b.resign();
-      await until(() => r.seen.length >= 4, 'every state', 30_000);
+      await until(() => r.seen.length >= 4, { what: 'every state', timeoutMs: 30_000 });
       expect(r.seen).toEqual(['one', 'two', 'three', undefined]);
     } finally {
       stop.abort();
@@ -160,14 +150,14 @@ describe('observe', () => {
 
   it('survives a cut connection and a compacted history without missing the latest state', async () => {
     const name = uniqueName('reconnect');
-    const proxy = await startTcpProxy(server.endpoints[0]!);
-    const remote = client([proxy.endpoint]);
+    const proxy = await startTcpProxy(t.endpoints[0]!);
+    const remote = t.client({ endpoints: [proxy.endpoint] });
     const stop = new AbortController();
     try {
       const [a, b] = [await candidate(name), await candidate(name)];
       await a.campaign('before');
       const r = record(observeLeader(remote, name, { signal: stop.signal }));
-      await until(() => r.seen.length === 1, 'first state');
+      await until(() => r.seen.length === 1, { what: 'first state' });
 
       // Cut and keep the observer away while leadership changes and history is compacted.
       proxy.refuse(true);
@@ -177,18 +167,21 @@ describe('observe', () => {
       await a.resign();
       await bWon;
       await b.proclaim('latest');
-      const { revision } = await etcd.put(`${name}-filler`, 'x');
-      await etcd.compact(revision);
+      const { revision } = await t.etcd.put(`${name}-filler`, 'x');
+      await t.etcd.compact(revision);
       proxy.refuse(false);
 
-      await until(() => r.seen.at(-1) === 'latest', 'the latest state after reconnecting', 30_000);
+      await until(() => r.seen.at(-1) === 'latest', {
+        what: 'the latest state after reconnecting',
+        timeoutMs: 30_000,
+      });
       expect(r.leaders.at(-1)?.key.equals(b.key)).toBe(true);
       // What was seen is in order, whatever was skipped by the compaction.
       const order = ['before', 'during', 'next', 'latest'];
       const positions = r.seen.map((v) => order.indexOf(v!));
       expect(positions).toEqual([...positions].sort((x, y) => x - y));
       await b.resign();
-      await until(() => r.seen.at(-1) === undefined && r.seen.length > 1, 'no leader');
+      await until(() => r.seen.at(-1) === undefined && r.seen.length > 1, { what: 'no leader' });
     } finally {
       stop.abort();
       await remote.close();
@@ -207,9 +200,9 @@ describe('observe', () => {
 
     const seen: (string | undefined)[] = [];
     const sub = observation.subscribe((l) => seen.push(show(l)));
-    await until(() => seen.length === 1, 'first state');
+    await until(() => seen.length === 1, { what: 'first state' });
     await a.campaign('s1');
-    await until(() => seen.length === 2, 's1');
+    await until(() => seen.length === 2, { what: 's1' });
     sub.unsubscribe();
     expect(sub.closed).toBe(true);
     await a.proclaim('s2');
@@ -217,7 +210,7 @@ describe('observe', () => {
     expect(seen).toEqual([undefined, 's1']);
 
     // Closing the client ends an observation with an error the observer receives.
-    const other = client(server.endpoints);
+    const other = t.client();
     const errors: unknown[] = [];
     let completed = false;
     const sub2 = observeLeader(other, name).subscribe({
@@ -227,10 +220,10 @@ describe('observe', () => {
         completed = true;
       },
     });
-    await until(() => seen.length === 3, 'second subscriber first state');
+    await until(() => seen.length === 3, { what: 'second subscriber first state' });
     expect(seen[2]).toBe('s2');
     await other.close();
-    await until(() => errors.length === 1, 'the error');
+    await until(() => errors.length === 1, { what: 'the error' });
     expect(errors[0]).toBeInstanceOf(ClientClosedError);
     expect(completed).toBe(false);
     expect(sub2.closed).toBe(true);
@@ -240,7 +233,7 @@ describe('observe', () => {
     let done = false;
     a.observe({ signal: stop.signal }).subscribe({ complete: () => (done = true) });
     stop.abort();
-    await until(() => done, 'complete');
+    await until(() => done, { what: 'complete' });
     await a.resign();
   });
 
@@ -264,7 +257,7 @@ describe('observe', () => {
         thrower.push(show(l));
         throw boom;
       });
-      await until(() => thrower.length === 1, 'the first state');
+      await until(() => thrower.length === 1, { what: 'the first state' });
       // A subscriber joining a running observation gets the leader as last seen at once (no read of its own).
       const subCalm = observation.subscribe((l) => calm.push(show(l)));
       expect(calm).toEqual([undefined]);
@@ -277,11 +270,11 @@ describe('observe', () => {
         'one',
         'two',
       ]);
-      await until(() => calm.length === 3 && thrower.length === 3, 'every state');
+      await until(() => calm.length === 3 && thrower.length === 3, { what: 'every state' });
       expect(calm).toEqual([undefined, 'one', 'two']);
       expect(thrower).toEqual([undefined, 'one', 'two']);
       await iterator.return();
-      await until(() => uncaught.length === 3, 'the reports');
+      await until(() => uncaught.length === 3, { what: 'the reports' });
       expect(uncaught).toEqual([boom, boom, boom]);
       expect(subThrower.closed).toBe(false);
       subThrower();

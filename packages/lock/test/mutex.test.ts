@@ -1,15 +1,16 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortError, EtcdError, InvalidArgumentError, op, SessionExpiredError } from '@etcdkit/core';
 import { startTcpProxy } from '@etcdkit/testkit';
+import { listKeys, track, uniqueName, untilExists, untilGone, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import { LockHeldError, LockNotHeldError, LockReleasedError, LockTimeoutError, Mutex } from '../src/index.js';
-import { queue, sleep, track, uniq, untilExists, untilGone, useEtcd } from './helpers.js';
 
 const t = useEtcd();
 
 describe('Mutex', () => {
   it('locks with one key <name>/<lease hex> on the session lease, and unlock deletes it', async () => {
     const s = await t.session();
-    const name = uniq('basic');
+    const name = uniqueName('basic');
     const m = new Mutex(s, name);
     expect(m.key).toBe(`${name}/${s.lease.toString(16)}`);
     expect(m.locked).toBe(false);
@@ -20,12 +21,12 @@ describe('Mutex', () => {
     expect(kv?.createRevision).toBe(m.fencingToken);
     await m.unlock();
     expect(m.locked).toBe(false);
-    expect(await queue(s.client, name)).toEqual([]);
+    expect(await listKeys(s.client, `${name}/`)).toEqual([]);
     await m.unlock(); // not held: nothing to do
   });
 
   it('8 clients x 25 read-modify-write increments under the lock end at exactly 200', async () => {
-    const name = uniq('counter');
+    const name = uniqueName('counter');
     const counter = `${name}-value`;
     const admin = t.client();
     await admin.put(counter, '0');
@@ -48,11 +49,11 @@ describe('Mutex', () => {
     // Successive owners got strictly increasing fencing tokens.
     expect(tokens).toHaveLength(200);
     for (let i = 1; i < tokens.length; i++) expect(tokens[i]! > tokens[i - 1]!).toBe(true);
-    expect(await queue(admin, name)).toEqual([]);
+    expect(await listKeys(admin, `${name}/`)).toEqual([]);
   });
 
   it('gives the lock to waiters in arrival order', async () => {
-    const name = uniq('fifo');
+    const name = uniqueName('fifo');
     const admin = t.client();
     const holder = new Mutex(await t.session(), name);
     await holder.lock();
@@ -76,7 +77,7 @@ describe('Mutex', () => {
   });
 
   it('a waiter watches only its predecessor, and skips one that gives up', async () => {
-    const name = uniq('skip');
+    const name = uniqueName('skip');
     const admin = t.client();
     const holder = await new Mutex(await t.session(), name).lock();
     const middle = new Mutex(await t.session(), name);
@@ -91,7 +92,7 @@ describe('Mutex', () => {
     expect(err).toBeInstanceOf(AbortError);
     expect((err as AbortError).cause).toEqual(new Error('changed my mind'));
     // The aborted waiter left no key; the last one is still queued behind the holder.
-    expect(await queue(admin, name)).toEqual([holder.key, last.key]);
+    expect(await listKeys(admin, `${name}/`)).toEqual([holder.key, last.key]);
     expect(lastLock.settled()).toBe(false);
     const holderToken = holder.fencingToken;
     await holder.unlock();
@@ -101,14 +102,14 @@ describe('Mutex', () => {
   });
 
   it('timeoutMs rejects with LockTimeoutError and removes the waiter key', async () => {
-    const name = uniq('timeout');
+    const name = uniqueName('timeout');
     const admin = t.client();
     const holder = await new Mutex(await t.session(), name).lock();
     const m = new Mutex(await t.session(), name);
     const err = await m.lock({ timeoutMs: 200 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LockTimeoutError);
     expect((err as LockTimeoutError).timeoutMs).toBe(200);
-    expect(await queue(admin, name)).toEqual([holder.key]);
+    expect(await listKeys(admin, `${name}/`)).toEqual([holder.key]);
     expect(m.locked).toBe(false);
     // The object is usable again.
     await holder.unlock();
@@ -117,29 +118,29 @@ describe('Mutex', () => {
   });
 
   it('an already aborted signal fails at once without touching etcd', async () => {
-    const name = uniq('pre-aborted');
+    const name = uniqueName('pre-aborted');
     const m = new Mutex(await t.session(), name);
     const err = await m.lock({ signal: AbortSignal.abort('no') }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AbortError);
-    expect(await queue(m.session.client, name)).toEqual([]);
+    expect(await listKeys(m.session.client, `${name}/`)).toEqual([]);
   });
 
   it('tryLock takes a free lock, and returns false (leaving no key) when it is held', async () => {
-    const name = uniq('try');
+    const name = uniqueName('try');
     const admin = t.client();
     const a = new Mutex(await t.session(), name);
     const b = new Mutex(await t.session(), name);
     expect(await a.tryLock()).toBe(true);
     expect(await b.tryLock()).toBe(false);
     expect(b.locked).toBe(false);
-    expect(await queue(admin, name)).toEqual([a.key]);
+    expect(await listKeys(admin, `${name}/`)).toEqual([a.key]);
     await a.unlock();
     expect(await b.tryLock()).toBe(true);
     await b.unlock();
   });
 
   it('isOwner() guards a txn, which fails once the session is revoked', async () => {
-    const name = uniq('fence');
+    const name = uniqueName('fence');
     const s = await t.session();
     const etcd = s.client;
     const m = await new Mutex(s, name).lock();
@@ -158,7 +159,7 @@ describe('Mutex', () => {
   });
 
   it('signal aborts with LockReleasedError when someone else deletes the key, and unlock says so', async () => {
-    const name = uniq('stolen');
+    const name = uniqueName('stolen');
     const admin = t.client();
     const m = await new Mutex(await t.session(), name).lock();
     const signal = m.signal;
@@ -173,12 +174,12 @@ describe('Mutex', () => {
     expect(r.succeeded).toBe(false);
     await expect(m.unlock()).rejects.toBeInstanceOf(LockReleasedError);
     // The guarded delete left the new owner's key alone.
-    expect(await queue(admin, name)).toEqual([next.key]);
+    expect(await listKeys(admin, `${name}/`)).toEqual([next.key]);
     await next.unlock();
   });
 
   it('signal taken late still sees a loss that happened before (it follows from the lock revision)', async () => {
-    const name = uniq('late-signal');
+    const name = uniqueName('late-signal');
     const admin = t.client();
     const m = await new Mutex(await t.session(), name).lock();
     await admin.delete(m.key);
@@ -189,7 +190,7 @@ describe('Mutex', () => {
   });
 
   it('signal aborts on unlock; fencingToken and isOwner() need a held lock', async () => {
-    const name = uniq('unlock-signal');
+    const name = uniqueName('unlock-signal');
     const m = new Mutex(await t.session(), name);
     expect(() => m.fencingToken).toThrow(LockNotHeldError);
     expect(() => m.isOwner()).toThrow(LockNotHeldError);
@@ -203,7 +204,7 @@ describe('Mutex', () => {
   });
 
   it('a waiter whose session ends rejects with SessionExpiredError', async () => {
-    const name = uniq('session-ends');
+    const name = uniqueName('session-ends');
     const admin = t.client();
     const holder = await new Mutex(await t.session(), name).lock();
     const s = await t.session();
@@ -212,14 +213,14 @@ describe('Mutex', () => {
     await untilExists(admin, m.key);
     await s.close();
     await expect(p.promise).rejects.toBeInstanceOf(SessionExpiredError);
-    expect(await queue(admin, name)).toEqual([holder.key]);
+    expect(await listKeys(admin, `${name}/`)).toEqual([holder.key]);
     // A lock on an ended session fails at once.
     await expect(m.lock()).rejects.toBeInstanceOf(SessionExpiredError);
     await holder.unlock();
   });
 
   it('a waiter whose key is deleted by someone else does not report a lock it lost', async () => {
-    const name = uniq('waiter-deleted');
+    const name = uniqueName('waiter-deleted');
     const admin = t.client();
     const holder = await new Mutex(await t.session(), name).lock();
     const m = new Mutex(await t.session(), name);
@@ -232,7 +233,7 @@ describe('Mutex', () => {
   });
 
   it('is not reentrant, and a second Mutex on the same session is refused', async () => {
-    const name = uniq('same-session');
+    const name = uniqueName('same-session');
     const s = await t.session();
     const a = await new Mutex(s, name).lock();
     await expect(a.lock()).rejects.toBeInstanceOf(LockHeldError);
@@ -251,7 +252,7 @@ describe('Mutex', () => {
   });
 
   it('adopts a key this session already has in etcd (as Go does)', async () => {
-    const name = uniq('adopt');
+    const name = uniqueName('adopt');
     const s = await t.session();
     const m = new Mutex(s, name);
     // As if a Go process had locked with this lease (etcdctl or a crashed object of ours).
@@ -259,28 +260,28 @@ describe('Mutex', () => {
     await m.lock();
     expect(m.fencingToken).toBe(put.revision);
     await m.unlock();
-    expect(await queue(s.client, name)).toEqual([]);
+    expect(await listKeys(s.client, `${name}/`)).toEqual([]);
   });
 
   it('works inside a namespace', async () => {
-    const name = uniq('ns');
+    const name = uniqueName('ns');
     const root = t.client();
     const view = root.namespace('app/');
     const s = await view.session({ ttl: 10 });
     const m = await new Mutex(s, name).lock();
-    expect(await queue(root, `app/${name}`)).toEqual([`app/${m.key}`]);
+    expect(await listKeys(root, `app/${name}/`)).toEqual([`app/${m.key}`]);
     await m.unlock();
   });
 
   it('await using unlocks at the end of the scope', async () => {
-    const name = uniq('using');
+    const name = uniqueName('using');
     const admin = t.client();
     const s = await t.session();
     {
       await using m = await new Mutex(s, name).lock();
-      expect(await queue(admin, name)).toEqual([m.key]);
+      expect(await listKeys(admin, `${name}/`)).toEqual([m.key]);
     }
-    expect(await queue(admin, name)).toEqual([]);
+    expect(await listKeys(admin, `${name}/`)).toEqual([]);
   });
 
   it('refuses bad input with InvalidArgumentError', async () => {
@@ -288,7 +289,7 @@ describe('Mutex', () => {
     expect(() => new Mutex(s, '')).toThrow(InvalidArgumentError);
     expect(() => new Mutex({} as never, 'x')).toThrow(InvalidArgumentError);
     expect(() => new Mutex(s, 42 as never)).toThrow(InvalidArgumentError);
-    const m = new Mutex(s, uniq('bad'));
+    const m = new Mutex(s, uniqueName('bad'));
     await expect(m.lock({ timeoutMs: -1 })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(m.lock({ timeoutMs: Number.NaN })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(m.lock({ signal: 'x' as never })).rejects.toBeInstanceOf(InvalidArgumentError);
@@ -296,7 +297,7 @@ describe('Mutex', () => {
   });
 
   it('an unlock that cannot reach etcd fails, and the key is removed once etcd is back', async () => {
-    const name = uniq('partition');
+    const name = uniqueName('partition');
     const admin = t.client();
     await using proxy = await startTcpProxy(t.server.endpoints[0]!);
     const etcd = t.client({ endpoints: [proxy.endpoint], requestTimeoutMs: 1000, dialTimeoutMs: 1000 });
@@ -308,7 +309,7 @@ describe('Mutex', () => {
     expect(err).toBeInstanceOf(EtcdError);
     expect(m.locked).toBe(false);
     // Still queued (and so still owning) while etcd cannot be reached...
-    expect(await queue(admin, name)).toEqual([m.key]);
+    expect(await listKeys(admin, `${name}/`)).toEqual([m.key]);
     proxy.blackhole(false);
     // ...and removed by the retries once it can.
     await gone;

@@ -1,13 +1,14 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError } from '@etcdkit/core';
+import { listKeys, track, uniqueName, untilExists, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import { LockHeldError, LockNotHeldError, LockTimeoutError, RWMutex, Semaphore } from '../src/index.js';
-import { queue, sleep, track, uniq, untilExists, useEtcd } from './helpers.js';
 
 const t = useEtcd();
 
 describe('RWMutex', () => {
   it('readers share the lock; a writer waits for them', async () => {
-    const name = uniq('rw-share');
+    const name = uniqueName('rw-share');
     const admin = t.client();
     const readers = await Promise.all([1, 2, 3].map(async () => new RWMutex(await t.session(), name)));
     // All three hold it at once: none unlocks before the others got it.
@@ -28,11 +29,11 @@ describe('RWMutex', () => {
     await writing.promise;
     expect(w.mode).toBe('write');
     await w.unlock();
-    expect(await queue(admin, name)).toEqual([]);
+    expect(await listKeys(admin, `${name}/`)).toEqual([]);
   });
 
   it('a waiting writer is not overtaken by readers that arrive after it', async () => {
-    const name = uniq('rw-fair');
+    const name = uniqueName('rw-fair');
     const admin = t.client();
     const order: string[] = [];
     const r1 = await new RWMutex(await t.session(), name).rlock();
@@ -53,7 +54,7 @@ describe('RWMutex', () => {
   });
 
   it('keeps readers and writers apart under 8-way contention', async () => {
-    const name = uniq('rw-contention');
+    const name = uniqueName('rw-contention');
     let readers = 0;
     let writers = 0;
     let maxReaders = 0;
@@ -86,11 +87,11 @@ describe('RWMutex', () => {
     );
     expect(violations).toEqual([]);
     expect(writes).toBeGreaterThan(0);
-    expect(await queue(t.client(), name)).toEqual([]);
+    expect(await listKeys(t.client(), `${name}/`)).toEqual([]);
   });
 
   it('one object holds one mode at a time', async () => {
-    const name = uniq('rw-one');
+    const name = uniqueName('rw-one');
     const rw = await new RWMutex(await t.session(), name).rlock();
     await expect(rw.lock()).rejects.toBeInstanceOf(LockHeldError);
     expect(rw.mode).toBe('read');
@@ -104,14 +105,14 @@ describe('RWMutex', () => {
 
 describe('Semaphore', () => {
   it('admits at most `limit` holders, then the waiters in arrival order', async () => {
-    const name = uniq('sem-fifo');
+    const name = uniqueName('sem-fifo');
     const admin = t.client();
     const holders = await Promise.all([1, 2, 3].map(async () => new Semaphore(await t.session(), name, 3)));
     await Promise.all(holders.map((h) => h.acquire()));
     const extra = new Semaphore(await t.session(), name, 3);
     expect(await extra.tryAcquire()).toBe(false);
     await expect(extra.acquire({ timeoutMs: 200 })).rejects.toBeInstanceOf(LockTimeoutError);
-    expect((await queue(admin, name)).length).toBe(3);
+    expect((await listKeys(admin, `${name}/`)).length).toBe(3);
 
     const order: number[] = [];
     const waiters: Semaphore[] = [];
@@ -133,11 +134,11 @@ describe('Semaphore', () => {
     await waits[2];
     expect(order).toEqual([0, 1, 2]);
     for (const s of [holders[1]!, waiters[1]!, waiters[2]!]) await s.release();
-    expect(await queue(admin, name)).toEqual([]);
+    expect(await listKeys(admin, `${name}/`)).toEqual([]);
   });
 
   it('never has more than `limit` holders under 8-way contention', async () => {
-    const name = uniq('sem-contention');
+    const name = uniqueName('sem-contention');
     let active = 0;
     let max = 0;
     let done = 0;
@@ -157,11 +158,11 @@ describe('Semaphore', () => {
     );
     expect(done).toBe(64);
     expect(max).toBeLessThanOrEqual(3);
-    expect(await queue(t.client(), name)).toEqual([]);
+    expect(await listKeys(t.client(), `${name}/`)).toEqual([]);
   });
 
   it('fencing tokens and ownership compares work as for Mutex', async () => {
-    const name = uniq('sem-fence');
+    const name = uniqueName('sem-fence');
     const s = await t.session();
     const sem = await new Semaphore(s, name, 2).acquire();
     const kv = await s.client.get(sem.key);
@@ -173,11 +174,11 @@ describe('Semaphore', () => {
   });
 
   it('refuses a different limit for the same name, and bad limits', async () => {
-    const name = uniq('sem-limit');
+    const name = uniqueName('sem-limit');
     const a = await new Semaphore(await t.session(), name, 2).acquire();
     const b = new Semaphore(await t.session(), name, 5);
     await expect(b.acquire()).rejects.toBeInstanceOf(InvalidArgumentError);
-    expect(await queue(t.client(), name)).toEqual([a.key]);
+    expect(await listKeys(t.client(), `${name}/`)).toEqual([a.key]);
     await a.release();
     const s = await t.session();
     expect(() => new Semaphore(s, name, 0)).toThrow(InvalidArgumentError);

@@ -1,18 +1,19 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortError, InvalidArgumentError, op, type Session } from '@etcdkit/core';
+import { listKeys, track, uniqueName, untilExists, untilKeys, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import { acquireLock, LockReleasedError, LockTimeoutError, withLock } from '../src/index.js';
-import { queue, sleep, track, uniq, untilExists, untilKeys, useEtcd } from './helpers.js';
 
 const t = useEtcd();
 
 describe('withLock', () => {
   it('runs fn under the lock with its fencing token and signal, returns its result, unlocks', async () => {
     const etcd = t.client();
-    const name = uniq('basic');
+    const name = uniqueName('basic');
     const result = await withLock(etcd, name, async ({ fencingToken, signal, key, isOwner }) => {
       expect(typeof fencingToken).toBe('bigint');
       expect(signal.aborted).toBe(false);
-      expect(await queue(etcd, name)).toEqual([key]);
+      expect(await listKeys(etcd, `${name}/`)).toEqual([key]);
       expect((await etcd.get(key))!.createRevision).toBe(fencingToken);
       const r = await etcd
         .txn()
@@ -23,11 +24,11 @@ describe('withLock', () => {
       return 42;
     });
     expect(result).toBe(42);
-    expect(await queue(etcd, name)).toEqual([]);
+    expect(await listKeys(etcd, `${name}/`)).toEqual([]);
   });
 
   it('excludes concurrent callers of one process (queued locally on one shared session) and of others', async () => {
-    const name = uniq('counter');
+    const name = uniqueName('counter');
     const counter = `${name}-value`;
     const admin = t.client();
     await admin.put(counter, '0');
@@ -50,25 +51,25 @@ describe('withLock', () => {
     expect((await admin.get(counter))!.value.toString()).toBe('80');
     // Each client reused one session for all of its calls.
     for (const etcd of clients) expect(sessions.get(etcd)!.size).toBe(1);
-    expect(await queue(admin, name)).toEqual([]);
+    expect(await listKeys(admin, `${name}/`)).toEqual([]);
   });
 
   it("rethrows fn's error as it is and unlocks", async () => {
     const etcd = t.client();
-    const name = uniq('throws');
+    const name = uniqueName('throws');
     const boom = new Error('boom');
     await expect(
       withLock(etcd, name, () => {
         throw boom;
       }),
     ).rejects.toBe(boom);
-    expect(await queue(etcd, name)).toEqual([]);
+    expect(await listKeys(etcd, `${name}/`)).toEqual([]);
     // The name is usable again right away.
     expect(await withLock(etcd, name, () => 'again')).toBe('again');
   });
 
   it('times out with LockTimeoutError, waiting in etcd or behind a local caller', async () => {
-    const name = uniq('timeout');
+    const name = uniqueName('timeout');
     const holderClient = t.client();
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
@@ -86,14 +87,14 @@ describe('withLock', () => {
     await expect(withLock(holderClient, name, () => 1, { timeoutMs: 200 })).rejects.toBeInstanceOf(
       LockTimeoutError,
     );
-    expect((await queue(other, name)).length).toBe(1);
+    expect((await listKeys(other, `${name}/`)).length).toBe(1);
     release();
     await holder;
     expect(await withLock(holderClient, name, () => 'free')).toBe('free');
   });
 
   it('an abort while waiting rejects with AbortError and leaves no key', async () => {
-    const name = uniq('abort');
+    const name = uniqueName('abort');
     const admin = t.client();
     const held = await acquireLock(t.client(), name);
     const ac = new AbortController();
@@ -101,12 +102,12 @@ describe('withLock', () => {
     await untilKeys(admin, `${name}/`, 2);
     ac.abort();
     await expect(p.promise).rejects.toBeInstanceOf(AbortError);
-    expect(await queue(admin, name)).toEqual([held.key]);
+    expect(await listKeys(admin, `${name}/`)).toEqual([held.key]);
     await held.unlock();
   });
 
   it('reports a lock lost during fn: fn sees its signal abort, and withLock rejects', async () => {
-    const name = uniq('lost');
+    const name = uniqueName('lost');
     const admin = t.client();
     let sawAbort: unknown;
     const p = withLock(t.client(), name, async ({ key, signal }) => {
@@ -120,7 +121,7 @@ describe('withLock', () => {
   });
 
   it('acquireLock supports await using, and takes a given session', async () => {
-    const name = uniq('using');
+    const name = uniqueName('using');
     const etcd = t.client();
     const session = await etcd.session({ ttl: 5 });
     {
@@ -129,14 +130,20 @@ describe('withLock', () => {
       expect(lock.session).toBe(session);
       await untilExists(etcd, lock.key);
     }
-    expect(await queue(etcd, name)).toEqual([]);
+    expect(await listKeys(etcd, `${name}/`)).toEqual([]);
   });
 
   it('refuses bad input with InvalidArgumentError', async () => {
     const etcd = t.client();
     await expect(withLock(etcd, '', () => 1)).rejects.toBeInstanceOf(InvalidArgumentError);
-    await expect(withLock(etcd, uniq('x'), () => 1, { ttl: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
-    await expect(withLock(etcd, uniq('x'), 'nope' as never)).rejects.toBeInstanceOf(InvalidArgumentError);
-    await expect(withLock({} as never, uniq('x'), () => 1)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(withLock(etcd, uniqueName('x'), () => 1, { ttl: 0 })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+    await expect(withLock(etcd, uniqueName('x'), 'nope' as never)).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+    await expect(withLock({} as never, uniqueName('x'), () => 1)).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
   });
 });

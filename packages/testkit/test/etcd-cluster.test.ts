@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EtcdCluster, etcdctl, startCluster } from '../src/index.js';
-import { isAlive } from './helpers.js';
+import { isAlive } from '../src/vitest.js';
 
 const quick = ['--dial-timeout=1s', '--command-timeout=3s'];
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EtcdServer, etcdctl, spawnEtcdctl, startEtcd, TestkitError } from '../src/index.js';
-import { isAlive } from './helpers.js';
+import { isAlive } from '../src/vitest.js';
 
 describe('startEtcd (local binary)', () => {
   let server: EtcdServer;

@@ -1,23 +1,6 @@
 import type { Etcd } from '@etcdkit/core';
 import type { Change, ConfigSnapshot } from '../src/index.js';
 
-let counter = 0;
-/** A fresh key prefix per test, so tests never see each other's keys. */
-export function uniquePrefix(what: string): string {
-  return `config-sync-test/${what}-${process.pid}-${++counter}/`;
-}
-
-/** Retry `check` until it returns a value other than undefined/false, or fail after `timeoutMs`. */
-export async function until<T>(check: () => T | Promise<T>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** The prefix as etcd holds it at `revision`, keys relative to the prefix, values as text. */
 export async function rangeAt(etcd: Etcd, prefix: string, revision?: bigint): Promise<Map<string, string>> {
   const out = new Map<string, string>();
