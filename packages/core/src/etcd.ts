@@ -4,6 +4,7 @@ import { ClusterApi } from './cluster.js';
 import { ClientClosedError, CompactedError, type EtcdError, InvalidArgumentError } from './errors.js';
 import { type Bytes, toBuffer } from './internal/bytes.js';
 import { type CallOptions, Connection } from './internal/connection.js';
+import { checkInt64 } from './internal/int64.js';
 import { type KeySelector, Keyspace } from './internal/keyspace.js';
 import type {
   WireCompactionRequest,
@@ -296,8 +297,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   /** Drop history before `revision`. With `physical`, wait until the space is reclaimed. */
   async compact(revision: Revision, options: CallOptions & { physical?: boolean } = {}): Promise<void> {
     this.assertOpen();
-    const rev = revisionString(revision);
-    if (!rev || rev === '0') throw new InvalidArgumentError('compact needs a revision > 0');
+    const rev = checkInt64(revision, 'compact revision', { min: 1n }).toString();
     await this.shared.conn.unary<WireCompactionRequest, object>(
       'KV',
       'Compact',
