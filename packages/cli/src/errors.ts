@@ -1,6 +1,7 @@
 import {
   AuthFailedError,
   DeadlineExceededError,
+  DialTimeoutError,
   EtcdError,
   InvalidTokenError,
   PermissionDeniedError,
@@ -41,14 +42,11 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
-/** The reason inside core's dial message: "... tried a:1 (Error: connect ECONNREFUSED a:1. Resolution note: ). ..." */
-export function dialReason(message: string): string {
-  const m = /tried [^(]*\((.*)\)\. /.exec(message);
-  if (!m) return message;
-  return m[1]!
-    .replace(/^Error: /, '')
-    .replace(/\.? ?Resolution note: ?$/, '')
-    .trim();
+/** Why etcd could not be reached: the per-endpoint reasons of a dial timeout, else the message. */
+export function dialReason(err: Error): string {
+  if (!(err instanceof DialTimeoutError)) return err.message;
+  const one = err.attempts.length === 1;
+  return err.attempts.map((a) => (one ? a.reason : `${a.endpoint}: ${a.reason}`)).join('; ');
 }
 
 /** `etcdkit: ...`: one line saying what failed and what to do. */
@@ -61,7 +59,7 @@ export function describeError(err: unknown, ctx: ErrorContext): string {
   } else if (err instanceof CliError) {
     text = err.message;
   } else if (err instanceof UnavailableError || err instanceof DeadlineExceededError) {
-    const reason = err instanceof UnavailableError ? dialReason(err.message) : err.message;
+    const reason = dialReason(err);
     text = `cannot reach etcd at ${at} (${reason}). Start one with \`etcdkit dev\` or pass --endpoints.`;
   } else if (err instanceof AuthFailedError || err instanceof InvalidTokenError) {
     text =

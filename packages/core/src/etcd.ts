@@ -77,6 +77,27 @@ interface Shared {
 
 const internal = Symbol('etcdkit.internal');
 
+/** The read of a transaction at the oldest revision (the one a CompactedError is about), if any. */
+function oldestRead(req: WireTxnRequest): { key: Buffer; revision: bigint } | undefined {
+  let best: { key: Buffer; revision: bigint } | undefined;
+  const visit = (ops: WireTxnRequest['success']) => {
+    for (const o of ops) {
+      if ('requestRange' in o && o.requestRange.revision) {
+        const revision = BigInt(o.requestRange.revision);
+        if (revision > 0n && (!best || revision < best.revision))
+          best = { key: Buffer.from(o.requestRange.key), revision };
+      }
+      if ('requestTxn' in o) {
+        visit(o.requestTxn.success);
+        visit(o.requestTxn.failure);
+      }
+    }
+  };
+  visit(req.success);
+  visit(req.failure);
+  return best;
+}
+
 /** Lease calls of a client. */
 export interface LeaseApi {
   /** Grant a lease of `ttl` seconds. Pass `{ keepAlive: true }` (or call lease.keepAlive()) to keep it. */
@@ -224,7 +245,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     return this.shared.conn.unary<WireRangeRequest, WireRangeResponse>('KV', 'Range', req, {
       idempotent: true,
       ...o,
-      context: { key: req.key as Buffer },
+      context: { key: req.key as Buffer, revision: BigInt(req.revision ?? 0) },
     });
   }
 
@@ -287,9 +308,11 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   private async commit(branches: TxnBranches, readOnly: boolean, o: CallOptions = {}): Promise<TxnResult> {
     this.assertOpen();
     const req = txnRequest(branches, this.wire);
+    const read = oldestRead(req);
     const r = await this.shared.conn.unary<WireTxnRequest, WireTxnResponse>('KV', 'Txn', req, {
       idempotent: readOnly,
       ...o,
+      ...(read ? { context: read } : {}),
     });
     return toTxnResult(r, this.ks);
   }

@@ -1,20 +1,11 @@
 import { EtcdError } from '@etcdkit/core';
 
-/** lock() (or acquire()) did not get the lock within `timeoutMs`; its waiter key was removed. */
-export class LockTimeoutError extends EtcdError {
-  /** The lock that was not acquired, e.g. `mutex "jobs"`. */
-  readonly lock: string;
-  readonly timeoutMs: number;
-  constructor(lock: string, timeoutMs: number, options?: { cause?: unknown }) {
-    super(
-      'LOCK_TIMEOUT',
-      `${lock} was not acquired within ${timeoutMs} ms; it is held by someone else: retry later or raise timeoutMs`,
-      options,
-    );
-    this.lock = lock;
-    this.timeoutMs = timeoutMs;
-  }
-}
+/**
+ * lock() (or acquire()) did not get the lock within `timeoutMs`; its waiter key was removed.
+ * This is core's DeadlineExceededError (code DEADLINE_EXCEEDED, reason 'lock-wait', `timeoutMs`
+ * set, `operation` naming the lock): one timeout error for every wait in etcdkit.
+ */
+export { DeadlineExceededError as LockTimeoutError } from '@etcdkit/core';
 
 /**
  * Ownership of a lock ended: its key was deleted or replaced by someone else (or removed by

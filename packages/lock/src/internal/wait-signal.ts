@@ -53,7 +53,17 @@ export class WaitSignal {
       this.user?.addEventListener('abort', this.onUser, { once: true });
       this.session?.addEventListener('abort', this.onSession, { once: true });
       const ms = options?.timeoutMs;
-      if (ms !== undefined) this.timer = setTimeout(() => this.abort(new LockTimeoutError(label, ms)), ms);
+      if (ms !== undefined)
+        this.timer = setTimeout(
+          () =>
+            this.abort(
+              new LockTimeoutError(
+                `${label} was not acquired within ${ms} ms; it is held by someone else: retry later or raise timeoutMs`,
+                { reason: 'lock-wait', operation: label, timeoutMs: ms },
+              ),
+            ),
+          ms,
+        );
     }
   }
 
