@@ -15,6 +15,7 @@ export const EXIT_USAGE = 2;
 
 /** The command line is wrong: unknown flag, missing argument, bad value. Exit code 2. */
 export class UsageError extends EtcdError {
+  declare readonly code: 'USAGE';
   /** The command whose help explains the right usage ('' for the top level). */
   readonly command: string;
   constructor(message: string, command = '', options?: { cause?: unknown }) {
@@ -25,6 +26,7 @@ export class UsageError extends EtcdError {
 
 /** A failure whose message already says what happened and what to do. Exit code 1 unless given. */
 export class CliError extends EtcdError {
+  declare readonly code: 'CLI';
   readonly exitCode: number;
   constructor(message: string, options?: { cause?: unknown; exitCode?: number }) {
     super('CLI', message, options);
