@@ -30,15 +30,15 @@ export function checkEndpoint(raw: unknown, what: string): ParsedEndpoint {
     throw bad(`scheme ${JSON.stringify(m[1])} is not http or https`);
   const hostPort = m[2]!;
   // [v6]:port, [v6], host:port or host.
-  const v6 = /^\[([0-9A-Fa-f:.]+)\](?::(\d*))?$/.exec(hostPort);
-  const plain = /^([^:[\]]+)(?::(\d*))?$/.exec(hostPort);
+  const v6 = /^\[([0-9A-Fa-f:.]+)\](?::([^:]*))?$/.exec(hostPort);
+  const plain = /^([^:[\]]+)(?::([^:]*))?$/.exec(hostPort);
   const parts = v6 ?? plain;
   if (!parts) throw bad('the host is not a name, an IPv4 address or a bracketed IPv6 address');
   const host = v6 ? `[${parts[1]}]` : parts[1]!;
   const portText = parts[2];
   if (portText !== undefined) {
     const port = Number(portText);
-    if (portText === '' || !Number.isInteger(port) || port < 1 || port > 65535)
+    if (!/^\d+$/.test(portText) || !Number.isInteger(port) || port < 1 || port > 65535)
       throw bad(`port ${JSON.stringify(portText)} is not a number from 1 to 65535`);
   }
   return {
