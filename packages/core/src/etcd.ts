@@ -6,6 +6,7 @@ import { type Bytes, toBuffer } from './internal/bytes.js';
 import { type CallOptions, Connection } from './internal/connection.js';
 import { checkInt64 } from './internal/int64.js';
 import { type KeySelector, Keyspace } from './internal/keyspace.js';
+import { checkPutSize, checkTxnSize } from './internal/request-size.js';
 import type {
   WireCompactionRequest,
   WireDeleteRangeResponse,
@@ -275,6 +276,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   async put(key: Bytes, value: Bytes, options: PutOptions & CallOptions = {}): Promise<PutResult> {
     this.assertOpen();
     const req = putRequest(key, value, options, this.wire);
+    checkPutSize(req, this.wire.maxRequestBytes, this.shared.conn.options.auth?.username);
     const r = await this.shared.conn.unary<typeof req, WirePutResponse>('KV', 'Put', req, {
       idempotent: false,
       ...options,
@@ -308,6 +310,8 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   private async commit(branches: TxnBranches, readOnly: boolean, o: CallOptions = {}): Promise<TxnResult> {
     this.assertOpen();
     const req = txnRequest(branches, this.wire);
+    // A read-only txn is served without going through raft, where etcd checks the size.
+    if (!readOnly) checkTxnSize(req, this.wire.maxRequestBytes, this.shared.conn.options.auth?.username);
     const read = oldestRead(req);
     const r = await this.shared.conn.unary<WireTxnRequest, WireTxnResponse>('KV', 'Txn', req, {
       idempotent: readOnly,
