@@ -361,6 +361,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     // loop only after a failure, which it then sees as its attempt 1.
     const again = (first: unknown): Promise<Res> => {
       if (!mayRepeat(first)) throw first;
+      // A rejected token is renewed and the call sent once more at once: that is not a retry.
+      if (first instanceof InvalidTokenError) return run().catch(backoff);
+      return backoff(first);
+    };
+    const backoff = (first: unknown): Promise<Res> => {
+      if (!mayRepeat(first)) throw first;
       return retry((attempt) => (attempt === 1 ? Promise.reject(first) : run()), {
         retryable: mayRepeat,
         maxAttempts: this.options.retries + 1,
