@@ -12,9 +12,10 @@ for (const stream of [process.stdout, process.stderr])
 
 // A safety net: whatever escapes is still reported as one line.
 process.on('unhandledRejection', (reason) => {
-  const err = reason instanceof Error ? reason : new Error(String(reason));
-  process.stderr.write(`etcdkit: unexpected error: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
-  if (argv.includes('--debug') && err.stack) process.stderr.write(`${err.stack}\n`);
+  const message = reason instanceof Error ? reason.message : String(reason);
+  process.stderr.write(`etcdkit: unexpected error: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+  if (argv.includes('--debug') && reason instanceof Error && reason.stack)
+    process.stderr.write(`${reason.stack}\n`);
   process.exit(1);
 });
 

@@ -97,7 +97,14 @@ export function endpointsOf(values: OptionValues): string[] {
 
 /** Client options from the global flags; throws UsageError for bad values. */
 export function clientOptions(values: OptionValues, command: string, env = process.env): EtcdOptions {
-  const endpoints = endpointsOf(values);
+  let endpoints: string[];
+  try {
+    endpoints = endpointsOf(values);
+  } catch (err) {
+    // core names the option (endpoints[0], ETCD_ENDPOINTS[1]); here it is the flag.
+    const message = (err as Error).message.replace(/^endpoints(?=[[ ])/, '--endpoints');
+    throw new UsageError(message, command, { cause: err });
+  }
   if (endpoints.length === 0 || endpoints.some((e) => e === ''))
     throw new UsageError('--endpoints needs host:port entries, comma separated', command);
   const opts: EtcdOptions = {

@@ -1,6 +1,7 @@
 import {
   AuthFailedError,
   DeadlineExceededError,
+  DialTimeoutError,
   EtcdError,
   InvalidTokenError,
   PermissionDeniedError,
@@ -14,6 +15,7 @@ export const EXIT_USAGE = 2;
 
 /** The command line is wrong: unknown flag, missing argument, bad value. Exit code 2. */
 export class UsageError extends EtcdError {
+  declare readonly code: 'USAGE';
   /** The command whose help explains the right usage ('' for the top level). */
   readonly command: string;
   constructor(message: string, command = '', options?: { cause?: unknown }) {
@@ -24,6 +26,7 @@ export class UsageError extends EtcdError {
 
 /** A failure whose message already says what happened and what to do. Exit code 1 unless given. */
 export class CliError extends EtcdError {
+  declare readonly code: 'CLI';
   readonly exitCode: number;
   constructor(message: string, options?: { cause?: unknown; exitCode?: number }) {
     super('CLI', message, options);
@@ -41,14 +44,11 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
-/** The reason inside core's dial message: "... tried a:1 (Error: connect ECONNREFUSED a:1. Resolution note: ). ..." */
-export function dialReason(message: string): string {
-  const m = /tried [^(]*\((.*)\)\. /.exec(message);
-  if (!m) return message;
-  return m[1]!
-    .replace(/^Error: /, '')
-    .replace(/\.? ?Resolution note: ?$/, '')
-    .trim();
+/** Why etcd could not be reached: the per-endpoint reasons of a dial timeout, else the message. */
+export function dialReason(err: Error): string {
+  if (!(err instanceof DialTimeoutError)) return err.message;
+  const one = err.attempts.length === 1;
+  return err.attempts.map((a) => (one ? a.reason : `${a.endpoint}: ${a.reason}`)).join('; ');
 }
 
 /** `etcdkit: ...`: one line saying what failed and what to do. */
@@ -61,7 +61,7 @@ export function describeError(err: unknown, ctx: ErrorContext): string {
   } else if (err instanceof CliError) {
     text = err.message;
   } else if (err instanceof UnavailableError || err instanceof DeadlineExceededError) {
-    const reason = err instanceof UnavailableError ? dialReason(err.message) : err.message;
+    const reason = dialReason(err);
     text = `cannot reach etcd at ${at} (${reason}). Start one with \`etcdkit dev\` or pass --endpoints.`;
   } else if (err instanceof AuthFailedError || err instanceof InvalidTokenError) {
     text =

@@ -8,6 +8,7 @@ import {
   op,
   type RangeOptions,
 } from '@etcdkit/core';
+import { CliError } from './errors.js';
 
 /** One entry of a directory-like listing. */
 export interface Child {
@@ -239,7 +240,9 @@ class Lister {
     await Promise.all(work);
     // Cannot happen at one revision; a guard against silently wrong counts.
     if (seen !== count)
-      throw new Error(`listing ${base.toString()}: the parts hold ${seen} keys, the whole ${count}`);
+      throw new CliError(
+        `listing ${base.toString()}: the parts hold ${seen} keys, the whole ${count}; this is a bug of etcdkit, please report it`,
+      );
   }
 
   private async part(p: Part): Promise<void> {

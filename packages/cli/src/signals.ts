@@ -1,4 +1,5 @@
 import { constants } from 'node:os';
+import { AbortError } from '@etcdkit/core';
 
 const HANDLED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
@@ -27,7 +28,7 @@ export class Termination implements Disposable {
     else if (this.first !== undefined) process.exit(signalExitCode(sig));
     if (this.first === undefined) {
       this.first = sig;
-      this.controller.abort(new Error(`received ${sig}`));
+      this.controller.abort(new AbortError(`interrupted: received ${sig}`));
     }
   };
   private readonly onSignal: ((signal: NodeJS.Signals) => void) | undefined;

@@ -67,7 +67,7 @@ describe('help and usage errors', () => {
       ['ls', '--cacert', '/nonexistent/ca.pem'],
       /cannot read the --cacert file "\/nonexistent\/ca.pem" \(ENOENT\)/,
     ],
-    [['ls', '--endpoints', 'http://a/b'], /invalid etcd endpoint/],
+    [['ls', '--endpoints', 'http://a/b'], /"http:\/\/a\/b" is not a valid etcd endpoint \(it has a path/],
     [['ls', '--dial-timeout', 'x'], /--dial-timeout takes a duration/],
   ])('etcdkit %j: one line, exit 2', async (args, message) => {
     const r = await inProcess(args);

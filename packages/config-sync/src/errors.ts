@@ -6,6 +6,7 @@ import { EtcdError } from '@etcdkit/core';
  * mirror running (they are reported on 'error').
  */
 export class LastKnownGoodError extends EtcdError {
+  declare readonly code: 'LAST_KNOWN_GOOD';
   readonly path: string;
   constructor(path: string, message: string, options?: { cause?: unknown }) {
     super('LAST_KNOWN_GOOD', message, options);
@@ -15,6 +16,7 @@ export class LastKnownGoodError extends EtcdError {
 
 /** A changes() iterator fell more than `maxBuffered` changes behind; read the snapshot and start a new one. */
 export class ChangesOverflowError extends EtcdError {
+  declare readonly code: 'CHANGES_OVERFLOW';
   readonly maxBuffered: number;
   constructor(maxBuffered: number) {
     super(
@@ -28,6 +30,7 @@ export class ChangesOverflowError extends EtcdError {
 
 /** A subscriber's next/error/complete threw; the mirror and the other subscribers carry on. `cause` is what it threw. */
 export class SubscriberError extends EtcdError {
+  declare readonly code: 'SUBSCRIBER_FAILED';
   constructor(cause: unknown) {
     super(
       'SUBSCRIBER_FAILED',

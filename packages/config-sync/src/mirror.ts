@@ -9,6 +9,7 @@ import {
   InvalidArgumentError,
   type KeyValue,
   UnavailableError,
+  UnknownEtcdError,
   type WatchBatch,
   type Watcher,
 } from '@etcdkit/core';
@@ -171,7 +172,11 @@ export class Mirror<T> extends ConfigView<T> implements AsyncDisposable {
   private launch(needsList: boolean): void {
     this.loop = this.run(needsList).catch((err: unknown) => {
       // Only a bug gets here; end visibly rather than hang.
-      this.hub.end(err instanceof Error ? err : new Error(String(err)));
+      this.hub.end(
+        err instanceof Error
+          ? err
+          : new UnknownEtcdError(`config mirror failed: ${String(err)}`, { cause: err }),
+      );
     });
   }
 
@@ -388,7 +393,10 @@ export class Mirror<T> extends ConfigView<T> implements AsyncDisposable {
           this.hub.end(err);
           return false;
         }
-        const e = err instanceof Error ? err : new Error(String(err));
+        const e =
+          err instanceof Error
+            ? err
+            : new UnknownEtcdError(`config mirror failed: ${String(err)}`, { cause: err });
         // One report per outage; later failures only update lastError.
         if (!reported) this.hub.error(e);
         else this.hub.lastError = e;
@@ -486,7 +494,10 @@ export class Mirror<T> extends ConfigView<T> implements AsyncDisposable {
       this.hub.end(err);
       return 'stop';
     }
-    const e = err instanceof Error ? err : new Error(String(err));
+    const e =
+      err instanceof Error
+        ? err
+        : new UnknownEtcdError(`config mirror failed: ${String(err)}`, { cause: err });
     this.hub.error(e);
     if (err instanceof CompactedError) return 'compacted';
     this.hub.setStatus('reconnecting');

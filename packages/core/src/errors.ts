@@ -1,11 +1,64 @@
 /**
- * Every error etcdkit throws is an EtcdError. Each class says what happened; its message
- * says what to do. gRPC statuses and etcd's error strings are mapped in internal/error-map.ts.
+ * Every error etcdkit throws is an EtcdError. Each class says what happened; its message says
+ * what to do. gRPC statuses and etcd's error strings are mapped in internal/error-map.ts.
+ *
+ * The contract: one class per `code`; `code` is a readonly string literal, and the union of every
+ * code of every etcdkit package is `EtcdErrorCode`. Sub-cases of one class go in a `reason`
+ * field (ResourceExhaustedError.reason, InvalidTxnError.reason, DeadlineExceededError.reason).
+ *
+ * Typing: the base declares `readonly code: EtcdErrorCode`; each class narrows it with
+ * `declare readonly code: '...'` (no runtime field, the base constructor sets it). A class that
+ * has subclasses with codes of their own (UnavailableError, whose subclass is DialTimeoutError)
+ * declares the union of its own and its subclasses' codes; the subclass sets its code with a
+ * field initializer, which runs after the base constructor. So `instanceof` keeps working along
+ * the hierarchy and a `switch (err.code)` on an EtcdError narrows to the right class's fields.
  */
+
+/** Every code, of every etcdkit package, at run time (the type `EtcdErrorCode` is derived from it). */
+export const ETCD_ERROR_CODES = [
+  // @etcdkit/core
+  'UNAVAILABLE',
+  'DIAL_TIMEOUT',
+  'CLOSED',
+  'DEADLINE_EXCEEDED',
+  'ABORTED',
+  'COMPACTED',
+  'FUTURE_REVISION',
+  'LEASE_NOT_FOUND',
+  'LEASE_EXPIRED',
+  'SESSION_EXPIRED',
+  'AUTH_FAILED',
+  'INVALID_TOKEN',
+  'PERMISSION_DENIED',
+  'REQUEST_TOO_LARGE',
+  'RESOURCE_EXHAUSTED',
+  'INVALID_TXN',
+  'INVALID_ARGUMENT',
+  'WATCH_CANCELED',
+  'UNKNOWN',
+  // @etcdkit/lock
+  'LOCK_RELEASED',
+  'LOCK_HELD',
+  'LOCK_NOT_HELD',
+  // @etcdkit/election
+  'NOT_LEADER',
+  'CAMPAIGN_IN_PROGRESS',
+  // @etcdkit/config-sync
+  'LAST_KNOWN_GOOD',
+  'CHANGES_OVERFLOW',
+  'SUBSCRIBER_FAILED',
+  // @etcdkit/cli
+  'USAGE',
+  'CLI',
+] as const;
+
+/** The `code` of every EtcdError, of every etcdkit package. */
+export type EtcdErrorCode = (typeof ETCD_ERROR_CODES)[number];
+
 export class EtcdError extends Error {
-  /** A stable, machine-readable code, e.g. 'UNAVAILABLE' or 'COMPACTED'. */
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  /** A stable, machine-readable code, e.g. 'UNAVAILABLE' or 'COMPACTED'; one per class. */
+  readonly code: EtcdErrorCode;
+  constructor(code: EtcdErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
@@ -14,70 +67,123 @@ export class EtcdError extends Error {
 
 /** No endpoint could serve the request (down, unreachable, no leader). Safe calls were already retried. */
 export class UnavailableError extends EtcdError {
+  declare readonly code: 'UNAVAILABLE' | 'DIAL_TIMEOUT';
   /**
    * True when a write was sent but its answer never came: it may or may not have been applied.
    * Read the key (or compare revisions) before repeating it.
    */
   readonly outcomeUnknown: boolean;
-  constructor(message: string, options?: { cause?: unknown; outcomeUnknown?: boolean; code?: string }) {
-    super(options?.code ?? 'UNAVAILABLE', message, options);
+  constructor(message: string, options?: { cause?: unknown; outcomeUnknown?: boolean }) {
+    super('UNAVAILABLE', message, options);
     this.outcomeUnknown = options?.outcomeUnknown ?? false;
   }
 }
 
-/** No endpoint accepted a connection within dialTimeoutMs. */
+/** One endpoint tried while dialing, and why it did not become ready. */
+export interface DialAttempt {
+  /** The endpoint as configured (e.g. `127.0.0.1:2379`). */
+  endpoint: string;
+  /** Why it failed (e.g. `connect ECONNREFUSED 127.0.0.1:2379`), or its last connection state. */
+  reason: string;
+}
+
+/** No endpoint accepted a connection within dialTimeoutMs. `attempts` says why, per endpoint. */
 export class DialTimeoutError extends UnavailableError {
+  override readonly code = 'DIAL_TIMEOUT' as const;
+  /** Every endpoint tried, in order, with the reason it did not connect. */
+  readonly attempts: readonly DialAttempt[];
+  /** The endpoints tried, in order (the `endpoint` of each attempt). */
   readonly endpoints: readonly string[];
-  constructor(message: string, endpoints: readonly string[], options?: { cause?: unknown }) {
-    super(message, { ...options, code: 'DIAL_TIMEOUT' });
-    this.endpoints = endpoints;
+  constructor(message: string, attempts: readonly DialAttempt[], options?: { cause?: unknown }) {
+    super(message, options);
+    this.attempts = attempts;
+    this.endpoints = attempts.map((a) => a.endpoint);
   }
 }
 
 /** The client (or the namespace view) was closed; create a new Etcd to go on. */
 export class ClientClosedError extends EtcdError {
+  declare readonly code: 'CLOSED';
   constructor(message = 'the etcd client is closed; create a new Etcd instance to make more calls') {
     super('CLOSED', message);
   }
 }
 
-/** The call did not finish within its timeout. For writes, the outcome is unknown. */
+/**
+ * What waited too long: a call (its requestTimeoutMs/timeoutMs), a lock or semaphore wait
+ * (lock({ timeoutMs })), a campaign (campaign({ timeoutMs })), or a lease keepalive.
+ */
+export type DeadlineReason = 'call' | 'lock-wait' | 'campaign' | 'keepalive';
+
+/**
+ * Something waited longer than it was allowed to: the one timeout error of etcdkit. `reason`
+ * says what waited, `operation` names it (e.g. `KV.Put`, `mutex "jobs"`), `timeoutMs` is the
+ * limit when one was given. For a write call, `outcomeUnknown` says it may have been applied.
+ * (@etcdkit/lock's LockTimeoutError is this class.)
+ */
 export class DeadlineExceededError extends EtcdError {
-  readonly outcomeUnknown: boolean;
-  /** The timeout that ran out, when a caller gave one (lock, campaign and other waits). */
+  declare readonly code: 'DEADLINE_EXCEEDED';
+  readonly reason: DeadlineReason;
+  readonly operation: string | undefined;
   readonly timeoutMs: number | undefined;
-  constructor(message: string, options?: { cause?: unknown; outcomeUnknown?: boolean; timeoutMs?: number }) {
+  readonly outcomeUnknown: boolean;
+  constructor(
+    message: string,
+    options?: {
+      cause?: unknown;
+      outcomeUnknown?: boolean;
+      reason?: DeadlineReason;
+      operation?: string;
+      timeoutMs?: number;
+    },
+  ) {
     super('DEADLINE_EXCEEDED', message, options);
-    this.outcomeUnknown = options?.outcomeUnknown ?? false;
+    this.reason = options?.reason ?? 'call';
+    this.operation = options?.operation;
     this.timeoutMs = options?.timeoutMs;
+    this.outcomeUnknown = options?.outcomeUnknown ?? false;
   }
 }
 
 /** The caller's AbortSignal fired. `cause` is the signal's reason. */
 export class AbortError extends EtcdError {
+  declare readonly code: 'ABORTED';
   constructor(message = 'the operation was aborted', options?: { cause?: unknown }) {
     super('ABORTED', message, options);
   }
 }
 
-/** The requested revision was compacted away; read or watch from `compactRevision` or later. */
+/**
+ * The requested revision was compacted away; read or watch from `compactRevision` or later.
+ * `compactRevision` is etcd's compact revision: the oldest revision still readable. etcd says it
+ * in a watch's cancel; for a read etcd's error has no number, so the client asks for it with one
+ * watch created at revision 1, which etcd cancels with the compact revision. Only when that
+ * follow-up itself fails (e.g. the connection dropped) is `exact` false, and `compactRevision`
+ * is then a lower bound (the requested revision + 1, since etcd refuses exactly the revisions
+ * below its compact revision).
+ */
 export class CompactedError extends EtcdError {
+  declare readonly code: 'COMPACTED';
   readonly compactRevision: bigint;
-  constructor(compactRevision: bigint, message?: string, options?: { cause?: unknown }) {
+  /** True when `compactRevision` is etcd's compact revision; false when it is a lower bound. */
+  readonly exact: boolean;
+  constructor(compactRevision: bigint, message?: string, options?: { cause?: unknown; exact?: boolean }) {
+    const exact = options?.exact ?? true;
     super(
       'COMPACTED',
       message ??
-        (compactRevision > 0n
-          ? `revision compacted: the oldest revision still available is ${compactRevision}; start again from a fresh read`
-          : 'the requested revision was compacted; start again from a fresh read at the current revision'),
+        `revision compacted: the oldest revision still available is ${exact ? '' : 'at least '}${compactRevision}; ` +
+          'start again from a fresh read',
       options,
     );
     this.compactRevision = compactRevision;
+    this.exact = exact;
   }
 }
 
 /** The requested revision is newer than the store's current revision. */
 export class FutureRevisionError extends EtcdError {
+  declare readonly code: 'FUTURE_REVISION';
   constructor(
     message = 'the requested revision is newer than the current revision of the store',
     options?: { cause?: unknown },
@@ -88,6 +194,7 @@ export class FutureRevisionError extends EtcdError {
 
 /** etcd does not know the lease: it expired or was revoked. Grant a new one. */
 export class LeaseNotFoundError extends EtcdError {
+  declare readonly code: 'LEASE_NOT_FOUND';
   readonly leaseId: bigint | undefined;
   constructor(leaseId?: bigint, message?: string, options?: { cause?: unknown }) {
     super(
@@ -105,6 +212,7 @@ export class LeaseNotFoundError extends EtcdError {
  * keepalive, or etcd reported it expired. Everything guarded by it must stop.
  */
 export class LeaseExpiredError extends EtcdError {
+  declare readonly code: 'LEASE_EXPIRED';
   readonly leaseId: bigint;
   constructor(leaseId: bigint, message?: string, options?: { cause?: unknown }) {
     super(
@@ -119,6 +227,7 @@ export class LeaseExpiredError extends EtcdError {
 
 /** The session's lease is lost or the session was closed. Create a new session. */
 export class SessionExpiredError extends EtcdError {
+  declare readonly code: 'SESSION_EXPIRED';
   readonly leaseId: bigint;
   constructor(leaseId: bigint, message?: string, options?: { cause?: unknown }) {
     super(
@@ -133,6 +242,7 @@ export class SessionExpiredError extends EtcdError {
 
 /** Wrong user name or password. */
 export class AuthFailedError extends EtcdError {
+  declare readonly code: 'AUTH_FAILED';
   constructor(
     message = 'authentication failed: check the user name and password',
     options?: { cause?: unknown },
@@ -143,6 +253,7 @@ export class AuthFailedError extends EtcdError {
 
 /** The auth token was rejected (expired or revoked) and could not be renewed. */
 export class InvalidTokenError extends EtcdError {
+  declare readonly code: 'INVALID_TOKEN';
   constructor(
     message = 'the auth token is invalid or expired and could not be renewed',
     options?: { cause?: unknown },
@@ -153,6 +264,7 @@ export class InvalidTokenError extends EtcdError {
 
 /** The user lacks the permission for this key or call. */
 export class PermissionDeniedError extends EtcdError {
+  declare readonly code: 'PERMISSION_DENIED';
   readonly key: Buffer | undefined;
   constructor(message: string, options?: { cause?: unknown; key?: Buffer }) {
     super('PERMISSION_DENIED', message, options);
@@ -160,32 +272,60 @@ export class PermissionDeniedError extends EtcdError {
   }
 }
 
-/** The request exceeds etcd's --max-request-bytes (1.5 MiB by default). Split it. */
+/**
+ * The request exceeds what etcd accepts (--max-request-bytes, 1.5 MiB by default, checked on
+ * the encoded request). Found before sending (`size` and `limit` are then set) or refused by etcd.
+ * Split the request, store large values elsewhere, or raise the limit on both sides.
+ */
 export class RequestTooLargeError extends EtcdError {
+  declare readonly code: 'REQUEST_TOO_LARGE';
+  /** The encoded request's size in bytes, when known. */
+  readonly size: number | undefined;
+  /** The limit it exceeded (maxRequestBytes), when known. */
+  readonly limit: number | undefined;
   constructor(
     message = 'the request is larger than etcd accepts (--max-request-bytes, 1.5 MiB by default); split it',
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; size?: number; limit?: number },
   ) {
     super('REQUEST_TOO_LARGE', message, options);
+    this.size = options?.size;
+    this.limit = options?.limit;
   }
 }
 
-/** etcd is overloaded (too many requests pending) or out of space. */
+/**
+ * Why etcd refused for lack of resources: 'too-many-requests' (its apply queue is full; the
+ * request was refused before it was applied, so it is safe to send again and etcdkit retries it
+ * with backoff), 'no-space' (the NOSPACE alarm: compact, defragment, disarm), or 'other'.
+ */
+export type ResourceExhaustedReason = 'too-many-requests' | 'no-space' | 'other';
+
+/** etcd is overloaded (too many requests pending) or out of space; `reason` says which. */
 export class ResourceExhaustedError extends EtcdError {
-  constructor(message: string, options?: { cause?: unknown; code?: string }) {
-    super(options?.code ?? 'RESOURCE_EXHAUSTED', message, options);
+  declare readonly code: 'RESOURCE_EXHAUSTED';
+  readonly reason: ResourceExhaustedReason;
+  constructor(message: string, options?: { cause?: unknown; reason?: ResourceExhaustedReason }) {
+    super('RESOURCE_EXHAUSTED', message, options);
+    this.reason = options?.reason ?? 'other';
   }
 }
+
+/** Why etcd refused a transaction. */
+export type InvalidTxnReason = 'duplicate-key' | 'too-many-ops';
 
 /** A transaction names the same key twice in a way etcd refuses, or has too many operations. */
 export class InvalidTxnError extends EtcdError {
-  constructor(message: string, options?: { cause?: unknown; code?: string }) {
-    super(options?.code ?? 'INVALID_TXN', message, options);
+  declare readonly code: 'INVALID_TXN';
+  readonly reason: InvalidTxnReason;
+  constructor(message: string, options: { cause?: unknown; reason: InvalidTxnReason }) {
+    super('INVALID_TXN', message, options);
+    this.reason = options.reason;
   }
 }
 
 /** Bad input, caught before it reaches the wire (or refused by etcd as invalid). */
 export class InvalidArgumentError extends EtcdError {
+  declare readonly code: 'INVALID_ARGUMENT';
   constructor(message: string, options?: { cause?: unknown }) {
     super('INVALID_ARGUMENT', message, options);
   }
@@ -193,6 +333,7 @@ export class InvalidArgumentError extends EtcdError {
 
 /** A watch was canceled by etcd for a reason other than compaction. */
 export class WatchCanceledError extends EtcdError {
+  declare readonly code: 'WATCH_CANCELED';
   constructor(message: string, options?: { cause?: unknown }) {
     super('WATCH_CANCELED', message, options);
   }
@@ -200,6 +341,7 @@ export class WatchCanceledError extends EtcdError {
 
 /** Any other failure reported by etcd or gRPC. */
 export class UnknownEtcdError extends EtcdError {
+  declare readonly code: 'UNKNOWN';
   readonly grpcCode: number | undefined;
   constructor(message: string, options?: { cause?: unknown; grpcCode?: number }) {
     super('UNKNOWN', message, options);

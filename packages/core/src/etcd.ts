@@ -4,7 +4,9 @@ import { ClusterApi } from './cluster.js';
 import { ClientClosedError, type EtcdError, InvalidArgumentError } from './errors.js';
 import { type Bytes, toBuffer } from './internal/bytes.js';
 import { type CallOptions, Connection } from './internal/connection.js';
+import { checkInt64 } from './internal/int64.js';
 import { type KeySelector, Keyspace } from './internal/keyspace.js';
+import { checkPutSize, checkTxnSize } from './internal/request-size.js';
 import type {
   WireCompactionRequest,
   WireDeleteRangeResponse,
@@ -75,6 +77,27 @@ interface Shared {
 }
 
 const internal = Symbol('etcdkit.internal');
+
+/** The read of a transaction at the oldest revision (the one a CompactedError is about), if any. */
+function oldestRead(req: WireTxnRequest): { key: Buffer; revision: bigint } | undefined {
+  let best: { key: Buffer; revision: bigint } | undefined;
+  const visit = (ops: WireTxnRequest['success']) => {
+    for (const o of ops) {
+      if ('requestRange' in o && o.requestRange.revision) {
+        const revision = BigInt(o.requestRange.revision);
+        if (revision > 0n && (!best || revision < best.revision))
+          best = { key: Buffer.from(o.requestRange.key), revision };
+      }
+      if ('requestTxn' in o) {
+        visit(o.requestTxn.success);
+        visit(o.requestTxn.failure);
+      }
+    }
+  };
+  visit(req.success);
+  visit(req.failure);
+  return best;
+}
 
 /** Lease calls of a client. */
 export interface LeaseApi {
@@ -223,7 +246,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     return this.shared.conn.unary<WireRangeRequest, WireRangeResponse>('KV', 'Range', req, {
       idempotent: true,
       ...o,
-      context: { key: req.key as Buffer },
+      context: { key: req.key as Buffer, revision: BigInt(req.revision ?? 0) },
     });
   }
 
@@ -253,6 +276,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   async put(key: Bytes, value: Bytes, options: PutOptions & CallOptions = {}): Promise<PutResult> {
     this.assertOpen();
     const req = putRequest(key, value, options, this.wire);
+    checkPutSize(req, this.wire.maxRequestBytes, this.shared.conn.options.auth?.username);
     const r = await this.shared.conn.unary<typeof req, WirePutResponse>('KV', 'Put', req, {
       idempotent: false,
       ...options,
@@ -286,9 +310,13 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   private async commit(branches: TxnBranches, readOnly: boolean, o: CallOptions = {}): Promise<TxnResult> {
     this.assertOpen();
     const req = txnRequest(branches, this.wire);
+    // A read-only txn is served without going through raft, where etcd checks the size.
+    if (!readOnly) checkTxnSize(req, this.wire.maxRequestBytes, this.shared.conn.options.auth?.username);
+    const read = oldestRead(req);
     const r = await this.shared.conn.unary<WireTxnRequest, WireTxnResponse>('KV', 'Txn', req, {
       idempotent: readOnly,
       ...o,
+      ...(read ? { context: read } : {}),
     });
     return toTxnResult(r, this.ks);
   }
@@ -296,8 +324,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   /** Drop history before `revision`. With `physical`, wait until the space is reclaimed. */
   async compact(revision: Revision, options: CallOptions & { physical?: boolean } = {}): Promise<void> {
     this.assertOpen();
-    const rev = revisionString(revision);
-    if (!rev || rev === '0') throw new InvalidArgumentError('compact needs a revision > 0');
+    const rev = checkInt64(revision, 'compact revision', { min: 1n }).toString();
     await this.shared.conn.unary<WireCompactionRequest, object>(
       'KV',
       'Compact',

@@ -8,17 +8,23 @@ export {
   ClientClosedError,
   CompactedError,
   DeadlineExceededError,
+  type DeadlineReason,
+  type DialAttempt,
   DialTimeoutError,
+  ETCD_ERROR_CODES,
   EtcdError,
+  type EtcdErrorCode,
   FutureRevisionError,
   InvalidArgumentError,
   InvalidTokenError,
   InvalidTxnError,
+  type InvalidTxnReason,
   LeaseExpiredError,
   LeaseNotFoundError,
   PermissionDeniedError,
   RequestTooLargeError,
   ResourceExhaustedError,
+  type ResourceExhaustedReason,
   SessionExpiredError,
   UnavailableError,
   UnknownEtcdError,
@@ -48,7 +54,7 @@ export type { GrantOptions, LeaseEvents, LeaseTimeToLive } from './lease.js';
 export { Lease } from './lease.js';
 export type { Alarm, AlarmType, EndpointHealth, EndpointStatus, TargetOptions } from './maintenance.js';
 export { MaintenanceApi } from './maintenance.js';
-export type { EtcdOptions, TlsOptions } from './options.js';
+export type { EtcdOptions, ResolvedOptions, TlsOptions } from './options.js';
 export { defaults } from './options.js';
 export type { SessionOptions } from './session.js';
 export { Session } from './session.js';

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from './errors.js';
 import type { Bytes } from './internal/bytes.js';
+import { checkUint63 } from './internal/int64.js';
 import type { KeySelector, Keyspace } from './internal/keyspace.js';
 import type { WireKeyValue, WireRangeRequest } from './internal/wire.js';
 
@@ -84,14 +85,10 @@ export function toKeyValue(kv: WireKeyValue, ks: Keyspace): KeyValue {
   };
 }
 
+/** A caller's int64 (revision, version, lease id) checked (>= 0, within int64) and put in wire form. */
 export function revisionString(rev: Revision | undefined, what = 'revision'): string | undefined {
   if (rev === undefined) return undefined;
-  if (typeof rev === 'number' && !Number.isSafeInteger(rev))
-    throw new InvalidArgumentError(`${what} must be an integer, got ${rev}`);
-  if (typeof rev !== 'number' && typeof rev !== 'bigint')
-    throw new InvalidArgumentError(`${what} must be a bigint or number, got ${typeof rev}`);
-  if (rev < 0) throw new InvalidArgumentError(`${what} must not be negative, got ${rev}`);
-  return rev.toString();
+  return checkUint63(rev, what).toString();
 }
 
 const SORT_TARGETS = {
@@ -104,10 +101,9 @@ const SORT_TARGETS = {
 const SORT_ORDERS = { none: 'NONE', ascend: 'ASCEND', descend: 'DESCEND' } as const;
 
 export function toRangeRequest(o: RangeOptions, ks: Keyspace): WireRangeRequest {
-  if (o.limit !== undefined && (!Number.isSafeInteger(o.limit) || o.limit < 0))
-    throw new InvalidArgumentError(`limit must be a non-negative integer, got ${o.limit}`);
+  const limit = o.limit === undefined ? 0n : checkUint63(o.limit, 'limit');
   const req: WireRangeRequest = { ...ks.range(o) };
-  if (o.limit) req.limit = String(o.limit);
+  if (limit) req.limit = limit.toString();
   const rev = revisionString(o.revision);
   if (rev) req.revision = rev;
   if (o.sort) {

@@ -1,12 +1,13 @@
 import type * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'eventemitter3';
 import {
-  EtcdError,
+  DeadlineExceededError,
   InvalidArgumentError,
   InvalidTokenError,
   LeaseExpiredError,
   LeaseNotFoundError,
   UnavailableError,
+  UnknownEtcdError,
 } from './errors.js';
 import type { CallOptions, Connection } from './internal/connection.js';
 import { toEtcdError } from './internal/error-map.js';
@@ -195,7 +196,7 @@ export class LeaseManager {
       // A grant without an ID creates a new lease each time: not safe to repeat.
       { idempotent: options.id !== undefined, ...options },
     );
-    if (res.error) throw new EtcdError('LEASE_GRANT_FAILED', `lease grant failed: ${res.error}`);
+    if (res.error) throw new UnknownEtcdError(`lease grant failed: ${res.error}`);
     const lease = new Lease(this, BigInt(res.ID), Number(res.TTL), sent);
     if (options.keepAlive) await lease.keepAlive();
     return lease;
@@ -244,9 +245,17 @@ export class LeaseManager {
     );
     try {
       return await new Promise<number>((resolve, reject) => {
+        const ms = options?.timeoutMs ?? this.conn.options.requestTimeoutMs;
         const timer = setTimeout(
-          () => reject(new EtcdError('DEADLINE_EXCEEDED', 'lease keepalive got no answer in time')),
-          options?.timeoutMs ?? this.conn.options.requestTimeoutMs,
+          () =>
+            reject(
+              new DeadlineExceededError(`lease keepalive got no answer within ${ms} ms`, {
+                reason: 'keepalive',
+                operation: 'Lease.LeaseKeepAlive',
+                timeoutMs: ms,
+              }),
+            ),
+          ms,
         );
         call.once('data', (r: WireLeaseKeepAliveResponse) => {
           clearTimeout(timer);

@@ -1,3 +1,6 @@
+import { InvalidArgumentError } from './errors.js';
+import { checkEndpoint } from './internal/endpoint.js';
+
 /** TLS material: PEM strings or Buffers (file contents, not paths). */
 export interface TlsOptions {
   ca?: string | Buffer;
@@ -50,28 +53,167 @@ export interface ResolvedOptions {
   autoSyncIntervalMs: number | undefined;
 }
 
-/** Every default in one place. */
-export function defaults(options: EtcdOptions = {}): ResolvedOptions {
+/** The largest delay Node's timers accept (2^31-1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const OPTION_NAMES: readonly (keyof EtcdOptions)[] = [
+  'endpoints',
+  'tls',
+  'auth',
+  'namespace',
+  'dialTimeoutMs',
+  'requestTimeoutMs',
+  'retries',
+  'keepaliveTimeMs',
+  'keepaliveTimeoutMs',
+  'maxRequestBytes',
+  'leaseSafetyMarginMs',
+  'autoSyncIntervalMs',
+  'watchHighWaterMark',
+];
+
+function shown(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  return Array.isArray(v) ? 'an array' : typeof v;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
+}
+
+/** Refuse names not in `known`: a misspelt option must not pass silently. */
+function checkKeys(o: Record<string, unknown>, known: readonly string[], where: string): void {
+  for (const k of Object.keys(o)) {
+    if (known.includes(k)) continue;
+    const near = known.find((n) => n.toLowerCase().startsWith(k.toLowerCase().slice(0, 4)));
+    throw new InvalidArgumentError(
+      `${where}: unknown option ${JSON.stringify(k)}` +
+        (near ? ` (did you mean ${JSON.stringify(near)}?)` : '') +
+        `; accepted: ${known.join(', ')}`,
+    );
+  }
+}
+
+/** A delay or timeout in ms: finite, > 0 (or >= 0 when `zero`), within the timer limit. */
+function ms(name: string, v: unknown, fallback: number, zero = false): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || (zero ? v < 0 : v <= 0) || v > MAX_TIMER_MS)
+    throw new InvalidArgumentError(
+      `${name} must be a number of milliseconds ${zero ? '>= 0' : '> 0'} and <= ${MAX_TIMER_MS} (about 24.8 days), got ${shown(v)}`,
+    );
+  return v;
+}
+
+/** A whole number from `min` to `max`. */
+function whole(name: string, v: unknown, fallback: number, min: number, max: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got ${shown(v)}`);
+  return v;
+}
+
+function endpointList(v: unknown): string[] {
   const fromEnv = process.env.ETCD_ENDPOINTS?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const endpoints =
-    typeof options.endpoints === 'string'
-      ? options.endpoints.split(',').map((s) => s.trim())
-      : (options.endpoints ?? (fromEnv?.length ? fromEnv : ['127.0.0.1:2379']));
+  let list: string[];
+  let name = 'endpoints';
+  if (v === undefined) {
+    if (fromEnv?.length) name = 'ETCD_ENDPOINTS';
+    list = fromEnv?.length ? fromEnv : ['127.0.0.1:2379'];
+  } else if (typeof v === 'string') {
+    list = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  } else if (Array.isArray(v)) {
+    list = v.map((e, i) => {
+      if (typeof e !== 'string' || e.trim() === '')
+        throw new InvalidArgumentError(
+          `endpoints[${i}] must be a non-empty string (host:port, http://host:port or https://host:port), got ${shown(e)}`,
+        );
+      return e.trim();
+    });
+  } else
+    throw new InvalidArgumentError(
+      `endpoints must be an array of strings or one comma-separated string (host:port, http://host:port or https://host:port), got ${shown(v)}`,
+    );
+  if (list.length === 0)
+    throw new InvalidArgumentError(`${name} must name at least one endpoint (host:port)`);
+  const schemes = new Set(list.map((e, i) => checkEndpoint(e, `${name}[${i}]`).scheme === 'https'));
+  if (schemes.size > 1)
+    throw new InvalidArgumentError(`${name} mix http:// and https://; use one scheme for all`);
+  return list;
+}
+
+function pemOption(name: string, v: unknown): void {
+  if (v !== undefined && typeof v !== 'string' && !(v instanceof Uint8Array))
+    throw new InvalidArgumentError(
+      `${name} must be PEM text (a string) or its bytes (a Buffer) — the contents, not a path; got ${shown(v)}`,
+    );
+}
+
+function tlsOption(v: unknown): TlsOptions | undefined {
+  if (v === undefined) return undefined;
+  if (!isPlainObject(v))
+    throw new InvalidArgumentError(
+      `tls must be an object { ca?, cert?, key?, serverName? }, got ${shown(v)}`,
+    );
+  checkKeys(v, ['ca', 'cert', 'key', 'serverName'], 'tls');
+  pemOption('tls.ca', v.ca);
+  pemOption('tls.cert', v.cert);
+  pemOption('tls.key', v.key);
+  if ((v.cert === undefined) !== (v.key === undefined))
+    throw new InvalidArgumentError(
+      'tls.cert and tls.key go together: give both (a client certificate) or neither',
+    );
+  if (v.serverName !== undefined && (typeof v.serverName !== 'string' || v.serverName === ''))
+    throw new InvalidArgumentError(`tls.serverName must be a non-empty string, got ${shown(v.serverName)}`);
+  return v as TlsOptions;
+}
+
+function authOption(v: unknown): ResolvedOptions['auth'] {
+  if (v === undefined) return undefined;
+  if (!isPlainObject(v))
+    throw new InvalidArgumentError(`auth must be an object { username, password }, got ${shown(v)}`);
+  checkKeys(v, ['username', 'password'], 'auth');
+  if (typeof v.username !== 'string' || v.username === '')
+    throw new InvalidArgumentError(`auth.username must be a non-empty string, got ${shown(v.username)}`);
+  if (typeof v.password !== 'string')
+    throw new InvalidArgumentError(`auth.password must be a string, got ${shown(v.password)}`);
+  return { username: v.username, password: v.password };
+}
+
+/**
+ * Every default in one place, and every option checked: a wrong type, a value out of range or
+ * an unknown name is an InvalidArgumentError naming the option and what it accepts.
+ */
+export function defaults(options: EtcdOptions = {}): ResolvedOptions {
+  if (!isPlainObject(options))
+    throw new InvalidArgumentError(`Etcd options must be an object, got ${shown(options)}`);
+  const o = options as Record<string, unknown>;
+  checkKeys(o, OPTION_NAMES, 'Etcd options');
+  if (o.namespace !== undefined && typeof o.namespace !== 'string')
+    throw new InvalidArgumentError(`namespace must be a string (a key prefix), got ${shown(o.namespace)}`);
   return {
-    endpoints,
-    tls: options.tls,
-    auth: options.auth,
-    namespace: options.namespace ?? '',
-    dialTimeoutMs: options.dialTimeoutMs ?? 5000,
-    requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
-    retries: options.retries ?? 5,
-    keepaliveTimeMs: options.keepaliveTimeMs ?? 10_000,
-    keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? 5000,
-    maxRequestBytes: options.maxRequestBytes ?? 1.5 * 1024 * 1024,
-    leaseSafetyMarginMs: options.leaseSafetyMarginMs,
-    watchHighWaterMark: options.watchHighWaterMark ?? 10_000,
-    autoSyncIntervalMs: options.autoSyncIntervalMs,
+    endpoints: endpointList(o.endpoints),
+    tls: tlsOption(o.tls),
+    auth: authOption(o.auth),
+    namespace: (o.namespace as string | undefined) ?? '',
+    dialTimeoutMs: ms('dialTimeoutMs', o.dialTimeoutMs, 5000),
+    requestTimeoutMs: ms('requestTimeoutMs', o.requestTimeoutMs, 10_000),
+    retries: whole('retries', o.retries, 5, 0, 1000),
+    keepaliveTimeMs: ms('keepaliveTimeMs', o.keepaliveTimeMs, 10_000),
+    keepaliveTimeoutMs: ms('keepaliveTimeoutMs', o.keepaliveTimeoutMs, 5000),
+    maxRequestBytes: whole('maxRequestBytes', o.maxRequestBytes, 1.5 * 1024 * 1024, 1, 2 ** 31 - 1),
+    leaseSafetyMarginMs:
+      o.leaseSafetyMarginMs === undefined
+        ? undefined
+        : ms('leaseSafetyMarginMs', o.leaseSafetyMarginMs, 0, true),
+    watchHighWaterMark: whole('watchHighWaterMark', o.watchHighWaterMark, 10_000, 1, 2 ** 31 - 1),
+    autoSyncIntervalMs:
+      o.autoSyncIntervalMs === undefined ? undefined : ms('autoSyncIntervalMs', o.autoSyncIntervalMs, 0),
   };
 }

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError, RequestTooLargeError } from './errors.js';
 import { type Bytes, toBuffer } from './internal/bytes.js';
 import type { Keyspace } from './internal/keyspace.js';
 import type {
@@ -122,10 +122,13 @@ export function putRequest(
   if (value === undefined || value === null)
     throw new InvalidArgumentError('put needs a value (use "" for an empty one)');
   const v = toBuffer(value);
+  // Refused early, before the bytes of a huge value are copied around; the exact check of the
+  // whole request is done where it is sent (internal/request-size.ts).
   if (k.length + v.length > ctx.maxRequestBytes)
-    throw new InvalidArgumentError(
+    throw new RequestTooLargeError(
       `key and value take ${k.length + v.length} bytes, more than etcd accepts in one request ` +
-        `(${ctx.maxRequestBytes}); store large values elsewhere or raise etcd's --max-request-bytes and maxRequestBytes`,
+        `(${ctx.maxRequestBytes}, --max-request-bytes; etcdkit's maxRequestBytes): store large values elsewhere, or raise both limits`,
+      { size: k.length + v.length, limit: ctx.maxRequestBytes },
     );
   const req: WirePutRequest = { key: k, value: v };
   if (o?.lease !== undefined && o.lease !== 0n) req.lease = int64(o.lease, 'lease');

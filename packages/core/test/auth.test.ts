@@ -67,6 +67,20 @@ describe('auth', () => {
     }
   });
 
+  it('renews a stale token for a write even with retries: 0 (a renewal is not a retry)', async () => {
+    await using alice = new Etcd({
+      endpoints: t.endpoints,
+      auth: { username: 'alice', password: 'alicepw' },
+      retries: 0,
+    });
+    const key = `alice/${uniquePrefix('stale')}k`;
+    await alice.put(key, '1');
+    // Idle past the 2 s token TTL (etcd sweeps expired simple tokens every second).
+    await sleep(3500);
+    await alice.put(key, '2');
+    expect((await root.get(key))?.value.toString()).toBe('2');
+  });
+
   it('keeps a watch and a session alive for 10 s with a 2 s token TTL, renewing the token', async () => {
     await using alice = new Etcd({
       endpoints: t.endpoints,

@@ -95,12 +95,12 @@ describe('txn', () => {
       .then(op.put(`${p}k`, '1'), op.put(`${p}k`, '2'))
       .commit();
     await expect(dup).rejects.toBeInstanceOf(InvalidTxnError);
-    await expect(dup).rejects.toMatchObject({ code: 'DUPLICATE_KEY' });
+    await expect(dup).rejects.toMatchObject({ code: 'INVALID_TXN', reason: 'duplicate-key' });
     const many = etcd
       .txn()
       .then(...Array.from({ length: 200 }, (_, i) => op.put(`${p}${i}`, 'x')))
       .commit();
-    await expect(many).rejects.toMatchObject({ code: 'TOO_MANY_OPS' });
+    await expect(many).rejects.toMatchObject({ code: 'INVALID_TXN', reason: 'too-many-ops' });
     expect(() => etcd.txn().if(op.get('x') as never)).toThrow(InvalidArgumentError);
     expect(() => compare.value('k', '=' as never, 'x')).toThrow(/operator must be one of/);
   });

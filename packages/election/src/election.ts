@@ -86,6 +86,7 @@ export class Election implements AsyncDisposable {
         value: val,
         blocked: anyoneAhead,
         label: 'campaign',
+        timeoutReason: 'campaign',
         wait: true,
         options: {
           signal: signal.signal,

@@ -2,6 +2,7 @@ import { EtcdError } from '@etcdkit/core';
 
 /** This candidate is not (or no longer) the leader: its key is gone or its session is over. */
 export class NotLeaderError extends EtcdError {
+  declare readonly code: 'NOT_LEADER';
   constructor(
     message = 'not the leader of this election: campaign() first, and campaign again after losing leadership',
     options?: { cause?: unknown },
@@ -12,6 +13,7 @@ export class NotLeaderError extends EtcdError {
 
 /** campaign() was called while another campaign() of the same Election is still pending. */
 export class CampaignInProgressError extends EtcdError {
+  declare readonly code: 'CAMPAIGN_IN_PROGRESS';
   constructor(
     message = 'this Election already has a campaign in progress: await it (or abort it) before campaigning again',
     options?: { cause?: unknown },

@@ -1,4 +1,11 @@
-import { AbortError, type Bytes, type Etcd, InvalidArgumentError, type Session } from '@etcdkit/core';
+import {
+  AbortError,
+  type Bytes,
+  type Etcd,
+  InvalidArgumentError,
+  type Session,
+  UnknownEtcdError,
+} from '@etcdkit/core';
 import { Backoff, linkSignals, sleep } from '@etcdkit/core/internal';
 import { Election } from './election.js';
 import { NotLeaderError } from './errors.js';
@@ -231,7 +238,7 @@ export class LeaderRunner implements AsyncDisposable {
   }
 
   private report(err: unknown): void {
-    const error = err instanceof Error ? err : new Error(String(err));
+    const error = err instanceof Error ? err : new UnknownEtcdError(String(err), { cause: err });
     if (!this.onError) {
       process.emitWarning(error);
       return;

@@ -2,8 +2,8 @@ import { EtcdError } from '@etcdkit/core';
 
 /**
  * lock() (or acquire()) did not get the lock within `timeoutMs`; its waiter key was removed.
- * The same class as core's DeadlineExceededError: every "waited too long" in etcdkit is one
- * error, and this name is kept for code that catches it by the lock's name.
+ * This is core's DeadlineExceededError (code DEADLINE_EXCEEDED, reason 'lock-wait', `timeoutMs`
+ * set, `operation` naming the lock): one timeout error for every wait in etcdkit.
  */
 export { DeadlineExceededError as LockTimeoutError } from '@etcdkit/core';
 
@@ -12,6 +12,7 @@ export { DeadlineExceededError as LockTimeoutError } from '@etcdkit/core';
  * unlock()). Work guarded by the lock must stop; a guarded txn with isOwner() will now fail.
  */
 export class LockReleasedError extends EtcdError {
+  declare readonly code: 'LOCK_RELEASED';
   /** The lock key that is gone. */
   readonly key: string;
   constructor(key: string, message?: string, options?: { cause?: unknown }) {
@@ -31,6 +32,7 @@ export class LockReleasedError extends EtcdError {
  * one key. Use one object per holder and a session each, or withLock() which queues callers.
  */
 export class LockHeldError extends EtcdError {
+  declare readonly code: 'LOCK_HELD';
   readonly key: string;
   constructor(key: string, message: string, options?: { cause?: unknown }) {
     super('LOCK_HELD', message, options);
@@ -40,6 +42,7 @@ export class LockHeldError extends EtcdError {
 
 /** fencingToken, isOwner(), signal or unlock() were used on a lock that is not held. */
 export class LockNotHeldError extends EtcdError {
+  declare readonly code: 'LOCK_NOT_HELD';
   constructor(message: string, options?: { cause?: unknown }) {
     super('LOCK_NOT_HELD', message, options);
   }

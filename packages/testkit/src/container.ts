@@ -140,15 +140,9 @@ export async function startContainer(options: {
     .withExposedPorts({ container: 2379, host: hostPort })
     .withStartupTimeout(options.startTimeoutMs);
   if (bundle) {
-    command.push(
-      '--cert-file',
-      '/tls/server.crt',
-      '--key-file',
-      '/tls/server.key',
-      '--trusted-ca-file',
-      '/tls/ca.crt',
-    );
-    if (options.clientCertAuth) command.push('--client-cert-auth');
+    command.push('--cert-file', '/tls/server.crt', '--key-file', '/tls/server.key');
+    // etcd requires a client certificate whenever --trusted-ca-file is set (see etcd-process.ts).
+    if (options.clientCertAuth) command.push('--trusted-ca-file', '/tls/ca.crt', '--client-cert-auth');
     builder = builder.withCopyFilesToContainer([
       { source: bundle.serverCertFile, target: '/tls/server.crt' },
       { source: bundle.serverKeyFile, target: '/tls/server.key' },

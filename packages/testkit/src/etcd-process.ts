@@ -83,15 +83,10 @@ export class EtcdProcess {
       '--log-level', 'error',
     ];
     if (c.tls) {
-      flags.push(
-        '--cert-file',
-        c.tls.certFile,
-        '--key-file',
-        c.tls.keyFile,
-        '--trusted-ca-file',
-        c.tls.caFile,
-      );
-      if (c.tls.clientCertAuth) flags.push('--client-cert-auth');
+      flags.push('--cert-file', c.tls.certFile, '--key-file', c.tls.keyFile);
+      // etcd 3.4 requires a client certificate whenever --trusted-ca-file is set, whatever
+      // --client-cert-auth says: the CA is only given when client certificates are wanted.
+      if (c.tls.clientCertAuth) flags.push('--trusted-ca-file', c.tls.caFile, '--client-cert-auth');
     }
     return [...flags, ...c.args];
   }

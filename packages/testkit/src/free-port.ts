@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:net';
+import { TestkitError } from './errors.js';
 
 // Ports handed out recently by this process: the kernel may return a just-closed port again,
 // and two servers started back to back must not both get it.
@@ -31,7 +32,7 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
       const server = await listen(host);
       held.push(server);
       const address = server.address();
-      if (address === null || typeof address === 'string') throw new Error('no TCP address');
+      if (address === null || typeof address === 'string') throw new TestkitError('no TCP address');
       if (recent.has(address.port)) continue;
       ports.push(address.port);
     }

@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { TestkitError } from './errors.js';
 
 /** Client TLS material for talking to etcd's client port over HTTPS. */
 export interface HttpTls {
@@ -29,7 +30,7 @@ export function httpCall(
       target.protocol === 'https:'
         ? httpsRequest(target, { ...common, ca: tls?.ca, cert: tls?.cert, key: tls?.key })
         : httpRequest(target, common);
-    req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out after ${timeoutMs}ms`)));
+    req.on('timeout', () => req.destroy(new TestkitError(`${method} ${url} timed out after ${timeoutMs}ms`)));
     req.on('error', reject);
     req.on('response', (res) => {
       const chunks: Buffer[] = [];

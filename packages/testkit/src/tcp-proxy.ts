@@ -1,4 +1,5 @@
 import { connect, createServer, type Socket } from 'node:net';
+import { TestkitError } from './errors.js';
 import { HOST } from './etcd-process.js';
 
 /** A loopback TCP proxy that a test can break on purpose. */
@@ -28,7 +29,7 @@ export interface TcpProxy extends AsyncDisposable {
 
 function splitHostPort(target: string): { host: string; port: number } {
   const match = /^\[?([^\]]*)\]?:(\d+)$/.exec(target.replace(/^[a-z]+:\/\//, ''));
-  if (!match) throw new TypeError(`expected host:port, got ${JSON.stringify(target)}`);
+  if (!match) throw new TestkitError(`expected host:port, got ${JSON.stringify(target)}`);
   return { host: match[1]!, port: Number(match[2]) };
 }
 
@@ -95,7 +96,7 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     server.listen({ host: HOST, port: 0 }, () => resolve());
   });
   const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('proxy has no TCP address');
+  if (address === null || typeof address === 'string') throw new TestkitError('proxy has no TCP address');
   const port = address.port;
   let closing: Promise<void> | undefined;
 

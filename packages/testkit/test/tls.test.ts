@@ -55,6 +55,29 @@ describe('TLS with client certificate auth', () => {
   });
 });
 
+describe('TLS without client certificate auth (clientCertAuth: false)', () => {
+  it('serves https to a client that presents no certificate, and still to one that does', async () => {
+    await using server = await startEtcd({ useEnv: false, tls: { clientCertAuth: false } });
+    const tls = server.tls!;
+    const quickGet = ['get', 'open', '--dial-timeout=2s', '--command-timeout=3s'];
+    // Only the CA to verify the server: this failed while etcd got --trusted-ca-file.
+    const put = await etcdctl(['put', 'open', 'door', '--dial-timeout=2s', '--command-timeout=3s'], {
+      endpoints: server.endpoints,
+      tls: { caFile: tls.caFile },
+    });
+    expect({ code: put.code, stderr: put.stderr }).toEqual({ code: 0, stderr: '' });
+    const withCert = await etcdctl(quickGet, server);
+    expect(withCert.code).toBe(0);
+    expect(withCert.stdout).toBe('open\ndoor\n');
+    // The server certificate is still verified.
+    const wrongCa = await etcdctl(quickGet, {
+      endpoints: server.endpoints,
+      tls: { caFile: tls.otherCaFile },
+    });
+    expect(wrongCa.code).not.toBe(0);
+  });
+});
+
 describe('TLS cluster', () => {
   it('starts healthy members over https', async () => {
     await using cluster = await startCluster({ members: 3, tls: true });

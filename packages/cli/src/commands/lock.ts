@@ -79,7 +79,7 @@ async function run(inv: Invocation): Promise<number> {
       await m.lock({ signal: term.signal, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
     } catch (err) {
       if (err instanceof AbortError && term.signal.aborted) return interrupted();
-      if (err instanceof LockTimeoutError)
+      if (err instanceof LockTimeoutError && err.reason === 'lock-wait')
         throw new CliError(
           `lock ${JSON.stringify(name)} is held by someone else and was not acquired within ${timeout} (--timeout); try again later`,
           { cause: err },

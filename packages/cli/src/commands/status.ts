@@ -1,4 +1,4 @@
-import { type Alarm, type EndpointHealth, type EndpointStatus, UnavailableError } from '@etcdkit/core';
+import type { Alarm, EndpointHealth, EndpointStatus } from '@etcdkit/core';
 import type { Command, Invocation } from '../command.js';
 import { parseDuration } from '../durations.js';
 import { CliError, dialReason, EXIT_OK, UsageError } from '../errors.js';
@@ -29,7 +29,7 @@ interface Row {
 }
 
 function shortError(err: Error): string {
-  return (err instanceof UnavailableError ? dialReason(err.message) : err.message).replace(/\s*\n\s*/g, ' ');
+  return dialReason(err).replace(/\s*\n\s*/g, ' ');
 }
 
 const hex = (id: bigint): string => id.toString(16);

@@ -1,4 +1,4 @@
-import { SessionExpiredError } from '../errors.js';
+import { type DeadlineReason, SessionExpiredError } from '../errors.js';
 import type { Bytes } from '../internal/bytes.js';
 import { abortable } from '../internal/signals.js';
 import type { Session } from '../session.js';
@@ -24,6 +24,8 @@ export interface TurnRequest {
   joined?: (t: Ticket, signal: AbortSignal | undefined) => Promise<void> | void;
   /** The error when my key was deleted by someone else while waiting. */
   keyGone: () => Error;
+  /** What a timeout says waited (DeadlineExceededError.reason). Default 'lock-wait'. */
+  timeoutReason?: DeadlineReason;
 }
 
 /** A turn that is mine: the ticket and a revision at which it was certain. */
@@ -39,7 +41,7 @@ export interface Turn {
  * SessionExpiredError, `keyGone()`, or what etcd answered. Undefined: not my turn (`wait` false).
  */
 export async function takeTurn(session: Session, req: TurnRequest): Promise<Turn | undefined> {
-  const scope = waitScope(req.label, req.options, session);
+  const scope = waitScope(req.label, req.options, session, req.timeoutReason);
   let ticket: Ticket | undefined;
   let joined = false;
   try {

@@ -1,4 +1,4 @@
-import { DeadlineExceededError, InvalidArgumentError } from '../errors.js';
+import { DeadlineExceededError, type DeadlineReason, InvalidArgumentError } from '../errors.js';
 import { abortError, type LinkedSignal, linkSignals } from '../internal/signals.js';
 import type { Session } from '../session.js';
 
@@ -43,7 +43,12 @@ export interface WaitScope extends LinkedSignal {
   readonly reason: Error;
 }
 
-export function waitScope(what: string, options: WaitOptions | undefined, session?: Session): WaitScope {
+export function waitScope(
+  what: string,
+  options: WaitOptions | undefined,
+  session?: Session,
+  reason: DeadlineReason = 'lock-wait',
+): WaitScope {
   const caller = options?.signal;
   const linked = linkSignals(undefined);
   let timer: NodeJS.Timeout | undefined;
@@ -81,6 +86,8 @@ export function waitScope(what: string, options: WaitOptions | undefined, sessio
           scope.abort(
             new DeadlineExceededError(`${what}: not done within ${ms} ms; retry later or raise timeoutMs`, {
               timeoutMs: ms,
+              reason,
+              operation: what,
             }),
           ),
         ms,

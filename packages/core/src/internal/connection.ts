@@ -1,18 +1,23 @@
 import * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'eventemitter3';
-import pRetry from 'p-retry';
 import {
   AbortError,
   ClientClosedError,
+  CompactedError,
   DeadlineExceededError,
+  type DialAttempt,
   DialTimeoutError,
   EtcdError,
+  InvalidArgumentError,
   InvalidTokenError,
   UnavailableError,
 } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
+import { retry } from './backoff.js';
+import { checkEndpoint } from './endpoint.js';
 import { type CallContext, isRejectedBeforeApply, toEtcdError } from './error-map.js';
 import { type AnyMethod, method, type ServiceName } from './proto.js';
+import type { WireWatchRequest, WireWatchResponse } from './wire.js';
 
 interface Endpoint {
   /** As the user wrote it (minus a trailing slash): used in messages and events. */
@@ -53,14 +58,8 @@ export interface OpenStream<Req, Res> {
 const { READY, SHUTDOWN, TRANSIENT_FAILURE } = grpc.connectivityState;
 
 function parseEndpoint(raw: string, forceTls: boolean): Endpoint {
-  const label = raw.trim().replace(/\/+$/, '');
-  const m = /^(?:(https?):\/\/)?([^/]+)$/.exec(label);
-  if (!m)
-    throw new Error(
-      `invalid etcd endpoint ${JSON.stringify(raw)}: use host:port, http://host:port or https://host:port`,
-    );
-  const address = m[2]!.includes(':') ? m[2]! : `${m[2]}:2379`;
-  return { label, address, secure: m[1] === 'https' || forceTls };
+  const e = checkEndpoint(raw, 'endpoint');
+  return { label: e.label, address: e.address, secure: e.scheme === 'https' || forceTls };
 }
 
 function pem(v: string | Buffer | undefined): Buffer | null {
@@ -89,11 +88,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.options = options;
     const anyTls = options.tls !== undefined;
     this.endpoints = options.endpoints.map((e) => parseEndpoint(e, anyTls));
-    if (this.endpoints.length === 0) throw new Error('etcdkit: at least one endpoint is required');
+    if (this.endpoints.length === 0)
+      throw new InvalidArgumentError('endpoints: at least one endpoint is required (host:port)');
     this.clients = this.endpoints.map(() => undefined);
     const secure = this.endpoints.some((e) => e.secure);
     if (secure && this.endpoints.some((e) => !e.secure))
-      throw new Error('etcdkit: endpoints mix http and https; use one scheme for all');
+      throw new InvalidArgumentError(
+        'endpoints mix http:// and https://; use one scheme for all (or give tls to use TLS everywhere)',
+      );
     const tls = options.tls ?? {};
     this.credentials = secure
       ? grpc.credentials.createSsl(pem(tls.ca), pem(tls.key), pem(tls.cert))
@@ -187,6 +189,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       let done = false;
       const states: string[] = new Array(n).fill('IDLE');
       const reasons: (string | undefined)[] = new Array(n).fill(undefined);
+      const failures: (Error | undefined)[] = new Array(n).fill(undefined);
       const finish = (err: Error | undefined, i?: number) => {
         if (done) return;
         done = true;
@@ -201,15 +204,26 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       signal?.addEventListener('abort', onAbort, { once: true });
       const ms = Math.max(0, deadline - Date.now());
       const timer = setTimeout(() => {
-        const tried = order.map((i) => `${this.endpoints[i]!.label} (${reasons[i] ?? states[i]})`);
+        const attempts: DialAttempt[] = order.map((i) => ({
+          endpoint: this.endpoints[i]!.label,
+          reason: reasons[i] ?? `no connection (state ${states[i]})`,
+        }));
+        const tried = attempts.map((a) => `${a.endpoint} (${a.reason})`);
         const tls = reasons.some((r) => r && /certificate|CERT_|self.signed|SSL|TLS|handshake/i.test(r));
+        const causes = order.map((i) => failures[i]).filter((e): e is Error => e !== undefined);
         finish(
           new DialTimeoutError(
             `could not connect to etcd within ${ms} ms; tried ${tried.join(', ')}. ` +
               (tls
                 ? 'The TLS handshake failed: the server certificate did not verify against tls.ca (or the client certificate was refused); check tls.ca, tls.cert, tls.key and tls.serverName'
                 : 'Check that etcd runs there, the scheme (http/https) and TLS settings, or raise dialTimeoutMs'),
-            order.map((i) => this.endpoints[i]!.label),
+            attempts,
+            causes.length === 0
+              ? {}
+              : {
+                  cause:
+                    causes.length === 1 ? causes[0] : new AggregateError(causes, 'every endpoint failed'),
+                },
           ),
         );
       }, ms);
@@ -220,7 +234,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         states[i] = grpc.connectivityState[s] ?? String(s);
         if (s === READY) return finish(undefined, i);
         if (s === SHUTDOWN) return;
-        if (s === TRANSIENT_FAILURE && reasons[i] === undefined) this.probe(i, (r) => (reasons[i] = r));
+        if (s === TRANSIENT_FAILURE && reasons[i] === undefined)
+          this.probe(i, (r, e) => {
+            reasons[i] = r;
+            failures[i] = e;
+          });
         ch.watchConnectivityState(s, deadline, (err) => {
           if (!err) watch(i);
         });
@@ -230,7 +248,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   /** Learn why a failing channel fails: a call on it is refused at once with the last connection error. */
-  private probe(i: number, report: (reason: string) => void): void {
+  private probe(i: number, report: (reason: string, err: Error) => void): void {
     const m = method('Maintenance', 'Status');
     this.client(i).makeUnaryRequest(
       m.path,
@@ -240,7 +258,15 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       new grpc.Metadata(),
       { deadline: Date.now() + 1000 },
       (err) => {
-        if (err) report(err.details.replace(/^No connection established\. Last error: /, ''));
+        if (err)
+          report(
+            err.details
+              .replace(/^No connection established\. Last error: /, '')
+              .replace(/^Error: /, '')
+              .replace(/\.? ?Resolution note: ?$/, '')
+              .trim(),
+            err,
+          );
       },
     );
   }
@@ -285,7 +311,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         'Auth',
         'Authenticate',
         { name: username, password },
-        { idempotent: true, auth: false, deadline, signal },
+        { idempotent: true, auth: false, deadline, timeoutMs: deadline - Date.now(), signal },
       )
         .then((r) => {
           this.token = r.token;
@@ -303,13 +329,19 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (rejected === undefined || this.token === rejected) this.token = undefined;
   }
 
-  /** One unary call, with failover and, when `idempotent`, retries with backoff. */
+  /**
+   * One unary call, with failover and retries with backoff (full jitter, the one policy of
+   * etcdkit): of any call etcd refused before applying it (too many requests, a stale token, no
+   * connection yet), and, when `idempotent`, of any failure of the connection.
+   */
   unary<Req, Res>(service: ServiceName, name: string, req: Req, o: UnaryOptions): Promise<Res> {
     this.assertOpen();
-    const deadline = Date.now() + (o.timeoutMs ?? this.options.requestTimeoutMs);
+    const timeoutMs = o.timeoutMs ?? this.options.requestTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
     // One options object per call, of a fixed shape (spreading `o` on every call showed in profiles).
     const callOptions = {
       deadline,
+      timeoutMs,
       signal: o.signal,
       auth: this.options.auth !== undefined,
       idempotent: o.idempotent,
@@ -325,40 +357,75 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       Date.now() < deadline &&
       !(err instanceof DialTimeoutError) &&
       (isRejectedBeforeApply(err) || (o.idempotent && err instanceof UnavailableError));
-    if (!o.idempotent) {
-      // One send only; a token refresh or a refusal before apply may go again, once.
-      return run().catch((err: unknown) => {
-        if (mayRepeat(err)) return run();
-        throw err;
-      });
-    }
     // Nearly every call succeeds at once: make the first attempt directly and set up the retry
-    // machinery only after a failure, which p-retry then sees as its attempt 1 (same backoff,
-    // same decisions). This keeps p-retry's per-call cost off the hot path.
-    const retry = (first: unknown): Promise<Res> => {
-      if (o.signal?.aborted) throw first;
-      let replay = true;
-      const attempt = () => {
-        if (!replay) return run();
-        replay = false;
-        throw first;
-      };
-      return pRetry(attempt, {
-        retries: this.options.retries,
-        minTimeout: 25,
-        maxTimeout: 1000,
-        randomize: true,
+    // loop only after a failure, which it then sees as its attempt 1.
+    const again = (first: unknown): Promise<Res> => {
+      if (!mayRepeat(first)) throw first;
+      // A rejected token is renewed and the call sent once more at once: that is not a retry.
+      if (first instanceof InvalidTokenError) return run().catch(backoff);
+      return backoff(first);
+    };
+    const backoff = (first: unknown): Promise<Res> => {
+      if (!mayRepeat(first)) throw first;
+      return retry((attempt) => (attempt === 1 ? Promise.reject(first) : run()), {
+        retryable: mayRepeat,
+        maxAttempts: this.options.retries + 1,
+        baseMs: 25,
+        capMs: 1000,
         ...(o.signal ? { signal: o.signal } : {}),
-        shouldRetry: ({ error }) => mayRepeat(error),
       });
     };
     return run()
-      .catch(retry)
-      .catch((err: unknown) => {
+      .catch(again)
+      .catch(async (err: unknown) => {
         if (o.signal?.aborted && !(err instanceof EtcdError))
           throw new AbortError(`${service}.${name} was aborted`, { cause: o.signal.reason });
+        if (err instanceof CompactedError && !err.exact && !this.isClosed)
+          throw await this.exactCompacted(err, o.context?.key, o.signal);
         throw err;
       });
+  }
+
+  /**
+   * etcd's error for a read at a compacted revision has no number. Learn it with one watch
+   * created at revision 1 on the same key (so the same read permission suffices): etcd cancels
+   * it with its compact revision, after its next sync of unsynced watchers (every 100 ms). When
+   * that fails too, the error keeps its lower bound (`exact: false`).
+   */
+  private async exactCompacted(err: CompactedError, key: Buffer | undefined, signal?: AbortSignal) {
+    let stream: OpenStream<WireWatchRequest, WireWatchResponse> | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      stream = await this.openStream<WireWatchRequest, WireWatchResponse>('Watch', 'Watch', {
+        ...(signal ? { signal } : {}),
+      });
+      const call = stream.call;
+      const rev = await new Promise<bigint>((resolve, reject) => {
+        timer = setTimeout(
+          () => reject(new DeadlineExceededError('no compact revision in time', { operation: 'Watch' })),
+          this.options.requestTimeoutMs,
+        );
+        call.on('data', (r: WireWatchResponse) => {
+          const compact = BigInt(r.compactRevision);
+          if (compact > 0n) resolve(compact);
+          else if (r.canceled || r.events.length > 0) reject(new UnavailableError('no compact revision'));
+        });
+        call.on('error', reject);
+        call.on('end', () => reject(new UnavailableError('the watch stream ended')));
+        call.write({ createRequest: { key: key ?? Buffer.from([0]), startRevision: '1' } });
+      });
+      return new CompactedError(rev, undefined, { cause: err.cause });
+    } catch {
+      return err;
+    } finally {
+      clearTimeout(timer);
+      if (stream) {
+        stream.call.removeAllListeners();
+        // Errors after cancel() (CANCELLED) are expected and not anyone's concern.
+        stream.call.on('error', () => {});
+        stream.call.cancel();
+      }
+    }
   }
 
   private async call<Req, Res>(
@@ -367,6 +434,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     req: Req,
     o: {
       deadline: number;
+      timeoutMs: number;
       signal?: AbortSignal | undefined;
       auth: boolean;
       idempotent: boolean;
@@ -376,7 +444,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   ): Promise<Res> {
     this.assertOpen();
     const m = method(service, name);
-    const ctx: CallContext = { method: `${service}.${name}`, idempotent: o.idempotent, ...o.context };
+    const ctx: CallContext = {
+      method: `${service}.${name}`,
+      idempotent: o.idempotent,
+      timeoutMs: o.timeoutMs,
+      ...o.context,
+    };
     let index: number | undefined;
     let token: string | undefined;
     try {

@@ -26,6 +26,10 @@ export interface CallContext {
   idempotent?: boolean;
   key?: Buffer;
   leaseId?: bigint;
+  /** The oldest revision the call reads at, when it reads at one (for CompactedError). */
+  revision?: bigint;
+  /** The call's time limit, ms. */
+  timeoutMs?: number;
 }
 
 interface GrpcLikeError {
@@ -48,8 +52,16 @@ function etcdText(e: GrpcLikeError): string {
 export function isRejectedBeforeApply(err: unknown): boolean {
   return (
     err instanceof InvalidTokenError ||
-    (err instanceof ResourceExhaustedError && err.code === 'TOO_MANY_REQUESTS') ||
+    (err instanceof ResourceExhaustedError && err.reason === 'too-many-requests') ||
     (err instanceof UnavailableError && !err.outcomeUnknown)
+  );
+}
+
+function tooManyRequests(ctx: CallContext, err: Error): ResourceExhaustedError {
+  return new ResourceExhaustedError(
+    `${ctx.method}: etcd has too many pending requests (refused before applying; etcdkit retries it with backoff): ` +
+      'lower the request rate or give etcd faster disks',
+    { cause: err, reason: 'too-many-requests' },
   );
 }
 
@@ -64,6 +76,10 @@ export function toEtcdError(err: unknown, ctx: CallContext): EtcdError {
   const text = etcdText(err);
   const where = ctx.endpoint ? ` (${ctx.endpoint})` : '';
   const unknownOutcome = ctx.sent === true && ctx.idempotent === false;
+  // etcd 3.4 sends "etcdserver: too many requests" with status UNKNOWN (later versions use
+  // RESOURCE_EXHAUSTED), so it is recognised by its text whatever the status. etcd refuses it
+  // before proposing the request, so it never was applied.
+  if (text === 'too many requests') return tooManyRequests(ctx, err);
   switch (err.code) {
     case status.CANCELLED:
       return new AbortError(`${ctx.method} was cancelled${where}`, { cause: err });
@@ -71,7 +87,13 @@ export function toEtcdError(err: unknown, ctx: CallContext): EtcdError {
       return new DeadlineExceededError(
         `${ctx.method} timed out${where}` +
           (unknownOutcome ? '; the write may or may not have been applied: read before retrying' : ''),
-        { cause: err, outcomeUnknown: unknownOutcome },
+        {
+          cause: err,
+          outcomeUnknown: unknownOutcome,
+          reason: 'call',
+          operation: ctx.method,
+          ...(ctx.timeoutMs !== undefined ? { timeoutMs: ctx.timeoutMs } : {}),
+        },
       );
     case status.UNAVAILABLE: {
       // A write that went out on a live connection has an unknown outcome; one that never
@@ -87,7 +109,10 @@ export function toEtcdError(err: unknown, ctx: CallContext): EtcdError {
       );
     }
     case status.OUT_OF_RANGE:
-      if (text.includes('compacted')) return new CompactedError(0n, undefined, { cause: err });
+      // etcd's text has no revision: refuse with a lower bound (etcd refuses exactly the
+      // revisions below its compact revision); the connection then asks etcd for the real one.
+      if (text.includes('compacted'))
+        return new CompactedError((ctx.revision ?? 0n) + 1n, undefined, { cause: err, exact: false });
       if (text.includes('future revision')) return new FutureRevisionError(undefined, { cause: err });
       if (text.includes('lease TTL'))
         return new InvalidArgumentError(`lease TTL too large: ${text}`, { cause: err });
@@ -97,15 +122,11 @@ export function toEtcdError(err: unknown, ctx: CallContext): EtcdError {
         return new LeaseNotFoundError(ctx.leaseId, undefined, { cause: err });
       break;
     case status.RESOURCE_EXHAUSTED:
-      if (text.includes('too many requests'))
-        return new ResourceExhaustedError('etcd has too many pending requests; back off and retry', {
-          cause: err,
-          code: 'TOO_MANY_REQUESTS',
-        });
+      if (text.includes('too many requests')) return tooManyRequests(ctx, err);
       if (text.includes('space exceeded'))
         return new ResourceExhaustedError(
           'etcd database space exceeded (NOSPACE alarm): compact, defragment and disarm the alarm',
-          { cause: err, code: 'NO_SPACE' },
+          { cause: err, reason: 'no-space' },
         );
       // grpc's own size limit also lands here.
       return new RequestTooLargeError(`${ctx.method}: ${text}`, { cause: err });
@@ -133,12 +154,12 @@ export function toEtcdError(err: unknown, ctx: CallContext): EtcdError {
       if (text.includes('duplicate key'))
         return new InvalidTxnError(
           'a transaction writes the same key twice (or a put and a delete overlap); merge those operations',
-          { cause: err, code: 'DUPLICATE_KEY' },
+          { cause: err, reason: 'duplicate-key' },
         );
       if (text.includes('too many operations'))
         return new InvalidTxnError(
           'a transaction has more operations than etcd allows (--max-txn-ops, 128 by default); split it',
-          { cause: err, code: 'TOO_MANY_OPS' },
+          { cause: err, reason: 'too-many-ops' },
         );
       if (text.includes('invalid auth token') || text.includes('revision of auth store is old'))
         return new InvalidTokenError(undefined, { cause: err });

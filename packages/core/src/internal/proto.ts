@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
+import { InvalidArgumentError, UnknownEtcdError } from '../errors.js';
 
 /** Where rpc.proto lives: a copy inside the published package, or the workspace's proto/ folder. */
 function protoDir(): string {
@@ -12,7 +13,7 @@ function protoDir(): string {
     const dir = fileURLToPath(url);
     if (existsSync(`${dir}rpc.proto`)) return dir;
   }
-  throw new Error(
+  throw new UnknownEtcdError(
     `etcdkit: rpc.proto not found (looked in ${candidates.map((u) => fileURLToPath(u)).join(', ')})`,
   );
 }
@@ -36,6 +37,6 @@ export type AnyMethod = MethodDefinition<any, any>;
 export function method(service: ServiceName, name: string): AnyMethod {
   const svc = definition[`etcdserverpb.${service}`] as Record<string, AnyMethod> | undefined;
   const m = svc?.[name];
-  if (!m) throw new Error(`etcdkit: unknown rpc etcdserverpb.${service}/${name}`);
+  if (!m) throw new InvalidArgumentError(`etcdkit: unknown rpc etcdserverpb.${service}/${name}`);
   return m;
 }
