@@ -13,7 +13,7 @@ import {
   type ResyncEvent,
 } from '../src/index.js';
 
-const t = useEtcd({ client: { dialTimeoutMs: 500 } });
+const t = useEtcd();
 let etcd: Etcd;
 let dir: string;
 

@@ -161,8 +161,8 @@ describe('watch', () => {
 
   it('resumes after etcd restarts, from the next revision, with no gap and no duplicate', async () => {
     await using server = await startEtcd({ useEnv: false });
-    const etcd = new Etcd({ endpoints: server.endpoints, dialTimeoutMs: 1000 });
-    const writer = new Etcd({ endpoints: server.endpoints, dialTimeoutMs: 1000 });
+    const etcd = new Etcd({ endpoints: server.endpoints, dialTimeoutMs: 5000 });
+    const writer = new Etcd({ endpoints: server.endpoints, dialTimeoutMs: 5000 });
     try {
       const p = uniquePrefix('resume');
       const w = etcd.watch({ prefix: p });
