@@ -27,9 +27,9 @@ describe('compiled wire schema', () => {
       const other = compiled[name]!;
       if ('format' in def && 'format' in other) {
         // A message or enum: its whole descriptor (names, numbers, types, packing) matches.
-        expect(Buffer.concat(other.fileDescriptorProtos), name).toEqual(
-          Buffer.concat(def.fileDescriptorProtos),
-        );
+        const files = (d: object) =>
+          Buffer.concat((d as { fileDescriptorProtos: Buffer[] }).fileDescriptorProtos);
+        expect(files(other), name).toEqual(files(def));
       } else {
         const a = def as Record<string, { path: string; requestStream: boolean; responseStream: boolean }>;
         const b = other as typeof a;
