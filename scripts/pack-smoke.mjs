@@ -455,7 +455,10 @@ async function smoke(packages, env) {
     if (!cjs.startsWith('cjs ok')) fail(`smoke.cjs printed ${cjs}`);
     const bundled = run(node, [bundle], { cwd: bundleDir, env: renv });
     if (!bundled.startsWith('bundle locked')) fail(`the bundle printed ${bundled}`);
-    const cliHelp = run('npx', ['--no-install', 'etcdkit', '--help'], { cwd: app, env: renv });
+    const cliHelp = run(node, [join(app, 'node_modules/@etcdkit/cli/dist/bin.js'), '--help'], {
+      cwd: app,
+      env: renv,
+    });
     if (!cliHelp.includes('Usage: etcdkit')) fail(`etcdkit --help on ${label} printed ${cliHelp}`);
     ok(`${label}: ESM import, require() of the ESM build, the bundle takes a lock, etcdkit --help`);
   }
