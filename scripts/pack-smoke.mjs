@@ -195,7 +195,6 @@ try {
 } finally {
   await etcd.close();
 }
-console.log('esm ok ' + process.version);
 `;
 
 const SMOKE_CJS = `'use strict';
@@ -308,7 +307,7 @@ async function main() {
       `${manifest.name.replace('@', '').replace('/', '-')}-${manifest.version}.tgz`,
     );
     if (!existsSync(tarball)) fail(`pnpm pack of packages/${dir} did not write ${tarball}`);
-    packages.push({ dir, name: manifest.name, tarball });
+    packages.push({ dir, name: manifest.name, manifest, tarball });
   }
   step(
     `packed ${packages.map((p) => `${p.name} (${(statSync(p.tarball).size / 1024).toFixed(0)} kB)`).join(', ')}`,
@@ -375,12 +374,21 @@ async function main() {
 }
 
 async function smoke(packages, env) {
-  const tarball = (name) => packages.find((p) => p.name === name).tarball;
-  const libraries = ['@etcdkit/core', '@etcdkit/lock', '@etcdkit/election', '@etcdkit/config-sync'];
+  const byName = new Map(packages.map((p) => [p.name, p]));
+  const tarball = (name) => byName.get(name).tarball;
+  // The CLI with the workspace packages it depends on (the registry does not have them yet).
+  const cliSet = new Set();
+  const addWithDeps = (name) => {
+    if (cliSet.has(name) || !byName.has(name)) return;
+    cliSet.add(name);
+    for (const dep of Object.keys(byName.get(name).manifest.dependencies ?? {})) addWithDeps(dep);
+  };
+  addWithDeps('@etcdkit/cli');
+  const rest = packages.map((p) => p.name).filter((name) => !cliSet.has(name));
 
   // 4. The CLI alone: what a user installs, and `etcdkit dev` without testkit.
   const app = newApp('app');
-  npm(app, ['install', tarball('@etcdkit/cli'), ...libraries.map(tarball)]);
+  npm(app, ['install', ...[...cliSet].map(tarball)]);
   const cliOnly = footprint(app);
   for (const heavy of ['@etcdkit/testkit', 'testcontainers', 'ssh2', 'cpu-features'])
     if (cliOnly.names.includes(heavy)) fail(`installing the CLI pulled ${heavy}`);
@@ -396,18 +404,29 @@ async function smoke(packages, env) {
     fail(`etcdkit dev without testkit should say how to install it, said:\n${noDev.stderr}`);
   ok('etcdkit dev without testkit says how to install it');
 
-  // 5. testkit beside the CLI: `etcdkit dev` works, and every library is there for the checks below.
-  npm(app, ['install', tarball('@etcdkit/testkit'), '@types/node@^20.19.0']);
+  // 5. Every other package (testkit among them) beside the CLI: `etcdkit dev` works, and all
+  // packages are there for the checks below.
+  npm(app, ['install', ...rest.map(tarball), '@types/node@^20.19.0']);
   const withTestkit = footprint(app);
-  ok(`with testkit (and @types/node) beside it: ${withTestkit.packages} packages, ${withTestkit.mb} MB`);
+  ok(
+    `with ${rest.join(', ')} and @types/node beside it: ${withTestkit.packages} packages, ${withTestkit.mb} MB`,
+  );
   await devStartsAndStops(app, env);
   ok('etcdkit dev starts etcd once testkit is installed, and stops on SIGINT');
 
   // 6. ESM, require(esm), types, a bundle.
-  writeFileSync(join(app, 'smoke.mjs'), SMOKE_ESM);
-  writeFileSync(join(app, 'smoke.cjs'), SMOKE_CJS);
+  // Every package's main entry is loaded (and type-checked) too, new packages included.
+  const all = JSON.stringify(packages.map((p) => p.name));
+  writeFileSync(
+    join(app, 'smoke.mjs'),
+    `${SMOKE_ESM}for (const name of ${all}) await import(name);\nconsole.log('esm ok ' + process.version);\n`,
+  );
+  writeFileSync(join(app, 'smoke.cjs'), `for (const name of ${all}) require(name);\n${SMOKE_CJS}`);
   writeFileSync(join(app, 'bundle-entry.mjs'), BUNDLE_ENTRY);
-  writeFileSync(join(app, 'types.ts'), TYPES_TS);
+  writeFileSync(
+    join(app, 'types.ts'),
+    `${TYPES_TS}${packages.map((p, i) => `export type * as entry${i} from '${p.name}';\n`).join('')}`,
+  );
   writeFileSync(
     join(app, 'tsconfig.nodenext.json'),
     tsconfig({ module: 'nodenext', moduleResolution: 'nodenext' }),
