@@ -22,17 +22,7 @@ export const GLOBAL_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionsConfig;
 
-export const GLOBAL_HELP = `Global options:
-  --endpoints <list>       etcd endpoints, comma separated (default: ETCD_ENDPOINTS or 127.0.0.1:2379)
-  --cacert <file>          CA certificate (PEM) to verify the servers; implies TLS
-  --cert <file>            client certificate (PEM) for TLS client authentication
-  --key <file>             client private key (PEM) for --cert
-  --user <name[:password]> authenticate; without ":password" the password is read from ETCDKIT_PASSWORD
-  --namespace <prefix>     prefix every key with <prefix>
-  --json                   machine-readable output: JSON (one object per line for streams)
-  --debug                  show stack traces of errors
-  --dial-timeout <time>    how long to try to connect before failing (default 2s)
-  -h, --help               show help`;
+export { GLOBAL_HELP } from './top-help.js';
 
 /** What a command receives. */
 export interface Invocation {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Etcd } from '@etcdkit/core';
 import {
@@ -17,6 +16,7 @@ import { mirror } from './commands/mirror.js';
 import { status } from './commands/status.js';
 import { describeError, EXIT_OK, exitCodeOf, UsageError } from './errors.js';
 import { type Output, processOutput } from './output.js';
+import { topHelp, version } from './top-help.js';
 
 export const COMMANDS: readonly Command[] = [lock, elect, mirror, ls, status, dev];
 
@@ -26,35 +26,6 @@ const VALUE_OPTIONS = new Set(
     .filter(([, o]) => o.type === 'string')
     .map(([name]) => `--${name}`),
 );
-
-function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
-function topHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  return [
-    'etcdkit: coordination tools for etcd v3',
-    '',
-    'Usage: etcdkit [global options] <command> [options] [arguments]',
-    '',
-    'Commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
-    '',
-    GLOBAL_HELP,
-    '  --version                print the version',
-    '',
-    'Exit codes: 0 ok, 1 failure, 2 usage error (`lock` exits with its command’s code).',
-    'Run `etcdkit <command> --help` for the options of a command.',
-  ].join('\n');
-}
 
 /** The index of the command name: the first word that is neither an option nor an option's value. */
 function commandIndex(argv: readonly string[]): number {

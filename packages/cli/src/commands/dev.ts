@@ -27,8 +27,33 @@ interface Running {
   stop(): Promise<void>;
 }
 
+type Testkit = typeof import('@etcdkit/testkit');
+
+const MISSING_TESTKIT =
+  '`etcdkit dev` needs @etcdkit/testkit, which is not installed: install it beside the CLI ' +
+  '(npm install @etcdkit/testkit, with -g if the CLI is global), or run ' +
+  '`npx -p @etcdkit/cli -p @etcdkit/testkit etcdkit dev`';
+
+/**
+ * testkit is an optional peer of the CLI, loaded only here: installing the CLI does not pull it
+ * (nor, through it, testcontainers). `load` is replaceable for tests.
+ */
+export async function loadTestkit(
+  load: () => Promise<Testkit> = () => import('@etcdkit/testkit'),
+): Promise<Testkit> {
+  try {
+    return await load();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    // Only the package itself missing; a broken install (one of its own imports missing) is reported as it is.
+    if (e?.code === 'ERR_MODULE_NOT_FOUND' && /['"]@etcdkit\/testkit['"]/.test(e.message))
+      throw new CliError(MISSING_TESTKIT, { cause: err });
+    throw err;
+  }
+}
+
 async function start(members: number): Promise<Running> {
-  const testkit = await import('@etcdkit/testkit');
+  const testkit = await loadTestkit();
   try {
     if (members === 1) {
       // Never ETCD_ENDPOINTS: the point is a fresh server of our own.

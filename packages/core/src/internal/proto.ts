@@ -1,33 +1,25 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
-import { InvalidArgumentError, UnknownEtcdError } from '../errors.js';
+import { fromJSON, type MethodDefinition, type Options } from '@grpc/proto-loader';
+import { InvalidArgumentError } from '../errors.js';
+import { descriptor } from './descriptor.js';
 
-/** Where rpc.proto lives: a copy inside the published package, or the workspace's proto/ folder. */
-function protoDir(): string {
-  const candidates = [
-    new URL('../../proto/', import.meta.url),
-    new URL('../../../../proto/', import.meta.url),
-  ];
-  for (const url of candidates) {
-    const dir = fileURLToPath(url);
-    if (existsSync(`${dir}rpc.proto`)) return dir;
-  }
-  throw new UnknownEtcdError(
-    `etcdkit: rpc.proto not found (looked in ${candidates.map((u) => fileURLToPath(u)).join(', ')})`,
-  );
-}
-
-// Loaded once per process: every client shares the (immutable) definitions.
-const definition = loadSync('rpc.proto', {
-  includeDirs: [protoDir()],
+/**
+ * How messages map to JavaScript. The schema itself is compiled in (descriptor.ts, generated from
+ * proto/ by scripts/gen-descriptor.mjs), so nothing is read from disk or parsed at start-up and
+ * bundlers need no extra files. keepCase is applied when the JSON is generated; it stays here so
+ * a test can load proto/ with exactly these options and compare.
+ */
+export const loaderOptions = {
   keepCase: false,
   longs: String, // int64 arrives as a decimal string, turned into bigint by the callers
   enums: String,
   bytes: Buffer,
   defaults: true,
   oneofs: true,
-});
+} satisfies Options;
+
+// Built on first use, once per process: every client shares the (immutable) definitions, and
+// importing the package costs nothing until a connection makes its first call.
+let definition: ReturnType<typeof fromJSON> | undefined;
 
 export type ServiceName = 'KV' | 'Watch' | 'Lease' | 'Cluster' | 'Maintenance' | 'Auth';
 
@@ -35,6 +27,7 @@ export type ServiceName = 'KV' | 'Watch' | 'Lease' | 'Cluster' | 'Maintenance' |
 export type AnyMethod = MethodDefinition<any, any>;
 
 export function method(service: ServiceName, name: string): AnyMethod {
+  definition ??= fromJSON(descriptor, loaderOptions);
   const svc = definition[`etcdserverpb.${service}`] as Record<string, AnyMethod> | undefined;
   const m = svc?.[name];
   if (!m) throw new InvalidArgumentError(`etcdkit: unknown rpc etcdserverpb.${service}/${name}`);
