@@ -64,8 +64,14 @@ export function registerEtcdResolver(etcd: Etcd, options: EtcdResolverOptions = 
       this.start();
     }
 
+    /**
+     * The :authority of calls (and the TLS server name): the last segment of the service name
+     * ('prod/billing' → 'billing'), as a path is not a valid authority. Channels override it
+     * with the option 'grpc.default_authority'.
+     */
     static getDefaultAuthority(target: experimental.GrpcUri): string {
-      return target.path.replace(/^\/+/, '');
+      const last = target.path.split('/').filter(Boolean).pop() ?? 'localhost';
+      return encodeURIComponent(last);
     }
 
     private start(): void {
