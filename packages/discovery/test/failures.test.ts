@@ -139,6 +139,24 @@ describe('a partitioned instance', () => {
   });
 });
 
+describe('a lease revoked by someone else', () => {
+  it('the instance notices at its next keepalive and registers again', async () => {
+    const service = uniq('revoked');
+    const etcd = t.client();
+    await using reg = await register(etcd, { service, address: '127.0.0.1:8400', ttl: 3 });
+    await using svc = await discover(t.client(), service);
+    const first = reg.lease!;
+    const lost = nextEvent<[Error]>(reg, 'lost');
+    const back = nextEvent<[ReregisteredEvent]>(reg, 'reregistered');
+    await t.client().lease.revoke(first);
+    await lost;
+    const [info] = await back;
+    expect(info.lease).not.toBe(first);
+    await untilList(svc, (l) => l.length === 1, 'the instance registered again');
+    expect((await etcd.get(reg.key))!.lease).toBe(info.lease);
+  });
+});
+
 describe('an etcd restart', () => {
   it('an instance whose lease etcd lost is registered again', async () => {
     const service = uniq('restart');

@@ -96,7 +96,7 @@ describe('registerEtcdResolver', () => {
     const regs: Registration[] = [];
     for (const s of started)
       regs.push(await register(etcd, { service, id: s.name, address: s.address, ttl: 5 }));
-    const client = new EchoClient(`etcd:///${service}`, grpc.credentials.createInsecure()) as Echo;
+    const client = new EchoClient(`etcd:///${service}`, grpc.credentials.createInsecure()) as unknown as Echo;
     try {
       // Until all three subchannels are ready, round_robin uses those that are.
       await until(client, 3, (names) => names.size === 3, 'all three servers answering');
@@ -129,7 +129,7 @@ describe('registerEtcdResolver', () => {
     const [a, b, c] = await Promise.all(['a', 'b', 'c'].map(startServer));
     const ra = await register(etcd, { service, id: 'a', address: a!.address });
     const rb = await register(etcd, { service, id: 'b', address: b!.address });
-    const client = new EchoClient(`etcd:///${service}`, grpc.credentials.createInsecure()) as Echo;
+    const client = new EchoClient(`etcd:///${service}`, grpc.credentials.createInsecure()) as unknown as Echo;
     try {
       await until(client, 2, (names) => names.size === 2, 'a and b answering');
       await rb.drain();
@@ -147,7 +147,7 @@ describe('registerEtcdResolver', () => {
   it('calls fail with UNAVAILABLE, saying why, while no instance is registered', async () => {
     const service = uniq('grpc/none');
     registerEtcdResolver(t.client());
-    const client = new EchoClient(`etcd:///${service}`, grpc.credentials.createInsecure()) as Echo;
+    const client = new EchoClient(`etcd:///${service}`, grpc.credentials.createInsecure()) as unknown as Echo;
     try {
       const err = (await call(client).catch((e: unknown) => e)) as grpc.ServiceError;
       expect(err.code).toBe(grpc.status.UNAVAILABLE);

@@ -62,15 +62,16 @@ export function untilList(
 
 /** Resolves with the arguments of the next `event` emitted by `emitter`. */
 export function nextEvent<A extends unknown[]>(
-  emitter: { once(event: string, fn: (...args: A) => void): unknown },
+  emitter: object,
   event: string,
   deadlineMs = 30_000,
 ): Promise<A> {
+  const e = emitter as { once(event: string, fn: (...args: unknown[]) => void): unknown };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out waiting for the ${event} event`)), deadlineMs);
-    emitter.once(event, (...args: A) => {
+    e.once(event, (...args: unknown[]) => {
       clearTimeout(timer);
-      resolve(args);
+      resolve(args as A);
     });
   });
 }
