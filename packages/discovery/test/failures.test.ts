@@ -1,14 +1,16 @@
 import { spawn } from 'node:child_process';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Etcd } from '@etcdkit/core';
 import { startTcpProxy } from '@etcdkit/testkit';
 import { describe, expect, it } from 'vitest';
-import { discover, type ReregisteredEvent, register } from '../src/index.js';
+import { type DiscoveryMessage, discover, type ReregisteredEvent, register } from '../src/index.js';
 import { nextEvent, uniq, untilList, useEtcd } from './helpers.js';
 
 const t = useEtcd();
 const fixtures = new URL('./fixtures/', import.meta.url).pathname;
 
 describe('an instance process that dies', () => {
+  // A child process that runs the TypeScript sources takes a while to start on a loaded machine.
   it('a SIGKILLed instance disappears once its lease expires (ttl + 1 s)', async () => {
     const service = uniq('killed');
     const ttl = 2;
@@ -55,7 +57,7 @@ describe('an instance process that dies', () => {
       child.kill('SIGKILL');
       await exited;
     }
-  });
+  }, 120_000);
 });
 
 describe('a partitioned instance', () => {
@@ -64,6 +66,11 @@ describe('a partitioned instance', () => {
     const ttl = 2;
     await using proxy = await startTcpProxy(t.server.endpoints[0]!);
     const cut = new Etcd({ endpoints: [proxy.endpoint], dialTimeoutMs: 1000, requestTimeoutMs: 1500 });
+    const published: DiscoveryMessage[] = [];
+    const onMessage = (m: unknown) => {
+      if ((m as DiscoveryMessage).service === service) published.push(m as DiscoveryMessage);
+    };
+    subscribe('etcdkit:discovery', onMessage);
     try {
       await using svc = await discover(t.client(), service);
       const reg = await register(cut, {
@@ -104,11 +111,20 @@ describe('a partitioned instance', () => {
       const admin = t.client();
       expect((await admin.get(reg.key))!.lease).toBe(info.lease);
       expect(events).toEqual(['lost', 'reregistered']);
+      // The same story on the diagnostics channel (attempts that failed while partitioned are retries).
+      expect(published.map((m) => m.type).filter((type) => type !== 'retry')).toEqual([
+        'registered',
+        'lost',
+        'reregistered',
+      ]);
+      expect(published.find((m) => m.type === 'reregistered')).toMatchObject({ lease: info.lease });
 
       // It keeps living on its new session, and close() still removes it at once.
       await reg.close();
       await untilList(svc, (l) => l.length === 0, 'removal after close');
+      expect(published.at(-1)).toMatchObject({ type: 'deregistered', key: reg.key });
     } finally {
+      unsubscribe('etcdkit:discovery', onMessage);
       await cut.close();
     }
   });
