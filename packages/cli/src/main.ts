@@ -13,12 +13,13 @@ import { elect } from './commands/elect.js';
 import { lock } from './commands/lock.js';
 import { ls } from './commands/ls.js';
 import { mirror } from './commands/mirror.js';
+import { services } from './commands/services.js';
 import { status } from './commands/status.js';
 import { describeError, EXIT_OK, exitCodeOf, UsageError } from './errors.js';
 import { type Output, processOutput } from './output.js';
 import { topHelp, version } from './top-help.js';
 
-export const COMMANDS: readonly Command[] = [lock, elect, mirror, ls, status, dev];
+export const COMMANDS: readonly Command[] = [lock, elect, mirror, services, ls, status, dev];
 
 /** Global options that take a value: the word after them is not the command name. */
 const VALUE_OPTIONS = new Set(

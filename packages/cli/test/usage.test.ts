@@ -27,7 +27,7 @@ describe('help and usage errors', () => {
     for (const args of [[], ['--help'], ['-h']]) {
       const r = await inProcess(args);
       expect(r.code).toBe(0);
-      for (const c of ['lock', 'elect', 'mirror', 'ls', 'status', 'dev'])
+      for (const c of ['lock', 'elect', 'mirror', 'services', 'ls', 'status', 'dev'])
         expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
     }
     const lock = await runCli(['lock', '--help']);

@@ -1,0 +1,14 @@
+import { EtcdError } from '@etcdkit/core';
+
+/** The registration was closed (or its client was): register again to come back. */
+export class RegistrationClosedError extends EtcdError {
+  readonly key: string;
+  constructor(key: string, options?: { cause?: unknown }) {
+    super(
+      'REGISTRATION_CLOSED',
+      `the registration ${JSON.stringify(key)} is closed; call register() again to come back`,
+      options,
+    );
+    this.key = key;
+  }
+}

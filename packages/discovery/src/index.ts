@@ -1,0 +1,13 @@
+export { type DiscoveryMessage, discoveryChannel } from './diagnostics.js';
+export type { DiscoverOptions, DiscoveryEvents, PickStrategy } from './discovery.js';
+export { Discovery, discover } from './discovery.js';
+export { RegistrationClosedError } from './errors.js';
+export { DRAINING_KEY, decodeEndpoint, encodeEndpoint, type Instance, type Metadata } from './format.js';
+export { type EtcdResolverOptions, registerEtcdResolver } from './grpc-resolver.js';
+export type {
+  RegisterOptions,
+  RegistrationEvents,
+  RegistrationState,
+  ReregisteredEvent,
+} from './registration.js';
+export { Registration, register } from './registration.js';
