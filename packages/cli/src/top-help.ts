@@ -10,6 +10,7 @@ export const COMMAND_SUMMARIES: readonly (readonly [name: string, summary: strin
   ['lock', 'run a command while holding a distributed lock (interoperates with etcdctl lock)'],
   ['elect', 'campaign in a leader election, or observe one (interoperates with etcdctl elect)'],
   ['mirror', 'print the configuration under a prefix as JSON, then every change'],
+  ['services', 'list the services registered in etcd, or the live instances of one (--watch)'],
   ['ls', 'list the next level of keys under a prefix, like a directory, with counts'],
   ['status', 'status and health of every endpoint, as a table; exits 1 when unhealthy'],
   ['dev', 'start a local etcd (or cluster) for development; stops on Ctrl-C'],

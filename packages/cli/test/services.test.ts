@@ -1,8 +1,10 @@
 import { register } from '@etcdkit/discovery';
-import { describe, expect, it } from 'vitest';
-import { expectOneLineError, runCli, spawnCli, uniq, useEtcd } from './helpers.js';
+import { uniqueName as uniq, useEtcd } from '@etcdkit/testkit/vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, expectOneLineError, flags, runCli, spawnCli } from './run-cli.js';
 
 const t = useEtcd();
+beforeAll(ensureBuilt, 180_000);
 
 describe('etcdkit services', () => {
   it('NAME --json prints the instances; NAME prints a table', async () => {
@@ -16,7 +18,7 @@ describe('etcdkit services', () => {
     const b = await register(t.etcd, { service, id: 'b', address: '10.0.0.2:50051' });
     await b.drain();
     try {
-      const r = await runCli([...t.flags, 'services', service, '--json']);
+      const r = await runCli([...flags(t), 'services', service, '--json']);
       expect(r.code).toBe(0);
       expect(r.stderr).toBe('');
       const out = JSON.parse(r.stdout) as { service: string; revision: string; instances: unknown[] };
@@ -26,7 +28,7 @@ describe('etcdkit services', () => {
         { id: 'a', address: '10.0.0.1:50051', draining: false, metadata: { zone: 'z1' } },
         { id: 'b', address: '10.0.0.2:50051', draining: true },
       ]);
-      const h = await runCli([...t.flags, 'services', service]);
+      const h = await runCli([...flags(t), 'services', service]);
       expect(h.code).toBe(0);
       const lines = h.stdout.trim().split('\n');
       expect(lines[1]).toMatch(/^\| ID +\| ADDRESS +\| STATE +\| METADATA +\|$/);
@@ -48,14 +50,14 @@ describe('etcdkit services', () => {
     await t.etcd.put(`${root}go/e1`, '{"Op":0,"Addr":"10.0.0.4:9000","Metadata":null}');
     await t.etcd.put(`${root}config/x`, '{"not":"an endpoint"}');
     try {
-      const r = await runCli([...t.flags, 'services', '--prefix', root, '--json']);
+      const r = await runCli([...flags(t), 'services', '--prefix', root, '--json']);
       expect(r.code).toBe(0);
       expect(JSON.parse(r.stdout).services).toEqual([
         { name: `${root}api`, instances: 2, draining: 1 },
         { name: `${root}db`, instances: 1, draining: 0 },
         { name: `${root}go`, instances: 1, draining: 0 },
       ]);
-      const h = await runCli([...t.flags, 'services', '--prefix', root]);
+      const h = await runCli([...flags(t), 'services', '--prefix', root]);
       expect(h.stdout).toMatch(new RegExp(`\\| ${root}api +\\| 1 +\\| 1 +\\|`));
     } finally {
       await Promise.all(regs.map((r) => r.close()));
@@ -65,7 +67,7 @@ describe('etcdkit services', () => {
   it('NAME --watch prints the list, then instances coming, draining and going', async () => {
     const service = uniq('watched');
     const a = await register(t.etcd, { service, id: 'a', address: '10.0.0.1:1' });
-    const cli = spawnCli([...t.flags, 'services', service, '--watch', '--json']);
+    const cli = spawnCli([...flags(t), 'services', service, '--watch', '--json']);
     try {
       const first = JSON.parse(await cli.waitForLine(/"instances"/)) as { instances: unknown[] };
       expect(first.instances).toEqual([{ id: 'a', address: '10.0.0.1:1', draining: false }]);
@@ -95,10 +97,10 @@ describe('etcdkit services', () => {
   });
 
   it('refuses --watch without NAME and a NAME ending in "/" (exit 2)', async () => {
-    const a = await runCli([...t.flags, 'services', '--watch']);
+    const a = await runCli([...flags(t), 'services', '--watch']);
     expect(a.code).toBe(2);
     expect(expectOneLineError(a.stderr)).toMatch(/--watch needs a service NAME/);
-    const b = await runCli([...t.flags, 'services', 'x/']);
+    const b = await runCli([...flags(t), 'services', 'x/']);
     expect(b.code).toBe(2);
     expectOneLineError(b.stderr);
   });

@@ -47,6 +47,8 @@ export const ETCD_ERROR_CODES = [
   'LAST_KNOWN_GOOD',
   'CHANGES_OVERFLOW',
   'SUBSCRIBER_FAILED',
+  // @etcdkit/discovery
+  'REGISTRATION_CLOSED',
   // @etcdkit/cli
   'USAGE',
   'CLI',

@@ -6,6 +6,7 @@ import { ETCD_ERROR_CODES, EtcdError, type EtcdErrorCode } from '@etcdkit/core';
 import { describe, expect, it } from 'vitest';
 import * as cli from '../../cli/src/index.js';
 import * as configSync from '../../config-sync/src/index.js';
+import * as discovery from '../../discovery/src/index.js';
 import * as election from '../../election/src/index.js';
 import * as lock from '../../lock/src/index.js';
 import * as testkit from '../../testkit/src/index.js';
@@ -132,13 +133,14 @@ describe('error contract', () => {
     LastKnownGoodError: () => new configSync.LastKnownGoodError('/p', 'x'),
     ChangesOverflowError: () => new configSync.ChangesOverflowError(1),
     SubscriberError: () => new configSync.SubscriberError(new core.UnknownEtcdError('x')),
+    RegistrationClosedError: () => new discovery.RegistrationClosedError('k'),
     UsageError: () => new cli.UsageError('x'),
     CliError: () => new cli.CliError('x'),
   };
 
   it('every exported error class has its own code, and EtcdErrorCode lists exactly those codes', () => {
     const classes = new Map<Function, string>();
-    for (const mod of [core, lock, election, configSync, cli])
+    for (const mod of [core, lock, election, configSync, discovery, cli])
       for (const [name, value] of Object.entries(mod))
         if (typeof value === 'function' && value.prototype instanceof EtcdError && !classes.has(value))
           classes.set(value, name);

@@ -2,6 +2,7 @@ import { EtcdError } from '@etcdkit/core';
 
 /** The registration was closed (or its client was): register again to come back. */
 export class RegistrationClosedError extends EtcdError {
+  declare readonly code: 'REGISTRATION_CLOSED';
   readonly key: string;
   constructor(key: string, options?: { cause?: unknown }) {
     super(

@@ -1,9 +1,10 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Etcd } from '@etcdkit/core';
 import { type EtcdCluster, startCluster } from '@etcdkit/testkit';
+import { uniqueName as uniq } from '@etcdkit/testkit/vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DiscoveryMessage, discover, register } from '../src/index.js';
-import { uniq, untilList } from './helpers.js';
+import { untilList } from './helpers.js';
 
 let cluster: EtcdCluster;
 const clients: Etcd[] = [];

@@ -1,9 +1,10 @@
 import { AbortError, InvalidArgumentError } from '@etcdkit/core';
 import { etcdctl } from '@etcdkit/testkit';
+import { uniqueName as uniq, useEtcd } from '@etcdkit/testkit/vitest';
 import { from, take, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { type Discovery, discover, type Instance, type Registration, register } from '../src/index.js';
-import { nextEvent, uniq, untilList, useEtcd } from './helpers.js';
+import { nextEvent, untilList } from './helpers.js';
 
 const t = useEtcd();
 

@@ -1,7 +1,8 @@
+import { uniqueName as uniq, useEtcd } from '@etcdkit/testkit/vitest';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { discover, type Registration, register, registerEtcdResolver } from '../src/index.js';
-import { uniq, untilList, useEtcd } from './helpers.js';
+import { untilList } from './helpers.js';
 
 const t = useEtcd();
 

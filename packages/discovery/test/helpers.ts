@@ -1,35 +1,4 @@
-import { Etcd, type EtcdOptions } from '@etcdkit/core';
-import { type EtcdServer, startEtcd } from '@etcdkit/testkit';
-import { afterAll, beforeAll } from 'vitest';
 import type { Discovery, Instance } from '../src/index.js';
-
-/** One real etcd for the test file; clients made by `client()` are closed afterwards. */
-export function useEtcd() {
-  const ctx = {
-    server: undefined as unknown as EtcdServer,
-    clients: [] as Etcd[],
-    client(extra: EtcdOptions = {}): Etcd {
-      const c = new Etcd({ endpoints: ctx.server.endpoints, ...extra });
-      ctx.clients.push(c);
-      return c;
-    },
-  };
-  beforeAll(async () => {
-    ctx.server = await startEtcd();
-  });
-  afterAll(async () => {
-    await Promise.allSettled(ctx.clients.map((c) => c.close()));
-    await ctx.server?.close();
-  });
-  return ctx;
-}
-
-let n = 0;
-/** A service name unique to one test. */
-export function uniq(name: string): string {
-  n++;
-  return `${name}-${process.pid}-${n}`;
-}
 
 /**
  * Resolves with the first list `svc` publishes that satisfies `ok` (the current one included).
