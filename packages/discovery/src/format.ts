@@ -53,13 +53,14 @@ function goJson(value: unknown, path: string): string {
     case 'boolean':
       return value ? 'true' : 'false';
     case 'number':
-      if (!Number.isFinite(value)) throw new TypeError(`${path} is ${value}, which JSON cannot hold`);
+      if (!Number.isFinite(value))
+        throw new InvalidArgumentError(`${path} is ${value}, which JSON cannot hold`);
       return JSON.stringify(value);
     case 'object': {
       if (Array.isArray(value)) return `[${value.map((v, i) => goJson(v, `${path}[${i}]`)).join(',')}]`;
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null)
-        throw new TypeError(
+        throw new InvalidArgumentError(
           `${path} is a ${proto?.constructor?.name ?? 'object'}; only plain JSON data is allowed`,
         );
       const keys = Object.keys(value)
@@ -71,7 +72,7 @@ function goJson(value: unknown, path: string): string {
       return `{${parts.join(',')}}`;
     }
     default:
-      throw new TypeError(`${path} is a ${typeof value}, which JSON cannot hold`);
+      throw new InvalidArgumentError(`${path} is a ${typeof value}, which JSON cannot hold`);
   }
 }
 
@@ -106,10 +107,12 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function decodeEndpoint(value: Buffer, id: string): Instance {
   const parsed: unknown = JSON.parse(utf8.decode(value));
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new TypeError('not an endpoint: expected a JSON object {"Op":0,"Addr":"host:port","Metadata":...}');
+    throw new InvalidArgumentError(
+      'not an endpoint: expected a JSON object {"Op":0,"Addr":"host:port","Metadata":...}',
+    );
   const { Addr: address, Metadata: raw } = parsed as { Addr?: unknown; Metadata?: unknown };
   if (typeof address !== 'string' || address === '')
-    throw new TypeError('not an endpoint: "Addr" must be a non-empty string');
+    throw new InvalidArgumentError('not an endpoint: "Addr" must be a non-empty string');
   let metadata = raw ?? undefined;
   let draining = false;
   if (typeof raw === 'object' && raw !== null && !Array.isArray(raw) && DRAINING_KEY in raw) {

@@ -6,6 +6,7 @@ import {
   InvalidArgumentError,
   op,
   type Session,
+  UnknownEtcdError,
 } from '@etcdkit/core';
 import { Backoff, type BackoffOptions, MAX_TIMER_MS, sleep } from '@etcdkit/core/internal';
 import { EventEmitter } from 'eventemitter3';
@@ -153,7 +154,9 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
       if (this.stop.signal.aborted) return;
       const lostAt = Date.now();
       const error =
-        old.signal.reason instanceof Error ? old.signal.reason : new Error(String(old.signal.reason));
+        old.signal.reason instanceof Error
+          ? old.signal.reason
+          : new UnknownEtcdError(String(old.signal.reason), { cause: old.signal.reason });
       this.current = 'reregistering';
       publish({ type: 'lost', service: this.service, id: this.id, key: this.key, lease: old.lease, error });
       this.emit('lost', error);
@@ -163,7 +166,9 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
       // The key now hangs on the new lease; the old one holds nothing, so revoking it is only tidying.
       old
         .close()
-        .catch((err: unknown) => this.emit('error', err instanceof Error ? err : new Error(String(err))));
+        .catch((err: unknown) =>
+          this.emit('error', err instanceof Error ? err : new UnknownEtcdError(String(err), { cause: err })),
+        );
       const downtimeMs = Date.now() - lostAt;
       publish({
         type: 'reregistered',
@@ -196,13 +201,15 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
         if (s)
           await s
             .close()
-            .catch((e: unknown) => this.emit('error', e instanceof Error ? e : new Error(String(e))));
+            .catch((e: unknown) =>
+              this.emit('error', e instanceof Error ? e : new UnknownEtcdError(String(e), { cause: e })),
+            );
         if (this.stop.signal.aborted) return undefined;
         if (err instanceof ClientClosedError) {
           this.end(err);
           return undefined;
         }
-        const error = err instanceof Error ? err : new Error(String(err));
+        const error = err instanceof Error ? err : new UnknownEtcdError(String(err), { cause: err });
         const delayMs = backoff.next();
         publish({
           type: 'retry',
@@ -268,7 +275,7 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
       try {
         await s?.close();
       } catch (err) {
-        error = err instanceof Error ? err : new Error(String(err));
+        error = err instanceof Error ? err : new UnknownEtcdError(String(err), { cause: err });
       }
       publish({
         type: 'deregistered',
