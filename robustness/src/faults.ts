@@ -18,6 +18,7 @@ export const FAULT_KINDS = [
   'cut-all-proxies',
   'retarget-proxy',
   'compact',
+  'compact-behind-partition',
   'defragment',
   'move-leader',
 ] as const;
@@ -37,6 +38,8 @@ export interface PlannedFault {
 /** Client processes that a fault can stop with SIGSTOP (past their session TTL) and continue. */
 export interface PausableClient {
   readonly name: string;
+  /** Inside a critical section or a term: pausing it then is the case that matters most. */
+  readonly busy: boolean;
   pause(): void;
   resume(): void;
 }
@@ -62,6 +65,7 @@ const HOLD_MS: Record<FaultKind, [number, number]> = {
   'cut-all-proxies': [0, 0],
   'retarget-proxy': [500, 3000],
   compact: [0, 0],
+  'compact-behind-partition': [500, 3000],
   defragment: [0, 0],
   'move-leader': [0, 0],
 };
@@ -87,6 +91,8 @@ export class FaultInjector {
     private readonly recorder: Recorder,
     private readonly clients: () => readonly PausableClient[],
     private readonly prefix: string,
+    /** Keys the fault may delete (a workload's data, never a lock or election key). */
+    private readonly deletable: readonly string[],
     private readonly t0: number,
     private readonly print: (line: string) => void,
   ) {}
@@ -164,7 +170,10 @@ export class FaultInjector {
       case 'pause-client': {
         const clients = this.clients();
         if (clients.length === 0) return 'none (no client processes)';
-        const client = clients[f.target % clients.length]!;
+        // A busy client if there is one (timing decides which are busy; the seed decides among them).
+        const busy = clients.filter((c) => c.busy);
+        const pool = busy.length > 0 ? busy : clients;
+        const client = pool[f.target % pool.length]!;
         name(client.name);
         client.pause();
         try {
@@ -213,6 +222,8 @@ export class FaultInjector {
         this.compactions.push(current);
         return `revision ${current}`;
       }
+      case 'compact-behind-partition':
+        return this.compactBehindPartition(f.holdMs);
       case 'defragment':
         name(member.name);
         await admin.maintenance.defragment({ endpoint: member.endpoint });
@@ -228,6 +239,39 @@ export class FaultInjector {
         await admin.maintenance.moveLeader(statuses[to]!.memberId);
         return `to ${cluster.members[to]!.name}`;
       }
+    }
+  }
+
+  /**
+   * The sequence of etcd-io/etcd#18089: while every proxy drops traffic (the workloads' watches
+   * are cut off, the recorder is not), delete a key at revision D and compact at D; then heal.
+   * A watch that resumes exactly at D is served without the delete by etcd < 3.4.34 and must
+   * be refused by the client instead; one that resumes before D must end compacted.
+   */
+  private async compactBehindPartition(holdMs: number): Promise<string> {
+    const { proxies, admin } = this.bed;
+    for (const p of proxies) p.blackhole(true);
+    try {
+      // Let writes already sent land: they are the last revisions the cut-off watches may have seen.
+      await sleep(300);
+      let key: string | undefined;
+      for (const k of this.deletable) {
+        const r = await admin.range(
+          k.endsWith('/') ? { prefix: k, limit: 1, keysOnly: true } : { key: k, keysOnly: true },
+        );
+        key = r.kvs[0]?.key.toString();
+        if (key) break;
+      }
+      if (!key) return 'skipped: nothing to delete';
+      const deleted = (await admin.delete(key)).revision;
+      if (!(await this.recorder.reach(deleted, 10_000)))
+        return `skipped at ${deleted}: the recorder is behind`;
+      await admin.compact(deleted);
+      this.compactions.push(deleted);
+      await sleep(holdMs);
+      return `delete ${key} and compact at ${deleted}`;
+    } finally {
+      for (const p of proxies) p.blackhole(false);
     }
   }
 }

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { checkHistory } from './checkers/history.js';
 import { FAULT_KINDS, FaultInjector, type FaultKind, faultSchedule } from './faults.js';
 import { Recorder } from './history.js';
-import { ROOT } from './keys.js';
+import { ELECTION_MARK, KV_PREFIX, LOCK_COUNTER, ROOT } from './keys.js';
 import { startTestbed } from './testbed.js';
 import type { CheckResult, Workload } from './workload.js';
 import { startElectionWorkload } from './workloads/election.js';
@@ -86,7 +86,8 @@ async function main(): Promise<boolean> {
     if (o.workloads.includes('election')) workloads.push(startElectionWorkload(bed, o.seed, unfenced));
     const clients = workloads.flatMap((w) => w.clients);
     const kinds = FAULT_KINDS.filter((k: FaultKind) => k !== 'pause-client' || clients.length > 0);
-    const injector = new FaultInjector(bed, recorder, () => clients, ROOT, t0, print);
+    const deletable = [KV_PREFIX, LOCK_COUNTER, ELECTION_MARK];
+    const injector = new FaultInjector(bed, recorder, () => clients, ROOT, deletable, t0, print);
     await injector.run(faultSchedule(o.seed, kinds), Date.now() + o.duration * 1000);
 
     // Every fault is healed; let the cluster settle, stop the load, and collect.

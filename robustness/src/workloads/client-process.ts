@@ -20,7 +20,7 @@ export interface ClientConfig {
 /** Counters a client reports when it stops. */
 export type ClientStats = Record<string, number>;
 
-type ToParent = { type: 'stats'; stats: ClientStats };
+type ToParent = { type: 'stats'; stats: ClientStats } | { type: 'busy'; on: boolean };
 
 const CONFIG_ENV = 'ETCDKIT_ROBUSTNESS_CLIENT';
 const STOP_TIMEOUT_MS = 20_000;
@@ -31,6 +31,7 @@ export class ClientProcess implements PausableClient {
   private readonly exited: Promise<unknown>;
   private stats: ClientStats | undefined;
   private paused = false;
+  private inSection = false;
 
   constructor(script: URL, config: ClientConfig) {
     this.name = config.name;
@@ -41,7 +42,13 @@ export class ClientProcess implements PausableClient {
     this.exited = once(this.child, 'exit');
     this.child.on('message', (m: ToParent) => {
       if (m.type === 'stats') this.stats = m.stats;
+      else if (m.type === 'busy') this.inSection = m.on;
     });
+  }
+
+  /** Inside a critical section or a term, as last reported. */
+  get busy(): boolean {
+    return this.inSection;
   }
 
   pause(): void {
@@ -92,6 +99,11 @@ export function runClient(
       if (process.connected)
         process.send?.({ type: 'stats', stats } satisfies ToParent, () => process.disconnect());
     });
+}
+
+/** Child side: tell the parent a critical section or term begins or ends (faults prefer busy clients). */
+export function reportBusy(on: boolean): void {
+  process.send?.({ type: 'busy', on } satisfies ToParent);
 }
 
 /** Count an error by its class name (the clients meet many on purpose). */

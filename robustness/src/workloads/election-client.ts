@@ -11,9 +11,16 @@ import { Election, runForLeader } from '@etcdkit/election';
 import { ELECTION_MARK, ELECTION_NAME, guardedValue } from '../keys.js';
 import { Prng } from '../prng.js';
 import { CLIENT_OPTIONS } from '../testbed.js';
-import { bump, type ClientConfig, type ClientStats, countError, runClient } from './client-process.js';
+import {
+  bump,
+  type ClientConfig,
+  type ClientStats,
+  countError,
+  reportBusy,
+  runClient,
+} from './client-process.js';
 
-/** One term's marks; false when the guard refused one (leadership was gone). */
+/** One term's marks; stops early when the guard refuses one (leadership is gone). */
 async function writeMarks(
   etcd: Etcd,
   election: Election,
@@ -24,20 +31,25 @@ async function writeMarks(
 ): Promise<void> {
   const term = election.createRevision!;
   const marks = rng.between(3, 12);
-  for (let n = 1; n <= marks; n++) {
-    const value = guardedValue(term, config.name, n);
-    if (config.unfenced) {
-      await etcd.put(ELECTION_MARK, value);
-    } else {
-      if (leading.aborted) return;
-      const r = await etcd.txn().if(election.isLeader()).then(op.put(ELECTION_MARK, value)).commit();
-      if (!r.succeeded) {
-        bump(stats, 'refused');
-        return;
+  reportBusy(true);
+  try {
+    for (let n = 1; n <= marks; n++) {
+      const value = guardedValue(term, config.name, n);
+      if (config.unfenced) {
+        await etcd.put(ELECTION_MARK, value);
+      } else {
+        if (leading.aborted) return;
+        const r = await etcd.txn().if(election.isLeader()).then(op.put(ELECTION_MARK, value)).commit();
+        if (!r.succeeded) {
+          bump(stats, 'refused');
+          return;
+        }
       }
+      bump(stats, 'marks');
+      await sleep(rng.between(10, 80));
     }
-    bump(stats, 'marks');
-    await sleep(rng.between(10, 80));
+  } finally {
+    reportBusy(false);
   }
 }
 

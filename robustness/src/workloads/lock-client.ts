@@ -9,7 +9,7 @@ import { Mutex } from '@etcdkit/lock';
 import { guardedValue, LOCK_COUNTER, LOCK_NAME } from '../keys.js';
 import { Prng } from '../prng.js';
 import { CLIENT_OPTIONS } from '../testbed.js';
-import { bump, countError, runClient } from './client-process.js';
+import { bump, countError, reportBusy, runClient } from './client-process.js';
 
 runClient(async (config, signal, stats) => {
   const etcd = new Etcd({ endpoints: config.endpoints, ...CLIENT_OPTIONS });
@@ -45,8 +45,10 @@ runClient(async (config, signal, stats) => {
         }
         await mutex!.lock({ signal, timeoutMs: 15_000 });
         try {
+          reportBusy(true);
           await section(mutex!);
         } finally {
+          reportBusy(false);
           // Refused when ownership was lost meanwhile: counted below, the loop goes on.
           await mutex!.unlock();
         }
