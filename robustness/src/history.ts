@@ -15,10 +15,14 @@ export interface Event {
   createRevision: bigint;
   modRevision: bigint;
   version: bigint;
+  /** The previous key-value, on watches made with prevKv (not compared by sameEvent). */
+  prev?: { value: string; modRevision: bigint };
 }
 
 export function toEvent(e: WatchEvent): Event {
-  return { type: e.type, ...fromKv(e.kv) };
+  const event: Event = { type: e.type, ...fromKv(e.kv) };
+  if (e.prevKv) event.prev = { value: e.prevKv.value.toString(), modRevision: e.prevKv.modRevision };
+  return event;
 }
 
 function fromKv(kv: KeyValue): Omit<Event, 'type'> {

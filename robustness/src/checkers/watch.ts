@@ -2,7 +2,8 @@
  * Watch: the guarantees of etcd's own robustness tests, per watch, against the recorded history.
  * - ordered and unique: batch revisions strictly increase;
  * - atomic: a batch holds exactly the events of its revision under the watched prefix, as etcd
- *   recorded them (same keys, values, versions, in the same order);
+ *   recorded them (same keys, values, versions, in the same order), and with prevKv asked for,
+ *   each event's previous key-value is the key's value just before that revision;
  * - no gap: every revision with events under the prefix, from the watch's first revision to
  *   where it ended, was delivered. A watch may end with CompactedError only when a compaction
  *   reached past the revision it had to resume from (etcd can no longer serve it).
@@ -22,6 +23,7 @@ export function checkWatch(
   const under = (rev: bigint, prefix: string): Event[] =>
     (history.revisions.get(rev) ?? []).filter((e) => e.key.startsWith(prefix));
   // Compactions only move forward: the last one is the highest.
+  const previous = followers.some((f) => f.prevKv) ? previousValues(history) : undefined;
   const maxCompaction = compactions.at(-1) ?? 0n;
   let segments = 0;
   for (const f of followers) {
@@ -34,6 +36,7 @@ export function checkWatch(
         continue;
       }
       checkSegment(result, label, s, first, f.prefix, order, under, history);
+      if (f.prevKv && previous) checkPrevious(result, label, s, previous);
       if (s.end instanceof Error)
         result.fail(`${label}: the watch ended with ${s.end.name}: ${s.end.message}`);
       if (s.end === 'compacted') {
@@ -91,4 +94,38 @@ function checkSegment(
   }
   // A watch that was closed at the end had caught up with the end key: nothing may be missing before it.
   if (s.end === 'closed') missedUpTo(history.revision + 1n);
+}
+
+type Previous = Map<bigint, Map<string, { value: string; modRevision: bigint } | undefined>>;
+
+/** For every recorded event, the key's value just before its revision (what prevKv must carry). */
+function previousValues(history: Recorder): Previous {
+  const out: Previous = new Map();
+  for (const { revision, events, before } of history.replay()) {
+    const m = new Map<string, { value: string; modRevision: bigint } | undefined>();
+    for (const e of events) {
+      const kv = before.kvs.get(e.key);
+      m.set(e.key, kv && { value: kv.value, modRevision: kv.modRevision });
+    }
+    out.set(revision, m);
+  }
+  return out;
+}
+
+function checkPrevious(
+  result: ReturnType<typeof collector>,
+  label: string,
+  s: Segment,
+  previous: Previous,
+): void {
+  for (const b of s.batches)
+    for (const e of b.events) {
+      const want = previous.get(b.revision)?.get(e.key);
+      const got = e.prev;
+      if (want?.value !== got?.value || want?.modRevision !== got?.modRevision)
+        result.fail(
+          `${label}: revision ${b.revision} ${e.type} ${e.key} carried prevKv ` +
+            `${got ? `${got.value} (mod ${got.modRevision})` : 'none'}, etcd had ${want ? `${want.value} (mod ${want.modRevision})` : 'none'}`,
+        );
+    }
 }

@@ -28,6 +28,7 @@ export interface Segment {
 export interface Follower {
   name: string;
   prefix: string;
+  prevKv: boolean;
   segments: Segment[];
 }
 
@@ -124,7 +125,7 @@ export class WatchWorkload implements Workload {
   }
 
   private follow(name: string, prefix: string, from: bigint | undefined, o: WatchOptions, i: number): void {
-    const follower: Follower = { name, prefix, segments: [] };
+    const follower: Follower = { name, prefix, prevKv: o.prevKv === true, segments: [] };
     this.followers.push(follower);
     const progress = new Progress(0n);
     this.progress.set(follower, progress);
