@@ -69,6 +69,12 @@ async function main(): Promise<boolean> {
     console.log(`replay: ${replay}`);
     return false;
   };
+  // Ctrl-C: exit hooks kill the etcd members and the client processes.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      console.log(`robustness: interrupted (seed ${o.seed})`);
+      process.exit(130);
+    });
   process.on('unhandledRejection', (err) => {
     fail(`unhandled rejection: ${String(err instanceof Error ? err.stack : err)}`);
     process.exit(1);

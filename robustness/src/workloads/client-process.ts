@@ -23,6 +23,11 @@ export type ClientStats = Record<string, number>;
 type ToParent = { type: 'stats'; stats: ClientStats } | { type: 'busy'; on: boolean };
 
 const CONFIG_ENV = 'ETCDKIT_ROBUSTNESS_CLIENT';
+/** Clients still running: killed when this process exits, even a stopped (SIGSTOP) one. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
 const STOP_TIMEOUT_MS = 20_000;
 
 export class ClientProcess implements PausableClient {
@@ -39,7 +44,8 @@ export class ClientProcess implements PausableClient {
       env: { ...process.env, [CONFIG_ENV]: JSON.stringify(config) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    this.exited = once(this.child, 'exit');
+    running.add(this.child);
+    this.exited = once(this.child, 'exit').finally(() => running.delete(this.child));
     this.child.on('message', (m: ToParent) => {
       if (m.type === 'stats') this.stats = m.stats;
       else if (m.type === 'busy') this.inSection = m.on;
