@@ -89,6 +89,7 @@ export function runClient(
   const raw = process.env[CONFIG_ENV];
   if (!raw) throw new Error(`${CONFIG_ENV} is not set: this file is started by the robustness suite`);
   const config = JSON.parse(raw) as ClientConfig;
+  clientName = config.name;
   const stop = new AbortController();
   const stats: ClientStats = {};
   process.on('message', (m: { type: string }) => {
@@ -112,10 +113,28 @@ export function reportBusy(on: boolean): void {
   process.send?.({ type: 'busy', on } satisfies ToParent);
 }
 
-/** Count an error by its class name (the clients meet many on purpose). */
+let clientName = 'client';
+
+/** Errors the faults explain (a member or connection gone, a lease lost, a lock taken away). */
+const EXPECTED = new Set([
+  'DeadlineExceededError',
+  'DialTimeoutError',
+  'UnavailableError',
+  'SessionExpiredError',
+  'LeaseExpiredError',
+  'LeaseNotFoundError',
+  'LockReleasedError',
+  'LockTimeoutError',
+  'NotLeaderError',
+  'AbortError',
+]);
+
+/** Count an error by its class name (the clients meet many on purpose); print the unexpected ones. */
 export function countError(stats: ClientStats, err: unknown): void {
-  const name = `error:${err instanceof Error ? err.name : 'non-error'}`;
-  stats[name] = (stats[name] ?? 0) + 1;
+  const name = err instanceof Error ? err.name : 'non-error';
+  stats[`error:${name}`] = (stats[`error:${name}`] ?? 0) + 1;
+  if (!EXPECTED.has(name))
+    console.error(`${clientName}: unexpected ${name}: ${err instanceof Error ? err.message : String(err)}`);
 }
 
 export function bump(stats: ClientStats, key: string): void {
