@@ -26,7 +26,6 @@ import {
   type RangeOptions,
   type RangeResult,
   type Revision,
-  revisionString,
   toKeyValue,
   toRangeRequest,
 } from './kv.js';
