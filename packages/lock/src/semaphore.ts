@@ -1,6 +1,7 @@
-import { type Compare, InvalidArgumentError, type Session } from '@etcdkit/core';
+import { type Compare, type Etcd, InvalidArgumentError, type Session } from '@etcdkit/core';
 import { checkWaitOptions, takeTurn } from '@etcdkit/core/internal';
 import { LockReleasedError } from './errors.js';
+import { type InspectOptions, inspectSemaphore, type LockEntry, type SemaphoreQueue } from './inspect.js';
 import { checkLockArgs, LockState } from './internal/lock-state.js';
 import type { LockOptions } from './mutex.js';
 
@@ -19,6 +20,33 @@ export class Semaphore implements AsyncDisposable {
   private readonly prefix: string;
   private readonly label: string;
   private readonly state: LockState;
+
+  /** The holders of the semaphore `name` now: its `limit` oldest keys (limit read from them unless given). */
+  static async holders(
+    etcd: Etcd,
+    name: string,
+    options?: InspectOptions & { limit?: number },
+  ): Promise<LockEntry[]> {
+    return (await inspectSemaphore(etcd, name, options)).holders;
+  }
+
+  /** Who waits for a slot, in queue order. */
+  static async waiters(
+    etcd: Etcd,
+    name: string,
+    options?: InspectOptions & { limit?: number },
+  ): Promise<LockEntry[]> {
+    return (await inspectSemaphore(etcd, name, options)).waiters;
+  }
+
+  /** Holders, waiters and the limit from one read. */
+  static inspect(
+    etcd: Etcd,
+    name: string,
+    options?: InspectOptions & { limit?: number },
+  ): Promise<SemaphoreQueue> {
+    return inspectSemaphore(etcd, name, options);
+  }
 
   constructor(session: Session, name: string, limit: number) {
     checkLockArgs(session, name, 'Semaphore');
