@@ -86,11 +86,10 @@ async function inspect(inv: Invocation): Promise<number> {
   if (q.waiters.length === 0) inv.out.line('nobody waits');
   else {
     inv.out.line(`${q.waiters.length} waiting, in the order they will get it:`);
-    q.waiters.forEach((w, i) =>
+    for (const [i, w] of q.waiters.entries())
       inv.out.line(
         `  ${i + 1}. ${w.key} (lease ${w.lease.toString(16)}, queued at revision ${w.createRevision})`,
-      ),
-    );
+      );
   }
   return EXIT_OK;
 }
