@@ -84,16 +84,19 @@ function etcdkitStm(ctx: BenchContext, prefix: string, isolation: StmIsolation):
     attempts: 0,
     run: pool(clients, async (etcd, i) => {
       const [from, to, amount] = pick(i);
+      const keys = [`${prefix}${from}`, `${prefix}${to}`];
       await etcd.stm(
         async (tx) => {
           w.attempts++;
-          const a = Number((await tx.get(`${prefix}${from}`))!.toString());
-          const b = Number((await tx.get(`${prefix}${to}`))!.toString());
+          const [a, b] = (await Promise.all(keys.map((k) => tx.get(k)))).map((v) =>
+            Number(v!.toString()),
+          ) as [number, number];
           const moved = Math.min(a, amount);
           tx.put(`${prefix}${from}`, String(a - moved));
           tx.put(`${prefix}${to}`, String(b + moved));
         },
-        { isolation },
+        // Both balances in one round trip, as the CAS loop reads them.
+        { isolation, prefetch: keys },
       );
     }),
     close: async () => {
@@ -120,8 +123,10 @@ function etcd3Stm(ctx: BenchContext, prefix: string): Workers {
         try {
           await client.stm({ retries: 100, isolation: ETCD3_SERIALIZABLE }).transact(async (tx) => {
             w.attempts++;
-            const a = (await tx.get(`${prefix}${from}`).number())!;
-            const b = (await tx.get(`${prefix}${to}`).number())!;
+            const [a, b] = (await Promise.all([
+              tx.get(`${prefix}${from}`).number(),
+              tx.get(`${prefix}${to}`).number(),
+            ])) as [number, number];
             const moved = Math.min(a, amount);
             await tx.put(`${prefix}${from}`).value(String(a - moved));
             await tx.put(`${prefix}${to}`).value(String(b + moved));

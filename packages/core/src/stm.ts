@@ -89,7 +89,8 @@ export class StmConflictError extends EtcdError {
   }
 }
 
-const BACKOFF = { baseMs: 10, capMs: 1000 };
+// A conflict means another transaction committed: retry soon, spread over about one commit time.
+const BACKOFF = { baseMs: 2, capMs: 100 };
 
 /**
  * Run `fn` as a transaction: its reads go through `isolation`, its writes are buffered and

@@ -46,7 +46,8 @@ export class Counter {
     try {
       const call = { signal: scope.signal };
       let current = await this.etcd.get(this.key, call);
-      const backoff = new Backoff({ baseMs: 5, capMs: 500 });
+      // A lost race means another add went through: retry soon, spread over about one commit time.
+      const backoff = new Backoff({ baseMs: 2, capMs: 100 });
       for (;;) {
         const next = this.parse(current) + delta;
         if (next < INT64_MIN || next > INT64_MAX)
