@@ -1,12 +1,18 @@
 import { compare, type Etcd, InvalidArgumentError, type KeyValue, op, type Session } from '@etcdkit/core';
 import {
+  abortable,
   checkWaitOptions,
+  claim,
+  claimedBy,
   deleteIfMine,
   doneWaiting,
   joinQueue,
   leaveQueue,
+  noKeyUnder,
+  pendingRemoval,
   sessionError,
   type Ticket,
+  unclaim,
   untilDeleted,
   type WaitOptions,
   waitScope,
@@ -69,23 +75,28 @@ export class DoubleBarrier {
     checkWaitOptions(options, `${this.label} enter()`);
     if (this.state !== 'idle')
       throw new BarrierStateError(`${this.label}: enter() was called while ${this.state}; leave() first`);
+    if (claimedBy(this.session, this.myKey)) throw this.sameSession();
+    claim(this.session, this.myKey, this);
     this.state = 'entering';
     const scope = waitScope(`${this.label} enter()`, options, this.session);
+    let joining = false;
     let ticket: Ticket | undefined;
     try {
       if (scope.aborted) throw scope.reason;
       // My key and everyone ahead of me, in one txn (the kernel's queue join).
+      // A removal of my key from an earlier enter() still being retried goes first.
+      const removal = pendingRemoval(this.session, this.myKey);
+      if (removal) await abortable(removal, scope.signal);
+      joining = true;
       const t = await joinQueue(this.session, {
         prefix: this.waiters,
         key: this.myKey,
         signal: scope.signal,
       });
+      joining = false;
       doneWaiting(t);
-      if (!t.created)
-        throw new BarrierStateError(
-          `${this.label}: session ${this.session.lease.toString(16)} is already a participant; ` +
-            'give each participant its own session',
-        );
+      // The key was there already: put by another process with this lease; not ours to delete.
+      if (!t.created) throw this.sameSession();
       ticket = t;
       const place = t.ahead.length + 1;
       if (place > this.count) throw new BarrierFullError(this.key, this.count);
@@ -95,12 +106,22 @@ export class DoubleBarrier {
       this.state = 'entered';
     } catch (err) {
       const e = scope.aborted ? scope.reason : sessionError(this.session, err);
-      if (ticket && !this.session.expired) await leaveQueue(this.session, this.myKey, ticket.rev);
+      // Give my place back; when the join's outcome is unknown, any key of mine under this name.
+      if ((ticket || joining) && !this.session.expired)
+        await leaveQueue(this.session, this.myKey, ticket?.rev);
       this.state = 'idle';
+      unclaim(this.session, this.myKey, this);
       throw e;
     } finally {
       scope.dispose();
     }
+  }
+
+  private sameSession(): BarrierStateError {
+    return new BarrierStateError(
+      `${this.label}: session ${this.session.lease.toString(16)} is already a participant; ` +
+        'give each participant its own session',
+    );
   }
 
   /** `ready` written after my key was: the last participant arrived. */
@@ -136,7 +157,12 @@ export class DoubleBarrier {
       for (;;) {
         if (scope.aborted) throw scope.reason;
         const r = await this.client.range({ prefix: this.waiters, signal });
-        if (r.kvs.length === 0) break;
+        if (r.kvs.length === 0) {
+          // Everyone is gone, but the first one may have crashed before taking the ready mark
+          // down: whoever sees the barrier empty does it, unless a new round has begun.
+          await this.client.txn().if(noKeyUnder(this.waiters)).then(op.delete(this.ready)).commit({ signal });
+          break;
+        }
         const { lowest, highest } = ends(r.kvs);
         const mine = lowest.key.toString() === this.myKey && lowest.createRevision === this.rev;
         if (mine && r.kvs.length === 1) {
@@ -160,6 +186,7 @@ export class DoubleBarrier {
         }
       }
       this.state = 'idle';
+      unclaim(this.session, this.myKey, this);
     } catch (err) {
       this.state = 'entered';
       throw scope.aborted ? scope.reason : err;

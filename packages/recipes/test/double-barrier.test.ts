@@ -105,6 +105,27 @@ describe('DoubleBarrier', () => {
     }
   });
 
+  it('when the first participant dies before leaving, the others still leave and the ready mark goes', async () => {
+    const key = uniq('first-dies');
+    const admin = t.client();
+    const sessions = await Promise.all([t.session(), t.session(), t.session()]);
+    const parts = sessions.map((s) => new DoubleBarrier(s, key, 3));
+    const first = track(parts[0]!.enter());
+    await untilKeys(admin, `${key}/waiters/`, 1);
+    const second = track(parts[1]!.enter());
+    await untilKeys(admin, `${key}/waiters/`, 2);
+    await parts[2]!.enter();
+    await Promise.all([first.promise, second.promise]);
+    // The others leave first: each deletes its key and waits for the first one's.
+    const leaving = [track(parts[1]!.leave()), track(parts[2]!.leave())];
+    await untilAtMost(admin, `${key}/waiters/`, 1);
+    expect(leaving.some((l) => l.settled())).toBe(false);
+    // Then the first one dies (its session revoked, as an expiry would): its key goes.
+    await sessions[0]!.close();
+    await Promise.all(leaving.map((l) => l.promise));
+    expect((await admin.range({ prefix: `${key}/` })).kvs).toEqual([]);
+  });
+
   it('a participant beyond count gets BarrierFullError and leaves no key', async () => {
     const key = uniq('full');
     const admin = t.client();
