@@ -28,7 +28,7 @@ import { BarrierFullError, BarrierStateError } from './errors.js';
  *
  * One participant per session: give each its own session.
  */
-export class DoubleBarrier {
+export class DoubleBarrier implements AsyncDisposable {
   readonly session: Session;
   readonly key: string;
   readonly count: number;
@@ -193,6 +193,17 @@ export class DoubleBarrier {
     } finally {
       scope.dispose();
     }
+  }
+
+  /**
+   * `await using`: a participant still in the barrier at the end of the scope gives its place
+   * back without waiting for the others, as a crash would, but at once.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.state !== 'entered') return;
+    this.state = 'idle';
+    unclaim(this.session, this.myKey, this);
+    if (!this.session.expired) await leaveQueue(this.session, this.myKey, this.rev);
   }
 }
 

@@ -126,6 +126,20 @@ describe('DoubleBarrier', () => {
     expect((await admin.range({ prefix: `${key}/` })).kvs).toEqual([]);
   });
 
+  it('await using: a participant still inside at the end of its scope gives its place back at once', async () => {
+    const key = uniq('dispose');
+    const admin = t.client();
+    const other = new DoubleBarrier(await t.session(), key, 2);
+    const otherEntered = other.enter();
+    {
+      await using db = new DoubleBarrier(await t.session(), key, 2);
+      await db.enter();
+      await otherEntered;
+    }
+    await other.leave();
+    expect((await admin.range({ prefix: `${key}/` })).kvs).toEqual([]);
+  });
+
   it('a participant beyond count gets BarrierFullError and leaves no key', async () => {
     const key = uniq('full');
     const admin = t.client();
