@@ -1,7 +1,7 @@
 import { CompactedError, EtcdError, FutureRevisionError, InvalidArgumentError } from './errors.js';
 import type { Etcd } from './etcd.js';
 import { Backoff } from './internal/backoff.js';
-import { type Bytes, describe, toBuffer, toKey } from './internal/bytes.js';
+import { type Bytes, describe, FROM_KEY_END, prefixEnd, toBuffer, toKey } from './internal/bytes.js';
 import type { KeySelector } from './internal/keyspace.js';
 import { abortError } from './internal/signals.js';
 import type { KeyValue } from './kv.js';
@@ -492,17 +492,9 @@ function rangeId(sel: KeySelector): string {
 
 /** The keys a selector covers, relative to the namespace; end undefined = no upper bound. */
 function bounds(sel: KeySelector): { start: Buffer; end: Buffer | undefined } {
-  if (sel.prefix !== undefined) {
-    const p = sel.prefix as Buffer;
-    const end = Buffer.from(p);
-    for (let i = end.length - 1; i >= 0; i--)
-      if (end[i]! < 0xff) {
-        end[i] = end[i]! + 1;
-        return { start: p, end: end.subarray(0, i + 1) };
-      }
-    return { start: p, end: undefined };
-  }
-  return { start: sel.key as Buffer, end: sel.end as Buffer };
+  if (sel.prefix === undefined) return { start: sel.key as Buffer, end: sel.end as Buffer };
+  const end = prefixEnd(sel.prefix as Buffer);
+  return { start: sel.prefix as Buffer, end: end === FROM_KEY_END ? undefined : end };
 }
 
 /** A compare that holds while no key of the range was created or changed after `revision`. */
