@@ -3,7 +3,8 @@ import { configSync } from './config-sync.js';
 import { coreKv } from './core-kv.js';
 import { election } from './election.js';
 import { lock } from './lock.js';
+import { stm } from './stm.js';
 import { watch } from './watch.js';
 
 /** Every scenario, in the order they run. Add yours here: one import, one entry. */
-export const scenarios: Scenario[] = [coreKv, watch, lock, election, configSync];
+export const scenarios: Scenario[] = [coreKv, watch, lock, election, configSync, stm];

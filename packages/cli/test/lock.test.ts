@@ -1,3 +1,4 @@
+import { Mutex } from '@etcdkit/lock';
 import { spawnEtcdctl } from '@etcdkit/testkit';
 import { uniqueName, untilKeys, useEtcd } from '@etcdkit/testkit/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -194,5 +195,49 @@ describe('etcdkit lock', () => {
     expect(r.code).toBe(127);
     expect(expectOneLineError(r.stderr)).toMatch(/command not found/);
     expect((await t.etcd.range({ prefix: `${name}/` })).count).toBe(0);
+  });
+
+  it('--inspect shows the holder and the waiters in queue order, human and --json, without locking', async () => {
+    const name = uniq('inspect');
+    const free = await runCli([...t.flags, 'lock', '--inspect', name]);
+    expect(free.code).toBe(0);
+    expect(free.stdout).toContain('is free');
+    const ctl = spawnEtcdctl(['lock', name], { endpoints: t.server.endpoints });
+    const session = await t.etcd.session({ ttl: 10 });
+    try {
+      const ctlKey = (await ctl.waitForOutput(new RegExp(`^${name}/`), 20_000)).trim();
+      const m = new Mutex(session, name);
+      const waiting = m.lock();
+      await untilKeys(t.etcd, `${name}/`, 2);
+      const ctlKv = (await t.etcd.get(ctlKey))!;
+      const human = await runCli([...t.flags, 'lock', '--inspect', name]);
+      expect(human.code).toBe(0);
+      expect(human.stdout).toContain(
+        `is held by ${ctlKey} (lease ${ctlKv.lease.toString(16)}, fencing token ${ctlKv.createRevision})`,
+      );
+      expect(human.stdout).toContain(`1. ${m.key} (lease ${session.lease.toString(16)}`);
+      const json = await runCli([...t.flags, '--json', 'lock', '--inspect', name]);
+      expect(json.code).toBe(0);
+      const out = JSON.parse(json.stdout) as {
+        holder: { key: string; lease: string; createRevision: string };
+        waiters: { key: string; lease: string }[];
+      };
+      expect(out.holder).toMatchObject({
+        key: ctlKey,
+        lease: ctlKv.lease.toString(),
+        createRevision: ctlKv.createRevision.toString(),
+      });
+      expect(out.waiters).toEqual([expect.objectContaining({ key: m.key, lease: session.lease.toString() })]);
+      // inspecting took nothing: still the same two keys
+      expect((await t.etcd.range({ prefix: `${name}/` })).count).toBe(2);
+      await ctl.stop('SIGTERM');
+      await waiting;
+      await m.unlock();
+    } finally {
+      await ctl.stop('SIGKILL');
+      await session.close();
+    }
+    const bad = await runCli([...t.flags, 'lock', '--inspect', name, '--', 'true']);
+    expect(bad.code).not.toBe(0);
   });
 });

@@ -36,6 +36,7 @@ export const ETCD_ERROR_CODES = [
   'INVALID_ARGUMENT',
   'WATCH_CANCELED',
   'UNKNOWN',
+  'STM_CONFLICT',
   // @etcdkit/lock
   'LOCK_RELEASED',
   'LOCK_HELD',
@@ -47,6 +48,10 @@ export const ETCD_ERROR_CODES = [
   'LAST_KNOWN_GOOD',
   'CHANGES_OVERFLOW',
   'SUBSCRIBER_FAILED',
+  // @etcdkit/recipes
+  'INVALID_VALUE',
+  'BARRIER_FULL',
+  'BARRIER_STATE',
   // @etcdkit/discovery
   'REGISTRATION_CLOSED',
   // @etcdkit/cli

@@ -33,6 +33,7 @@ import { type GrantOptions, type Lease, LeaseManager } from './lease.js';
 import { MaintenanceApi } from './maintenance.js';
 import { defaults, type EtcdOptions } from './options.js';
 import { Session, type SessionOptions } from './session.js';
+import { runStm, type StmOptions, type StmTx } from './stm.js';
 import {
   deleteRequest,
   putRequest,
@@ -318,6 +319,17 @@ export class Etcd extends EventEmitter<EtcdEvents> {
       ...(read ? { context: read } : {}),
     });
     return toTxnResult(r, this.ks);
+  }
+
+  /**
+   * Software transactional memory, as etcd's Go STM: `fn(tx)` reads with `tx.get()` /
+   * `tx.range()` and buffers writes with `tx.put()` / `tx.delete()`; one txn checks what the
+   * isolation level requires and applies the writes. On a conflict `fn` runs again. Resolves
+   * with fn's result; StmConflictError when `maxRetries` runs out. See stm.ts.
+   */
+  async stm<T>(fn: (tx: StmTx) => T | Promise<T>, options?: StmOptions): Promise<T> {
+    this.assertOpen();
+    return runStm(this, fn, options);
   }
 
   /** Drop history before `revision`. With `physical`, wait until the space is reclaimed. */

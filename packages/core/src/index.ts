@@ -58,6 +58,8 @@ export type { EtcdOptions, ResolvedOptions, TlsOptions } from './options.js';
 export { defaults } from './options.js';
 export type { SessionOptions } from './session.js';
 export { Session } from './session.js';
+export type { StmEntry, StmIsolation, StmOptions, StmRange, StmTx } from './stm.js';
+export { StmConflictError } from './stm.js';
 export type { Compare, CompareOp, Op, OpResponse, TxnBranches, TxnResult } from './txn.js';
 export { compare, op, Txn } from './txn.js';
 export type { WatchBatch, WatchEvent, WatcherEvents, WatchOptions } from './watch.js';

@@ -18,6 +18,7 @@ export {
   type Ticket,
   unclaim,
 } from './coordination/queue.js';
+export { noKeyUnder } from './coordination/range-compare.js';
 export { type Turn, type TurnRequest, takeTurn } from './coordination/take.js';
 export { anyoneAhead, type Blocked, waitForTurn } from './coordination/turn.js';
 export { untilDeleted } from './coordination/until-deleted.js';

@@ -9,6 +9,7 @@ import * as configSync from '../../config-sync/src/index.js';
 import * as discovery from '../../discovery/src/index.js';
 import * as election from '../../election/src/index.js';
 import * as lock from '../../lock/src/index.js';
+import * as recipes from '../../recipes/src/index.js';
 import * as testkit from '../../testkit/src/index.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -133,6 +134,10 @@ describe('error contract', () => {
     LastKnownGoodError: () => new configSync.LastKnownGoodError('/p', 'x'),
     ChangesOverflowError: () => new configSync.ChangesOverflowError(1),
     SubscriberError: () => new configSync.SubscriberError(new core.UnknownEtcdError('x')),
+    StmConflictError: () => new core.StmConflictError([], 1),
+    InvalidValueError: () => new recipes.InvalidValueError('k', 'x'),
+    BarrierFullError: () => new recipes.BarrierFullError('k', 2),
+    BarrierStateError: () => new recipes.BarrierStateError('x'),
     RegistrationClosedError: () => new discovery.RegistrationClosedError('k'),
     UsageError: () => new cli.UsageError('x'),
     CliError: () => new cli.CliError('x'),
@@ -140,7 +145,7 @@ describe('error contract', () => {
 
   it('every exported error class has its own code, and EtcdErrorCode lists exactly those codes', () => {
     const classes = new Map<Function, string>();
-    for (const mod of [core, lock, election, configSync, discovery, cli])
+    for (const mod of [core, lock, election, configSync, recipes, discovery, cli])
       for (const [name, value] of Object.entries(mod))
         if (typeof value === 'function' && value.prototype instanceof EtcdError && !classes.has(value))
           classes.set(value, name);

@@ -1,6 +1,7 @@
-import type { Session } from '@etcdkit/core';
+import type { Etcd, Session } from '@etcdkit/core';
 import { anyoneAhead, checkWaitOptions, takeTurn, type WaitOptions } from '@etcdkit/core/internal';
 import { LockReleasedError } from './errors.js';
+import { type InspectOptions, inspectMutex, type LockEntry, type LockQueue } from './inspect.js';
 import { LockHandle } from './internal/lock-state.js';
 
 /** What lock() takes: `signal` stops waiting (AbortError), `timeoutMs` gives up (LockTimeoutError). */
@@ -21,6 +22,21 @@ export class Mutex extends LockHandle {
   readonly key: string;
   private readonly prefix: string;
   private readonly label: string;
+
+  /** Who holds the lock `name` now (one read; nothing is acquired), or undefined when it is free. */
+  static async holder(etcd: Etcd, name: string, options?: InspectOptions): Promise<LockEntry | undefined> {
+    return (await inspectMutex(etcd, name, options)).holders[0];
+  }
+
+  /** Who waits for the lock `name`, in the order they will get it (the holder excluded). */
+  static async waiters(etcd: Etcd, name: string, options?: InspectOptions): Promise<LockEntry[]> {
+    return (await inspectMutex(etcd, name, options)).waiters;
+  }
+
+  /** Holder and waiters from one read, with its revision. */
+  static inspect(etcd: Etcd, name: string, options?: InspectOptions): Promise<LockQueue> {
+    return inspectMutex(etcd, name, options);
+  }
 
   constructor(session: Session, name: string) {
     super(session, name, 'Mutex');

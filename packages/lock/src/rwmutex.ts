@@ -1,6 +1,7 @@
-import type { KeyValue, Session } from '@etcdkit/core';
+import type { Etcd, KeyValue, Session } from '@etcdkit/core';
 import { anyoneAhead, type Blocked, checkWaitOptions, takeTurn } from '@etcdkit/core/internal';
 import { LockReleasedError } from './errors.js';
+import { type InspectOptions, inspectRWMutex, type RWLockEntry, type RWLockQueue } from './inspect.js';
 import { LockHandle } from './internal/lock-state.js';
 import type { LockOptions } from './mutex.js';
 
@@ -19,6 +20,21 @@ export class RWMutex extends LockHandle {
   private readonly prefix: string;
   private readonly rules: Record<RWMode, Blocked>;
   private heldMode: RWMode | undefined;
+
+  /** Who holds the lock `name` now: readers sharing it, or one writer (empty when free). One read. */
+  static async holders(etcd: Etcd, name: string, options?: InspectOptions): Promise<RWLockEntry[]> {
+    return (await inspectRWMutex(etcd, name, options)).holders;
+  }
+
+  /** Who waits, in queue order, each with the mode it asks for. */
+  static async waiters(etcd: Etcd, name: string, options?: InspectOptions): Promise<RWLockEntry[]> {
+    return (await inspectRWMutex(etcd, name, options)).waiters;
+  }
+
+  /** Holders and waiters from one read, with its revision. */
+  static inspect(etcd: Etcd, name: string, options?: InspectOptions): Promise<RWLockQueue> {
+    return inspectRWMutex(etcd, name, options);
+  }
 
   constructor(session: Session, name: string) {
     super(session, name, 'RWMutex');

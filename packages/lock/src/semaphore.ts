@@ -1,6 +1,7 @@
-import { InvalidArgumentError, type Session } from '@etcdkit/core';
+import { type Etcd, InvalidArgumentError, type Session } from '@etcdkit/core';
 import { checkWaitOptions, takeTurn } from '@etcdkit/core/internal';
 import { LockReleasedError } from './errors.js';
+import { type InspectOptions, inspectSemaphore, type LockEntry, type SemaphoreQueue } from './inspect.js';
 import { LockHandle } from './internal/lock-state.js';
 import type { LockOptions } from './mutex.js';
 
@@ -16,6 +17,33 @@ export class Semaphore extends LockHandle {
   readonly key: string;
   private readonly prefix: string;
   private readonly label: string;
+
+  /** The holders of the semaphore `name` now: its `limit` oldest keys (limit read from them unless given). */
+  static async holders(
+    etcd: Etcd,
+    name: string,
+    options?: InspectOptions & { limit?: number },
+  ): Promise<LockEntry[]> {
+    return (await inspectSemaphore(etcd, name, options)).holders;
+  }
+
+  /** Who waits for a slot, in queue order. */
+  static async waiters(
+    etcd: Etcd,
+    name: string,
+    options?: InspectOptions & { limit?: number },
+  ): Promise<LockEntry[]> {
+    return (await inspectSemaphore(etcd, name, options)).waiters;
+  }
+
+  /** Holders, waiters and the limit from one read. */
+  static inspect(
+    etcd: Etcd,
+    name: string,
+    options?: InspectOptions & { limit?: number },
+  ): Promise<SemaphoreQueue> {
+    return inspectSemaphore(etcd, name, options);
+  }
 
   constructor(session: Session, name: string, limit: number) {
     super(session, name, 'Semaphore');

@@ -66,7 +66,7 @@ export class HeldLock implements LockContext, AsyncDisposable {
 const sharedSessions = new WeakMap<Etcd, Map<number, Promise<Session>>>();
 
 /** One session per client and TTL, made on first use and replaced once it ends. */
-async function sharedSession(etcd: Etcd, ttl: number, signal: AbortSignal): Promise<Session> {
+export async function sharedSession(etcd: Etcd, ttl: number, signal: AbortSignal): Promise<Session> {
   let byTtl = sharedSessions.get(etcd);
   if (!byTtl) sharedSessions.set(etcd, (byTtl = new Map()));
   const m = byTtl;
@@ -93,7 +93,7 @@ async function sharedSession(etcd: Etcd, ttl: number, signal: AbortSignal): Prom
  */
 const turns = new WeakMap<Session, Map<string, Promise<void>>>();
 
-async function localTurn(session: Session, name: string, signal: AbortSignal): Promise<() => void> {
+export async function localTurn(session: Session, name: string, signal: AbortSignal): Promise<() => void> {
   let byName = turns.get(session);
   if (!byName) turns.set(session, (byName = new Map()));
   const m = byName;

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { AbortError, SessionExpiredError } from '@etcdkit/core';
-import { LockReleasedError, LockTimeoutError, Mutex } from '@etcdkit/lock';
+import { type LockEntry, LockReleasedError, LockTimeoutError, Mutex } from '@etcdkit/lock';
 import { type Command, type Invocation, required } from '../command.js';
 import { parseDuration, parseTtl } from '../durations.js';
 import { CliError, EXIT_OK, UsageError } from '../errors.js';
@@ -8,6 +8,7 @@ import { toJson } from '../output.js';
 import { signalExitCode, Termination, untilAborted } from '../signals.js';
 
 const HELP = `Usage: etcdkit lock <name> [--ttl <time>] [--timeout <time>] [--grace <time>] [-- <command...>]
+       etcdkit lock --inspect <name>
 
 Run <command> while holding the distributed lock <name>, then release it. The command gets
 ETCDKIT_LOCK_KEY (the lock key) and ETCDKIT_FENCING_TOKEN (a number that grows with every new
@@ -23,14 +24,19 @@ gets SIGINT or SIGTERM.
 The lock uses the key layout of etcd's own locks: it excludes \`etcdctl lock <name>\` and Go
 services using concurrency.Mutex.
 
+With --inspect, nothing is locked: etcdkit shows who holds <name> (key, lease, fencing token)
+and who waits for it, in the order they will get it, read once from etcd.
+
 Options:
+  --inspect           show the holder and the waiters of <name> instead of locking
   --ttl <time>        session TTL: how long the lock outlives a crashed etcdkit (default 10s)
   --timeout <time>    give up (exit 1) when the lock is not acquired within <time> (default: wait)
   --grace <time>      after SIGTERM to a command whose lock was lost, wait this long before SIGKILL (default 10s)
 
 Examples:
   etcdkit lock nightly-report -- ./make-report.sh
-  etcdkit lock db-migrate --timeout 30s -- npm run migrate`;
+  etcdkit lock db-migrate --timeout 30s -- npm run migrate
+  etcdkit lock --inspect db-migrate`;
 
 type Exit = { code: number | null; signal: NodeJS.Signals | null } | { error: NodeJS.ErrnoException };
 
@@ -46,7 +52,50 @@ function exitCodeOfChild(exit: { code: number | null; signal: NodeJS.Signals | n
   return exit.signal ? signalExitCode(exit.signal) : 1;
 }
 
+/** --inspect: one read of the lock's queue; nothing is acquired. */
+async function inspect(inv: Invocation): Promise<number> {
+  const name = required(inv, 0, 'a lock name: etcdkit lock --inspect <name>');
+  if (inv.rest !== undefined || inv.positionals.length > 1)
+    throw new UsageError('--inspect takes only a lock name, no command', 'lock');
+  const q = await Mutex.inspect(inv.client(), name);
+  const holder = q.holders[0];
+  const entry = (e: LockEntry) => ({
+    key: e.key,
+    lease: e.lease,
+    leaseHex: e.lease.toString(16),
+    createRevision: e.createRevision,
+  });
+  if (inv.json) {
+    inv.out.line(
+      toJson({
+        name,
+        revision: q.revision,
+        holder: holder ? entry(holder) : null,
+        waiters: q.waiters.map(entry),
+      }),
+    );
+    return EXIT_OK;
+  }
+  if (!holder) {
+    inv.out.line(`lock ${JSON.stringify(name)} is free: nobody holds it or waits for it`);
+    return EXIT_OK;
+  }
+  inv.out.line(
+    `lock ${JSON.stringify(name)} is held by ${holder.key} (lease ${holder.lease.toString(16)}, fencing token ${holder.createRevision})`,
+  );
+  if (q.waiters.length === 0) inv.out.line('nobody waits');
+  else {
+    inv.out.line(`${q.waiters.length} waiting, in the order they will get it:`);
+    for (const [i, w] of q.waiters.entries())
+      inv.out.line(
+        `  ${i + 1}. ${w.key} (lease ${w.lease.toString(16)}, queued at revision ${w.createRevision})`,
+      );
+  }
+  return EXIT_OK;
+}
+
 async function run(inv: Invocation): Promise<number> {
+  if (inv.values.inspect) return inspect(inv);
   const name = required(inv, 0, 'a lock name: etcdkit lock <name> -- <command...>');
   const command = inv.rest ?? inv.positionals.slice(1);
   if (inv.rest && inv.positionals.length > 1)
@@ -167,9 +216,11 @@ async function hold(
 
 export const lock: Command = {
   name: 'lock',
-  summary: 'run a command while holding a distributed lock (interoperates with etcdctl lock)',
+  summary:
+    'run a command while holding a distributed lock (interoperates with etcdctl lock); --inspect shows its holder and waiters',
   help: HELP,
   options: {
+    inspect: { type: 'boolean' },
     ttl: { type: 'string' },
     timeout: { type: 'string' },
     grace: { type: 'string' },

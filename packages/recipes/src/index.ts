@@ -1,0 +1,7 @@
+// Also thrown by the recipes; re-exported so callers can test for them without importing core.
+export { AbortError, DeadlineExceededError, InvalidArgumentError, SessionExpiredError } from '@etcdkit/core';
+export { Barrier } from './barrier.js';
+export { Counter, type CounterCallOptions } from './counter.js';
+export { DoubleBarrier } from './double-barrier.js';
+export { BarrierFullError, BarrierStateError, InvalidValueError } from './errors.js';
+export { SharedValue, type SharedValueObserver, type Versioned } from './shared-value.js';
