@@ -42,7 +42,7 @@ import {
   txnRequest,
   type WireContext,
 } from './txn.js';
-import { type Watcher, WatchHub, type WatchOptions } from './watch.js';
+import { bindWatchHub, type Watcher, WatchHub, type WatchOptions } from './watch.js';
 
 export interface EtcdEvents {
   /** A connection to `endpoint` is ready. */
@@ -138,6 +138,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
       }
     }
     this.wire = { ks: this.ks, maxRequestBytes: this.shared.conn.options.maxRequestBytes };
+    bindWatchHub(this, this.shared.watches);
     this.shared.conn.on('connected', this.onConnected);
     this.shared.conn.on('disconnected', this.onDisconnected);
     this.shared.conn.on('endpoint', this.onEndpoint);
@@ -177,11 +178,6 @@ export class Etcd extends EventEmitter<EtcdEvents> {
 
   get closed(): boolean {
     return this.viewClosed || this.shared.conn.closed;
-  }
-
-  /** @internal number of watch streams opened so far by this client */
-  get watchStreamsOpened(): number {
-    return this.shared.watches.streamsOpened;
   }
 
   private assertOpen(): void {

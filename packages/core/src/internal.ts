@@ -5,3 +5,4 @@
 export { Backoff, type BackoffOptions, type RetryOptions, retry } from './internal/backoff.js';
 export { type Bytes, concat, describe, prefixEnd, toBuffer, toKey } from './internal/bytes.js';
 export { abortable, abortError, type LinkedSignal, linkSignals, sleep } from './internal/signals.js';
+export { type WatchHubStats, watchStats, watchStreamsOpened } from './watch.js';

@@ -2,13 +2,16 @@ import type * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'eventemitter3';
 import {
   AbortError,
+  AuthFailedError,
   ClientClosedError,
   CompactedError,
   type EtcdError,
+  InvalidArgumentError,
   InvalidTokenError,
   PermissionDeniedError,
   WatchCanceledError,
 } from './errors.js';
+import { Backoff } from './internal/backoff.js';
 import type { Connection } from './internal/connection.js';
 import { toEtcdError } from './internal/error-map.js';
 import type { KeySelector, Keyspace } from './internal/keyspace.js';
@@ -56,6 +59,16 @@ export interface WatcherEvents {
   ended: [error: Error | undefined];
 }
 
+/**
+ * How long the shared Watch stream stays open after its last watch closed, in ms. Lock and
+ * election waits, mirrors restarting and request-scoped watches come and go in bursts: reusing
+ * the open stream spares each of them a stream set-up (a round trip plus etcd's per-stream
+ * goroutines). 30 s covers such bursts, while a client that stopped watching gives the stream
+ * back to etcd soon. etcd.close() closes it at once, and an idle stream never keeps the process
+ * alive.
+ */
+export const WATCH_STREAM_IDLE_MS = 30_000;
+
 type State = 'pending' | 'creating' | 'active' | 'paused' | 'ended';
 
 /**
@@ -69,30 +82,86 @@ type State = 'pending' | 'creating' | 'active' | 'paused' | 'ended';
  * drained half of them, so memory stays bounded and nothing is lost.
  */
 export class Watcher extends EventEmitter<WatcherEvents> implements AsyncIterable<WatchEvent> {
-  /** @internal */ readonly request: WireWatchCreateRequest;
-  /** @internal */ readonly ks: Keyspace;
-  /** @internal */ state: State = 'pending';
-  /** @internal server watch id while active */ id: string | undefined;
-  /** @internal the first revision not yet received; where a re-created watch starts */ nextRevision: bigint;
+  readonly #record: WatchRecord;
+  #consumed = false;
+
+  private constructor(record: WatchRecord) {
+    super();
+    this.#record = record;
+  }
+
+  /** Resolves with the revision the watch starts after, once etcd has confirmed it. */
+  get ready(): Promise<bigint> {
+    return this.#record.ready;
+  }
+
+  /** The revision of the last batch handed to the consumer (or bookmark seen by it). */
+  get revision(): bigint {
+    return this.#record.deliveredRevision;
+  }
+
+  get ended(): boolean {
+    return this.#record.state === 'ended';
+  }
+
+  /** Whole revisions in order; with `bookmarks`, progress notifications too (as batches without events). */
+  batches(options: { bookmarks?: boolean } = {}): AsyncGenerator<WatchBatch, void, undefined> {
+    if (this.#consumed)
+      throw new Error('a watcher can be iterated once; create another watch for a second consumer');
+    this.#consumed = true;
+    return this.#record.batches(options.bookmarks ?? false);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<WatchEvent, void, undefined> {
+    for await (const b of this.batches()) yield* b.events;
+  }
+
+  /** Stop watching. Events already received are still iterated; then the iterator ends. */
+  close(): void {
+    this.#record.end(undefined);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+}
+
+/** Makes the façade of a record; Watcher's constructor is not public. */
+const newWatcher = (r: WatchRecord): Watcher =>
+  new (Watcher as unknown as new (r: WatchRecord) => Watcher)(r);
+
+/**
+ * Everything the hub knows of one watch: its create request, where it stands on the stream,
+ * and the queue its consumer reads. Only the hub and the record itself change it; the user
+ * sees it through its Watcher.
+ */
+class WatchRecord {
+  readonly request: WireWatchCreateRequest;
+  readonly facade: Watcher;
+  state: State = 'pending';
+  /** Server watch id while active. */
+  id: string | undefined;
+  /** The first revision not yet received: where a re-created watch starts. */
+  nextRevision: bigint;
+  /** The start revision of the create request on the wire (0n: from now). */
+  sentStart = 0n;
+  deliveredRevision = 0n;
   private readonly hub: WatchHub;
+  private readonly ks: Keyspace;
   private readonly highWaterMark: number;
   private queue: WatchBatch[] = [];
   private head = 0;
   private queuedEvents = 0;
   private error: Error | undefined;
   private wake: (() => void) | undefined;
-  private consumed = false;
-  private deliveredRevision = 0n;
   private readonly signal: AbortSignal | undefined;
   private readonly onAbort = () =>
     this.end(new AbortError('the watch was aborted', { cause: this.signal?.reason }));
-  private readonly readyPromise: Promise<bigint>;
+  readonly ready: Promise<bigint>;
   private resolveReady!: (rev: bigint) => void;
   private rejectReady!: (e: Error) => void;
 
-  /** @internal */
   constructor(hub: WatchHub, ks: Keyspace, o: WatchOptions, highWaterMark: number) {
-    super();
     this.hub = hub;
     this.ks = ks;
     this.highWaterMark = highWaterMark;
@@ -107,35 +176,18 @@ export class Watcher extends EventEmitter<WatcherEvents> implements AsyncIterabl
       progressNotify: o.progressNotify ?? false,
       filters,
     };
-    this.readyPromise = new Promise<bigint>((resolve, reject) => {
+    this.ready = new Promise<bigint>((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
     });
-    this.readyPromise.catch(() => {}); // only observed by those who ask for it
+    this.ready.catch(() => {}); // only observed by those who ask for it
+    this.facade = newWatcher(this);
     this.signal = o.signal;
     if (o.signal?.aborted) queueMicrotask(this.onAbort);
     else o.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
-  /** Resolves with the revision the watch starts after, once etcd has confirmed it. */
-  get ready(): Promise<bigint> {
-    return this.readyPromise;
-  }
-
-  /** The revision of the last batch handed to the consumer (or bookmark seen by it). */
-  get revision(): bigint {
-    return this.deliveredRevision;
-  }
-
-  get ended(): boolean {
-    return this.state === 'ended';
-  }
-
-  /** Whole revisions in order; with `bookmarks`, progress notifications too (as batches without events). */
-  async *batches(options: { bookmarks?: boolean } = {}): AsyncGenerator<WatchBatch, void, undefined> {
-    if (this.consumed)
-      throw new Error('a watcher can be iterated once; create another watch for a second consumer');
-    this.consumed = true;
+  async *batches(bookmarks: boolean): AsyncGenerator<WatchBatch, void, undefined> {
     try {
       for (;;) {
         if (this.head < this.queue.length) {
@@ -147,7 +199,7 @@ export class Watcher extends EventEmitter<WatcherEvents> implements AsyncIterabl
           }
           this.queuedEvents -= b.events.length;
           if (this.state === 'paused' && this.queuedEvents <= this.highWaterMark / 2) this.hub.resume(this);
-          if (b.events.length > 0 || options.bookmarks) {
+          if (b.events.length > 0 || bookmarks) {
             this.deliveredRevision = b.revision;
             yield b;
           } else if (b.revision > this.deliveredRevision) {
@@ -165,31 +217,16 @@ export class Watcher extends EventEmitter<WatcherEvents> implements AsyncIterabl
       }
     } finally {
       // Leaving the loop early (break, throw) ends the watch.
-      this.close();
+      this.end(undefined);
     }
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<WatchEvent, void, undefined> {
-    for await (const b of this.batches()) yield* b.events;
-  }
-
-  /** Stop watching. Events already received are still iterated; then the iterator ends. */
-  close(): void {
-    this.end(undefined);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-  }
-
-  /** @internal */
   created(revision: bigint): void {
     if (this.nextRevision === 0n) this.nextRevision = revision + 1n;
     this.resolveReady(revision);
-    this.emit('created', revision);
+    this.facade.emit('created', revision);
   }
 
-  /** @internal */
   received(events: WireEvent[]): void {
     if (this.state === 'ended') return;
     let batch: WatchBatch | undefined;
@@ -212,30 +249,30 @@ export class Watcher extends EventEmitter<WatcherEvents> implements AsyncIterabl
     this.poke();
   }
 
-  /** @internal everything up to `revision` has been received */
+  /** Everything up to `revision` has been received. */
   progressed(revision: bigint): void {
     if (this.state === 'ended' || revision < this.nextRevision) return;
     this.nextRevision = revision + 1n;
     this.queue.push({ revision, events: [] });
-    this.emit('progress', revision);
+    this.facade.emit('progress', revision);
     this.poke();
   }
 
-  /** @internal */
   disconnected(err: EtcdError): void {
-    if (this.state !== 'ended') this.emit('disconnected', err);
+    if (this.state !== 'ended') this.facade.emit('disconnected', err);
   }
 
-  /** @internal end the watch, with an error or (undefined) normally */
+  /** End the watch, with an error or (undefined) normally. */
   end(err: Error | undefined): void {
     if (this.state === 'ended') return;
     const wasId = this.id;
     this.state = 'ended';
+    this.id = undefined;
     this.error = err;
     this.signal?.removeEventListener('abort', this.onAbort);
     this.hub.remove(this, wasId);
     this.rejectReady(err ?? new AbortError('the watch was closed before etcd confirmed it'));
-    this.emit('ended', err);
+    this.facade.emit('ended', err);
     this.poke();
   }
 
@@ -246,7 +283,7 @@ export class Watcher extends EventEmitter<WatcherEvents> implements AsyncIterabl
   }
 }
 
-function cancelError(r: WireWatchResponse, w: Watcher): Error {
+function cancelError(r: WireWatchResponse, w: WatchRecord): Error {
   const reason = r.cancelReason.replace(/^etcdserver: /, '');
   if (/permission denied/.test(reason))
     return new PermissionDeniedError(
@@ -256,64 +293,92 @@ function cancelError(r: WireWatchResponse, w: Watcher): Error {
   return new WatchCanceledError(`etcd cancelled the watch: ${reason || 'no reason given'}`);
 }
 
+/** Counters of one hub, for tests and measurements. */
+export interface WatchHubStats {
+  /** Watch streams opened so far: one for many watchers is the point. */
+  streamsOpened: number;
+  /** Watches created again one revision earlier because they started behind etcd (the compaction guard). */
+  guardRecreates: number;
+}
+
 /**
  * The one Watch stream of a client. Watches are created on it in order (etcd answers creations
  * in the order they were asked, which is how a failed creation is matched to its watcher), and
  * all of them are re-created from their next revision whenever the stream is replaced.
+ *
+ * The compaction guard (etcd-io/etcd#18089, fixed in etcd 3.4.34 and 3.5.15): a watch that
+ * etcd has to catch up from a start revision N equal to the compact revision silently misses
+ * the deletes at N. When the create response shows that the watch starts behind etcd (its
+ * header revision is at or past N), the watch is created again from N − 1, whose events are
+ * repeats and dropped: etcd then either serves it in full, or ends it as compacted (with the
+ * compact revision) whenever the compact revision is past N − 1, that is at or past N. A watch
+ * that starts at or after etcd's next revision is served live and cannot miss anything.
  */
 export class WatchHub {
   private readonly conn: Connection;
   private stream: grpc.ClientDuplexStream<WireWatchRequest, WireWatchResponse> | undefined;
   private streamIndex = 0;
   private opening = false;
-  private readonly watchers = new Set<Watcher>();
-  private readonly byId = new Map<string, Watcher>();
+  private readonly watchers = new Set<WatchRecord>();
+  private readonly byId = new Map<string, WatchRecord>();
   /** Watchers whose create request is on the wire, oldest first. */
-  private creating: Watcher[] = [];
+  private creating: WatchRecord[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
-  private backoffMs = 50;
-  /** How many streams were opened; a stream count of 1 for many watchers is the point. */
-  streamsOpened = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly backoff = new Backoff({ baseMs: 50, capMs: 1000 });
+  private readonly idleMs: number;
+  readonly stats: WatchHubStats = { streamsOpened: 0, guardRecreates: 0 };
 
-  constructor(conn: Connection) {
+  constructor(conn: Connection, idleMs = WATCH_STREAM_IDLE_MS) {
     this.conn = conn;
+    this.idleMs = idleMs;
+  }
+
+  /** Whether a Watch stream is open now (busy or idle). */
+  get streamOpen(): boolean {
+    return this.stream !== undefined;
   }
 
   watch(ks: Keyspace, o: WatchOptions): Watcher {
     if (this.conn.closed) throw new ClientClosedError();
-    const w = new Watcher(this, ks, o, this.conn.options.watchHighWaterMark);
-    this.watchers.add(w);
-    this.create(w);
-    return w;
+    const r = new WatchRecord(this, ks, o, this.conn.options.watchHighWaterMark);
+    this.watchers.add(r);
+    this.busy();
+    this.create(r);
+    return r.facade;
   }
 
-  private create(w: Watcher): void {
+  private create(w: WatchRecord): void {
     if (w.state === 'ended') return;
     w.state = 'pending';
     if (!this.stream) {
       this.open();
       return;
     }
-    const req: WireWatchCreateRequest = { ...w.request };
-    if (w.nextRevision > 0n) req.startRevision = w.nextRevision.toString();
-    w.state = 'creating';
-    this.creating.push(w);
-    this.stream.write({ createRequest: req });
+    this.send(w, w.nextRevision);
   }
 
-  /** @internal */
-  remove(w: Watcher, id: string | undefined): void {
+  private send(w: WatchRecord, start: bigint): void {
+    const req: WireWatchCreateRequest = { ...w.request };
+    if (start > 0n) req.startRevision = start.toString();
+    w.sentStart = start;
+    w.state = 'creating';
+    this.creating.push(w);
+    this.stream!.write({ createRequest: req });
+  }
+
+  remove(w: WatchRecord, id: string | undefined): void {
     this.watchers.delete(w);
     if (id !== undefined) {
       this.byId.delete(id);
       this.cancel(id);
     }
     // A watcher still being created is cancelled when its creation is confirmed.
-    if (this.watchers.size === 0 && this.creating.length === 0) this.closeStream();
+    this.maybeIdle();
   }
 
-  /** @internal the consumer fell behind: stop the server sending until it catches up */
-  pause(w: Watcher): void {
+  /** The consumer fell behind: stop the server sending until it catches up. */
+  pause(w: WatchRecord): void {
     if (w.state !== 'active' || w.id === undefined) return;
     w.state = 'paused';
     this.byId.delete(w.id);
@@ -321,13 +386,46 @@ export class WatchHub {
     w.id = undefined;
   }
 
-  /** @internal */
-  resume(w: Watcher): void {
+  resume(w: WatchRecord): void {
     if (w.state === 'paused') this.create(w);
   }
 
   private cancel(id: string): void {
     this.stream?.write({ cancelRequest: { watchId: id } });
+  }
+
+  /** A watch is in use: an idle stream is kept. */
+  private busy(): void {
+    if (this.idleTimer === undefined) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    this.refStream(true);
+  }
+
+  /** The last watch is gone: keep the stream for the next one, for a while. */
+  private maybeIdle(): void {
+    if (this.watchers.size > 0 || this.creating.length > 0 || this.idleTimer !== undefined) return;
+    if (!this.stream || this.idleMs <= 0) {
+      this.closeStream();
+      return;
+    }
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.watchers.size === 0 && this.creating.length === 0) this.closeStream();
+    }, this.idleMs);
+    this.idleTimer.unref();
+    this.refStream(false);
+  }
+
+  /**
+   * An idle stream must not keep the process alive; a busy one does, as any call in flight.
+   * Referencing again before the stream closes hands the decision back to grpc-js, which
+   * unreferences the session when its last call ends.
+   */
+  private refStream(ref: boolean): void {
+    const session = http2SessionOf(this.stream);
+    if (ref) session?.ref();
+    else session?.unref();
   }
 
   private open(): void {
@@ -344,7 +442,7 @@ export class WatchHub {
         }
         this.stream = call;
         this.streamIndex = index;
-        this.streamsOpened++;
+        this.stats.streamsOpened++;
         call.on('data', (r: WireWatchResponse) => this.onResponse(r));
         call.on('error', (e) => this.broken(call, e));
         call.on('end', () => this.broken(call, new Error('etcd ended the watch stream')));
@@ -354,6 +452,11 @@ export class WatchHub {
         this.opening = false;
         const e = toEtcdError(err, { method: 'Watch.Watch' });
         if (e instanceof ClientClosedError || this.conn.closed) return;
+        if (e instanceof AuthFailedError) {
+          // Wrong user or password: trying again cannot help, so every watch ends with the reason.
+          for (const w of [...this.watchers]) w.end(e);
+          return;
+        }
         for (const w of this.watchers) w.disconnected(e);
         this.retry();
       });
@@ -369,6 +472,7 @@ export class WatchHub {
 
   /** Drop the current stream and re-create every watch on a new one from its next revision. */
   private replace(e: EtcdError): void {
+    this.busy();
     const old = this.stream;
     this.stream = undefined;
     if (old) {
@@ -390,15 +494,14 @@ export class WatchHub {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.open();
-    }, this.backoffMs);
-    this.backoffMs = Math.min(this.backoffMs * 2, 1000);
+    }, this.backoff.next());
   }
 
   private onResponse(r: WireWatchResponse): void {
     if (r.created) {
       const w = this.creating.shift();
       if (!w) return;
-      this.backoffMs = 50;
+      this.backoff.reset();
       if (r.canceled) {
         if (/invalid auth token|auth store is old/.test(r.cancelReason)) {
           // The stream's token expired: authenticate again and re-create every watch on a new stream.
@@ -407,13 +510,23 @@ export class WatchHub {
           this.replace(new InvalidTokenError(`watch stream token rejected: ${r.cancelReason}`));
           return;
         }
-        w.end(cancelError(r, w));
+        const compact = BigInt(r.compactRevision);
+        w.end(compact > 0n ? new CompactedError(compact) : cancelError(r, w));
         return;
       }
       if (w.state !== 'creating') {
         // Closed or paused while its creation was in flight.
         this.cancel(r.watchId);
-        if (this.watchers.size === 0 && this.creating.length === 0) this.closeStream();
+        this.maybeIdle();
+        return;
+      }
+      const start = w.sentStart;
+      if (start > 1n && start === w.nextRevision && BigInt(r.header.revision) >= start) {
+        // Created behind etcd: the compaction guard (see above). Its events so far are dropped
+        // with its id; the watch from start - 1 delivers them again.
+        this.cancel(r.watchId);
+        this.stats.guardRecreates++;
+        this.send(w, start - 1n);
         return;
       }
       w.state = 'active';
@@ -442,6 +555,7 @@ export class WatchHub {
   private closeStream(): void {
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    this.busy();
     const s = this.stream;
     this.stream = undefined;
     this.byId.clear();
@@ -456,4 +570,58 @@ export class WatchHub {
     for (const w of [...this.watchers]) w.end(new ClientClosedError());
     this.closeStream();
   }
+}
+
+interface RefHandle {
+  ref(): void;
+  unref(): void;
+}
+
+/**
+ * The HTTP/2 session a grpc-js stream runs on. grpc-js keeps the session referenced while any
+ * call is open and offers no way to unreference one call, so an idle stream reaches its session
+ * through the call chain (interceptors, resolving, retrying and load-balancing calls, then the
+ * subchannel call's HTTP/2 stream). Should grpc-js change that chain, this finds nothing and an
+ * idle stream keeps the process alive until the idle period ends: a slower exit, nothing worse.
+ */
+function http2SessionOf(stream: unknown): RefHandle | undefined {
+  const seen = new Set<unknown>();
+  let level: unknown[] = [stream];
+  for (let depth = 0; depth < 10 && level.length; depth++) {
+    const next: unknown[] = [];
+    for (const o of level) {
+      if (typeof o !== 'object' || o === null || seen.has(o)) continue;
+      seen.add(o);
+      const h2 = (o as { http2Stream?: { session?: RefHandle } }).http2Stream;
+      if (typeof h2?.session?.unref === 'function') return h2.session;
+      const rec = o as Record<string, unknown>;
+      for (const k of ['call', 'nextCall', 'child', 'underlyingCalls'])
+        if (k in rec) {
+          const v = rec[k];
+          if (Array.isArray(v)) next.push(...v);
+          else next.push(v);
+        }
+    }
+    level = next;
+  }
+  return undefined;
+}
+
+/** The hub of each client and namespace view, for the internal entry's counters. */
+const hubs = new WeakMap<object, WatchHub>();
+
+export function bindWatchHub(client: object, hub: WatchHub): void {
+  hubs.set(client, hub);
+}
+
+/** Counters of a client's watch stream (shared with its namespace views). */
+export function watchStats(client: object): Readonly<WatchHubStats> & { streamOpen: boolean } {
+  const hub = hubs.get(client);
+  if (!hub) throw new InvalidArgumentError('watchStats() needs an Etcd client or namespace view');
+  return { ...hub.stats, streamOpen: hub.streamOpen };
+}
+
+/** How many Watch streams a client has opened so far: one for many watchers is the point. */
+export function watchStreamsOpened(client: object): number {
+  return watchStats(client).streamsOpened;
 }
