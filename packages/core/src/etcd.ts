@@ -28,7 +28,7 @@ import {
   toKeyValue,
   toRangeRequest,
 } from './kv.js';
-import { type GrantOptions, type Lease, LeaseManager } from './lease.js';
+import { checkTtl, type GrantOptions, type Lease, LeaseManager } from './lease.js';
 import { MaintenanceApi } from './maintenance.js';
 import { defaults, type EtcdOptions } from './options.js';
 import { Session, type SessionOptions } from './session.js';
@@ -343,7 +343,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   /** A lease kept alive until close(): the base of locks and elections. */
   async session(options: SessionOptions = {}): Promise<Session> {
     this.assertOpen();
-    const lease = await this.shared.leases.grant(options.ttl ?? 60, {
+    const lease = await this.shared.leases.grant(checkTtl(options.ttl ?? 60, 'session ttl'), {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     });
