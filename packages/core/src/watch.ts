@@ -293,6 +293,30 @@ function cancelError(r: WireWatchResponse, w: WatchRecord): Error {
   return new WatchCanceledError(`etcd cancelled the watch: ${reason || 'no reason given'}`);
 }
 
+function compactedError(compact: bigint, w: WatchRecord): CompactedError {
+  if (w.sentStart === w.nextRevision - 1n && compact === w.nextRevision)
+    return new CompactedError(
+      compact,
+      `revision ${compact} is the compact revision, and this etcd (before 3.4.34 and 3.5.16) cannot ` +
+        `replay the deletes made at the compact revision itself; read again and watch from the read's revision + 1`,
+    );
+  return new CompactedError(compact);
+}
+
+/**
+ * Whether an etcd version replays the deletes made at the compact revision (etcd-io/etcd#18089
+ * was fixed in 3.4.34 and 3.5.16; 3.5.15 is treated as affected for want of certainty).
+ */
+export function replaysCompactRevision(version: string): boolean {
+  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(version);
+  if (!m) return false;
+  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (major !== 3) return major > 3;
+  if (minor === 4) return patch >= 34;
+  if (minor === 5) return patch >= 16;
+  return minor > 5;
+}
+
 /** Counters of one hub, for tests and measurements. */
 export interface WatchHubStats {
   /** Watch streams opened so far: one for many watchers is the point. */
@@ -327,6 +351,8 @@ export class WatchHub {
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly backoff = new Backoff({ baseMs: 50, capMs: 1000 });
   private readonly idleMs: number;
+  /** Per endpoint index: whether its etcd version replays the compact revision (no guard needed). */
+  private readonly fixedEndpoints = new Map<number, boolean>();
   readonly stats: WatchHubStats = { streamsOpened: 0, guardRecreates: 0 };
 
   constructor(conn: Connection, idleMs = WATCH_STREAM_IDLE_MS) {
@@ -446,6 +472,7 @@ export class WatchHub {
         call.on('data', (r: WireWatchResponse) => this.onResponse(r));
         call.on('error', (e) => this.broken(call, e));
         call.on('end', () => this.broken(call, new Error('etcd ended the watch stream')));
+        this.learnVersion(index);
         for (const w of this.watchers) if (w.state === 'pending') this.create(w);
       })
       .catch((err: unknown) => {
@@ -460,6 +487,24 @@ export class WatchHub {
         for (const w of this.watchers) w.disconnected(e);
         this.retry();
       });
+  }
+
+  /**
+   * Ask the member once for its version: the compaction guard is not needed from 3.4.34 and
+   * 3.5.16 on. Until the answer comes (or if it never does), watches are guarded.
+   */
+  private learnVersion(index: number): void {
+    if (this.fixedEndpoints.has(index)) return;
+    this.fixedEndpoints.set(index, false);
+    this.conn
+      .unary<object, { version: string }>(
+        'Maintenance',
+        'Status',
+        {},
+        { idempotent: true, endpointIndex: index },
+      )
+      .then((s) => this.fixedEndpoints.set(index, replaysCompactRevision(s.version)))
+      .catch(() => this.fixedEndpoints.delete(index)); // asked again with the next stream
   }
 
   private broken(call: WatchHub['stream'], err: unknown): void {
@@ -511,7 +556,7 @@ export class WatchHub {
           return;
         }
         const compact = BigInt(r.compactRevision);
-        w.end(compact > 0n ? new CompactedError(compact) : cancelError(r, w));
+        w.end(compact > 0n ? compactedError(compact, w) : cancelError(r, w));
         return;
       }
       if (w.state !== 'creating') {
@@ -521,7 +566,12 @@ export class WatchHub {
         return;
       }
       const start = w.sentStart;
-      if (start > 1n && start === w.nextRevision && BigInt(r.header.revision) >= start) {
+      if (
+        start > 1n &&
+        start === w.nextRevision &&
+        BigInt(r.header.revision) >= start &&
+        this.fixedEndpoints.get(this.streamIndex) !== true
+      ) {
         // Created behind etcd: the compaction guard (see above). Its events so far are dropped
         // with its id; the watch from start - 1 delivers them again.
         this.cancel(r.watchId);
@@ -546,7 +596,7 @@ export class WatchHub {
       this.byId.delete(r.watchId);
       w.id = undefined;
       const compact = BigInt(r.compactRevision);
-      w.end(compact > 0n ? new CompactedError(compact) : cancelError(r, w));
+      w.end(compact > 0n ? compactedError(compact, w) : cancelError(r, w));
       return;
     }
     if (r.events.length === 0) w.progressed(BigInt(r.header.revision));
