@@ -148,11 +148,10 @@ describe('compaction guard', () => {
     const watchers = Array.from({ length: n }, (_, i) => etcd.watch({ key: `${p}${i}` }));
     await Promise.all(watchers.map((w) => w.ready));
     const created = watchers.map(() => 0);
-    watchers.forEach((w, i) =>
+    for (const [i, w] of watchers.entries())
       w.on('created', () => {
         created[i]!++;
-      }),
-    );
+      });
     const resume = async (writeWhileCut: boolean): Promise<void> => {
       created.fill(0);
       proxy.refuse(true);
