@@ -6,4 +6,10 @@ export { Backoff, type BackoffOptions, type RetryOptions, retry } from './intern
 export { type Bytes, concat, describe, prefixEnd, toBuffer, toKey } from './internal/bytes.js';
 export { abortable, abortError, type LinkedSignal, linkSignals, sleep } from './internal/signals.js';
 export { type LongTimer, longTimer, MAX_TIMER_MS } from './internal/timers.js';
-export { type WatchHubStats, watchStats, watchStreamsOpened } from './watch.js';
+export {
+  setWatchStreamIdleMs,
+  WATCH_STREAM_IDLE_MS,
+  type WatchHubStats,
+  watchStats,
+  watchStreamsOpened,
+} from './watch.js';

@@ -350,14 +350,17 @@ export class WatchHub {
   private retryTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly backoff = new Backoff({ baseMs: 50, capMs: 1000 });
-  private readonly idleMs: number;
+  /** How long an idle stream stays open (ms); 0 closes it with the last watch. */
+  idleMs: number;
   /** Per endpoint index: whether its etcd version replays the compact revision (no guard needed). */
   private readonly fixedEndpoints = new Map<number, boolean>();
   readonly stats: WatchHubStats = { streamsOpened: 0, guardRecreates: 0 };
 
-  constructor(conn: Connection, idleMs = WATCH_STREAM_IDLE_MS) {
+  constructor(conn: Connection) {
     this.conn = conn;
-    this.idleMs = idleMs;
+    // Read this way until the client's options carry it.
+    const o = conn.options as { watchStreamIdleMs?: number };
+    this.idleMs = o.watchStreamIdleMs ?? WATCH_STREAM_IDLE_MS;
   }
 
   /** Whether a Watch stream is open now (busy or idle). */
@@ -669,6 +672,15 @@ export function watchStats(client: object): Readonly<WatchHubStats> & { streamOp
   const hub = hubs.get(client);
   if (!hub) throw new InvalidArgumentError('watchStats() needs an Etcd client or namespace view');
   return { ...hub.stats, streamOpen: hub.streamOpen };
+}
+
+/** Set how long a client's idle Watch stream stays open (ms; 0: close it with the last watch). */
+export function setWatchStreamIdleMs(client: object, ms: number): void {
+  const hub = hubs.get(client);
+  if (!hub) throw new InvalidArgumentError('setWatchStreamIdleMs() needs an Etcd client or namespace view');
+  if (!Number.isSafeInteger(ms) || ms < 0)
+    throw new InvalidArgumentError(`watchStreamIdleMs must be a whole number of ms >= 0, got ${ms}`);
+  hub.idleMs = ms;
 }
 
 /** How many Watch streams a client has opened so far: one for many watchers is the point. */
