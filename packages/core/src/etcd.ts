@@ -31,7 +31,7 @@ import {
 import { checkTtl, type GrantOptions, type Lease, LeaseManager } from './lease.js';
 import { MaintenanceApi } from './maintenance.js';
 import { defaults, type EtcdOptions } from './options.js';
-import { Session, type SessionOptions } from './session.js';
+import { newSession, type Session, type SessionOptions } from './session.js';
 import {
   deleteRequest,
   putRequest,
@@ -350,7 +350,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     // The first keepalive's outcome shows on the lease's signal; nothing to await here.
     lease.keepAlive().catch(() => {});
     const sessions = this.shared.sessions;
-    const session = new Session(this, lease, () => sessions.delete(session));
+    const session = newSession(this, lease, () => sessions.delete(session));
     if (!lease.lost) sessions.add(session);
     return session;
   }
