@@ -395,7 +395,9 @@ export class LeaseManager {
         const broken = (err: unknown) => {
           if (this.stream !== call) return;
           this.stream = undefined;
-          const e = toEtcdError(err ?? new Error('stream ended'), { method: 'Lease.LeaseKeepAlive' });
+          const e = toEtcdError(err ?? new UnavailableError('etcd ended the lease keepalive stream'), {
+            method: 'Lease.LeaseKeepAlive',
+          });
           if (e instanceof InvalidTokenError) this.conn.invalidateToken();
           else this.conn.reportFailure(index, e);
           this.retry();

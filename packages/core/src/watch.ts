@@ -9,6 +9,7 @@ import {
   InvalidArgumentError,
   InvalidTokenError,
   PermissionDeniedError,
+  UnavailableError,
   WatchCanceledError,
 } from './errors.js';
 import { Backoff } from './internal/backoff.js';
@@ -107,7 +108,9 @@ export class Watcher extends EventEmitter<WatcherEvents> implements AsyncIterabl
   /** Whole revisions in order; with `bookmarks`, progress notifications too (as batches without events). */
   batches(options: { bookmarks?: boolean } = {}): AsyncGenerator<WatchBatch, void, undefined> {
     if (this.#consumed)
-      throw new Error('a watcher can be iterated once; create another watch for a second consumer');
+      throw new InvalidArgumentError(
+        'a watcher can be iterated once; create another watch for a second consumer',
+      );
     this.#consumed = true;
     return this.#record.batches(options.bookmarks ?? false);
   }
@@ -474,7 +477,7 @@ export class WatchHub {
         this.stats.streamsOpened++;
         call.on('data', (r: WireWatchResponse) => this.onResponse(r));
         call.on('error', (e) => this.broken(call, e));
-        call.on('end', () => this.broken(call, new Error('etcd ended the watch stream')));
+        call.on('end', () => this.broken(call, new UnavailableError('etcd ended the watch stream')));
         this.learnVersion(index);
         for (const w of this.watchers) if (w.state === 'pending') this.create(w);
       })
