@@ -326,6 +326,8 @@ export interface WatchHubStats {
   streamsOpened: number;
   /** Watches created again one revision earlier because they started behind etcd (the compaction guard). */
   guardRecreates: number;
+  /** Watches created from one revision before their start, either way (the guard at work). */
+  guardedCreates: number;
 }
 
 /**
@@ -335,17 +337,20 @@ export interface WatchHubStats {
  *
  * The compaction guard (etcd-io/etcd#18089, fixed in etcd 3.4.34 and 3.5.15): a watch that
  * etcd has to catch up from a start revision N equal to the compact revision silently misses
- * the deletes at N. When the create response shows that the watch starts behind etcd (its
- * header revision is at or past N), the watch is created again from N − 1, whose events are
- * repeats and dropped: etcd then either serves it in full, or ends it as compacted (with the
- * compact revision) whenever the compact revision is past N − 1, that is at or past N. A watch
- * that starts at or after etcd's next revision is served live and cannot miss anything.
+ * the deletes at N. A watch known to start behind etcd (a revision at or past N was seen on
+ * the stream) is created from N − 1, whose events are repeats and dropped; one that turns out
+ * to start behind (its create response's header revision is at or past N) is created again
+ * from N − 1. etcd then either serves it in full, or ends it as compacted (with the compact
+ * revision) whenever the compact revision is past N − 1, that is at or past N. A watch that
+ * starts at or after etcd's next revision is served live and cannot miss anything.
  */
 export class WatchHub {
   private readonly conn: Connection;
   private stream: grpc.ClientDuplexStream<WireWatchRequest, WireWatchResponse> | undefined;
   private streamIndex = 0;
   private opening = false;
+  /** One create is out to learn etcd's revision; the other pending watches wait for its answer. */
+  private probing = false;
   private readonly watchers = new Set<WatchRecord>();
   private readonly byId = new Map<string, WatchRecord>();
   /** Watchers whose create request is on the wire, oldest first. */
@@ -357,7 +362,9 @@ export class WatchHub {
   idleMs: number;
   /** Per endpoint index: whether its etcd version replays the compact revision (no guard needed). */
   private readonly fixedEndpoints = new Map<number, boolean>();
-  readonly stats: WatchHubStats = { streamsOpened: 0, guardRecreates: 0 };
+  readonly stats: WatchHubStats = { streamsOpened: 0, guardRecreates: 0, guardedCreates: 0 };
+  /** The highest revision etcd reported on any stream: it is at least there now. */
+  private knownRevision = 0n;
 
   constructor(conn: Connection) {
     this.conn = conn;
@@ -387,12 +394,45 @@ export class WatchHub {
       this.open();
       return;
     }
-    this.send(w, w.nextRevision);
+    const n = w.nextRevision;
+    // Known to start behind etcd (a resume after a pause, a startRevision in the past): guard
+    // at once rather than after the create response.
+    this.send(w, n > 1n && n <= this.knownRevision && this.mayMiss() ? n - 1n : n);
+  }
+
+  /**
+   * Create every pending watch on a new stream. Those that may start behind etcd, when more
+   * than one, wait for the answer to the first one's create, whose header revision tells which
+   * of them start behind: a resume of many watches pays one round trip for the guard rather
+   * than one extra create each.
+   */
+  private createPending(): void {
+    let probe: WatchRecord | undefined;
+    let held = 0;
+    for (const w of this.watchers) {
+      if (w.state !== 'pending') continue;
+      const n = w.nextRevision;
+      if (n > 1n && n > this.knownRevision && this.mayMiss()) {
+        if (probe) {
+          held++;
+          continue;
+        }
+        probe = w;
+      }
+      this.create(w);
+    }
+    this.probing = held > 0;
+  }
+
+  /** Whether the member of the current stream may run a version that needs the guard. */
+  private mayMiss(): boolean {
+    return this.fixedEndpoints.get(this.streamIndex) !== true;
   }
 
   private send(w: WatchRecord, start: bigint): void {
     const req: WireWatchCreateRequest = { ...w.request };
     if (start > 0n) req.startRevision = start.toString();
+    if (start > 0n && start < w.nextRevision) this.stats.guardedCreates++;
     w.sentStart = start;
     w.state = 'creating';
     this.creating.push(w);
@@ -479,7 +519,7 @@ export class WatchHub {
         call.on('error', (e) => this.broken(call, e));
         call.on('end', () => this.broken(call, new UnavailableError('etcd ended the watch stream')));
         this.learnVersion(index);
-        for (const w of this.watchers) if (w.state === 'pending') this.create(w);
+        this.createPending();
       })
       .catch((err: unknown) => {
         this.opening = false;
@@ -532,6 +572,7 @@ export class WatchHub {
     }
     this.byId.clear();
     this.creating = [];
+    this.probing = false;
     for (const w of this.watchers) {
       w.id = undefined;
       if (w.state !== 'paused') w.state = 'pending';
@@ -549,8 +590,15 @@ export class WatchHub {
   }
 
   private onResponse(r: WireWatchResponse): void {
+    const rev = BigInt(r.header.revision);
+    if (rev > this.knownRevision) this.knownRevision = rev;
     if (r.created) {
       const w = this.creating.shift();
+      if (this.probing) {
+        // The revision etcd is at is known now: create the watches that waited for it.
+        this.probing = false;
+        for (const x of this.watchers) if (x.state === 'pending') this.create(x);
+      }
       if (!w) return;
       this.backoff.reset();
       if (r.canceled) {
@@ -572,12 +620,7 @@ export class WatchHub {
         return;
       }
       const start = w.sentStart;
-      if (
-        start > 1n &&
-        start === w.nextRevision &&
-        BigInt(r.header.revision) >= start &&
-        this.fixedEndpoints.get(this.streamIndex) !== true
-      ) {
+      if (start > 1n && start === w.nextRevision && BigInt(r.header.revision) >= start && this.mayMiss()) {
         // Created behind etcd: the compaction guard (see above). Its events so far are dropped
         // with its id; the watch from start - 1 delivers them again.
         this.cancel(r.watchId);
@@ -616,6 +659,7 @@ export class WatchHub {
     this.stream = undefined;
     this.byId.clear();
     this.creating = [];
+    this.probing = false;
     if (s) {
       s.on('error', () => {}); // the cancel below surfaces as a CANCELLED error we asked for
       s.cancel();
