@@ -308,7 +308,8 @@ function compactedError(compact: bigint, w: WatchRecord): CompactedError {
 
 /**
  * Whether an etcd version replays the deletes made at the compact revision (etcd-io/etcd#18089
- * was fixed in 3.4.34 and 3.5.16; 3.5.15 is treated as affected for want of certainty).
+ * was fixed in 3.4.34; 3.5 releases before 3.5.16 are treated as affected, for want of certainty
+ * about which 3.5 patch release took the fix).
  */
 export function replaysCompactRevision(version: string): boolean {
   const m = /^(\d+)\.(\d+)\.(\d+)/.exec(version);
@@ -335,7 +336,8 @@ export interface WatchHubStats {
  * in the order they were asked, which is how a failed creation is matched to its watcher), and
  * all of them are re-created from their next revision whenever the stream is replaced.
  *
- * The compaction guard (etcd-io/etcd#18089, fixed in etcd 3.4.34 and 3.5.15): a watch that
+ * The compaction guard (etcd-io/etcd#18089, fixed in etcd 3.4.34; 3.5 before 3.5.16 is treated
+ * as affected): a watch that
  * etcd has to catch up from a start revision N equal to the compact revision silently misses
  * the deletes at N. A watch known to start behind etcd (a revision at or past N was seen on
  * the stream) is created from N − 1, whose events are repeats and dropped; one that turns out
