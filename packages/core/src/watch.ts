@@ -337,9 +337,8 @@ export interface WatchHubStats {
  * all of them are re-created from their next revision whenever the stream is replaced.
  *
  * The compaction guard (etcd-io/etcd#18089, fixed in etcd 3.4.34; 3.5 before 3.5.16 is treated
- * as affected): a watch that
- * etcd has to catch up from a start revision N equal to the compact revision silently misses
- * the deletes at N. A watch known to start behind etcd (a revision at or past N was seen on
+ * as affected): a watch that etcd has to catch up from a start revision N equal to the compact
+ * revision silently misses the deletes at N. A watch known to start behind etcd (a revision at or past N was seen on
  * the stream) is created from N − 1, whose events are repeats and dropped; one that turns out
  * to start behind (its create response's header revision is at or past N) is created again
  * from N − 1. etcd then either serves it in full, or ends it as compacted (with the compact
