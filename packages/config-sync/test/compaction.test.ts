@@ -41,7 +41,7 @@ describe('a mirror resumed at the compaction revision (etcd-io/etcd#18089)', () 
       await until(() => cfg.status === 'reconnecting', 'the mirror to notice the cut');
       const del = await direct.delete(`${p}gone`);
       expect(del.revision).toBe(cfg.revision + 1n);
-      await direct.compact(del.revision);
+      await direct.compact(del.revision, { physical: true });
       await direct.put(`${p}later`, 'x');
       proxy.refuse(false);
 

@@ -329,6 +329,8 @@ export interface WatchHubStats {
   guardRecreates: number;
   /** Watches created from one revision before their start, either way (the guard at work). */
   guardedCreates: number;
+  /** Watches paused on the server because their consumer fell behind (back-pressure). */
+  pauses: number;
 }
 
 /**
@@ -363,7 +365,7 @@ export class WatchHub {
   idleMs: number;
   /** Per endpoint index: whether its etcd version replays the compact revision (no guard needed). */
   private readonly fixedEndpoints = new Map<number, boolean>();
-  readonly stats: WatchHubStats = { streamsOpened: 0, guardRecreates: 0, guardedCreates: 0 };
+  readonly stats: WatchHubStats = { streamsOpened: 0, guardRecreates: 0, guardedCreates: 0, pauses: 0 };
   /** The highest revision etcd reported on any stream: it is at least there now. */
   private knownRevision = 0n;
 
@@ -454,6 +456,7 @@ export class WatchHub {
   pause(w: WatchRecord): void {
     if (w.state !== 'active' || w.id === undefined) return;
     w.state = 'paused';
+    this.stats.pauses++;
     this.byId.delete(w.id);
     this.cancel(w.id);
     w.id = undefined;

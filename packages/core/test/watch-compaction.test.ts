@@ -1,6 +1,6 @@
 import { startTcpProxy } from '@etcdkit/testkit';
 import { describe, expect, it } from 'vitest';
-import { CompactedError, Etcd, type WatchEvent } from '../src/index.js';
+import { CompactedError, Etcd, op, type WatchEvent } from '../src/index.js';
 import { watchStats } from '../src/internal.js';
 import { replaysCompactRevision } from '../src/watch.js';
 import { uniq, until, useEtcd } from './helpers.js';
@@ -61,7 +61,7 @@ describe('watch resumed at the compaction revision (etcd-io/etcd#18089)', () => 
     await until(() => disconnected, 10_000, 'the watch to notice the cut');
     const del = await writer.delete(`${p}k`);
     expect(del.revision).toBe(first.revision + 1n); // D: the revision the watch resumes from
-    await writer.compact(del.revision);
+    await writer.compact(del.revision, { physical: true });
     const later = await writer.put(`${p}b`, '2');
     proxy.refuse(false);
 
@@ -109,7 +109,7 @@ describe('compaction guard', () => {
     const p = uniq('start');
     await etcd.put(`${p}k`, 'v');
     const del = await etcd.delete(`${p}k`);
-    await etcd.compact(del.revision);
+    await etcd.compact(del.revision, { physical: true });
     await etcd.put(`${p}after`, 'x');
     const got = collect(etcd.watch({ prefix: p, startRevision: del.revision }));
     await until(() => got.done || got.events.length > 0, 10_000, 'the watch to end or deliver');
@@ -139,6 +139,32 @@ describe('compaction guard', () => {
     expect(past.events.map((e) => e.kv.value.toString())).toEqual(['1', '2']);
     expect(watchStats(etcd).guardRecreates).toBe(0);
     expect(watchStats(etcd).guardedCreates).toBe(1);
+  });
+
+  it('ends with CompactedError when a watch paused by back-pressure resumes at the compaction revision', async () => {
+    const etcd = t.client({ watchHighWaterMark: 2 });
+    const writer = t.client();
+    const p = uniq('paused');
+    await writer.put(`${p}k`, 'v');
+    const w = etcd.watch({ prefix: p });
+    await w.ready;
+    // Three events in one revision: past the high-water mark, so the watch is paused on the server.
+    const burst = await writer
+      .txn()
+      .then(op.put(`${p}a`, '1'), op.put(`${p}b`, '2'), op.put(`${p}c`, '3'))
+      .commit();
+    await until(() => watchStats(etcd).pauses === 1, 10_000, 'the watch to be paused');
+    const del = await writer.delete(`${p}k`);
+    expect(del.revision).toBe(burst.revision + 1n);
+    // Physical: the tombstone at D is gone from etcd's backend before the watch resumes.
+    await writer.compact(del.revision, { physical: true });
+    await writer.put(`${p}later`, 'x');
+    // Consuming resumes the watch from the delete's revision.
+    const got = collect(w);
+    await until(() => got.done || got.events.length > 3, 10_000, 'the watch to end or go on');
+    expect(got.events.map((e) => e.kv.modRevision)).toEqual([burst.revision, burst.revision, burst.revision]);
+    expect(got.error).toBeInstanceOf(CompactedError);
+    expect((got.error as CompactedError).compactRevision).toBe(del.revision);
   });
 
   it('resumes 1 000 watchers after a cut with one round trip for the guard, caught up or behind', async () => {
