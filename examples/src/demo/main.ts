@@ -183,7 +183,12 @@ async function run(cluster: EtcdCluster): Promise<boolean> {
       log.count === counter &&
       log.kvs.every((kv) => kv.version === 1n) &&
       values.every((v, i) => v === i + 1);
-    const tokens = messages.filter((m) => m.type === 'increment').map((m) => BigInt(m.fencingToken));
+    // In commit order (the counter value each increment wrote): messages from different worker
+    // processes can arrive in another order than their writes were made.
+    const tokens = messages
+      .flatMap((m) => (m.type === 'increment' ? [m] : []))
+      .sort((a, b) => a.value - b.value)
+      .map((m) => BigInt(m.fencingToken));
     const tokensIncrease = tokens.every((t, i) => i === 0 || t >= tokens[i - 1]!);
     const ticks = await etcd.range({ prefix: keys.tickLog, sort: { target: 'mod', order: 'ascend' } });
     const runs = ticks.kvs
