@@ -29,10 +29,10 @@ import {
   toKeyValue,
   toRangeRequest,
 } from './kv.js';
-import { type GrantOptions, type Lease, LeaseManager } from './lease.js';
+import { checkTtl, type GrantOptions, type Lease, LeaseManager } from './lease.js';
 import { MaintenanceApi } from './maintenance.js';
 import { defaults, type EtcdOptions } from './options.js';
-import { Session, type SessionOptions } from './session.js';
+import { newSession, type Session, type SessionOptions } from './session.js';
 import { runStm, type StmOptions, type StmTx } from './stm.js';
 import {
   deleteRequest,
@@ -44,7 +44,7 @@ import {
   txnRequest,
   type WireContext,
 } from './txn.js';
-import { type Watcher, WatchHub, type WatchOptions } from './watch.js';
+import { bindWatchHub, type Watcher, WatchHub, type WatchOptions } from './watch.js';
 
 export interface EtcdEvents {
   /** A connection to `endpoint` is ready. */
@@ -161,6 +161,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
       }
     }
     this.wire = { ks: this.ks, maxRequestBytes: this.shared.conn.options.maxRequestBytes };
+    bindWatchHub(this, this.shared.watches);
     this.shared.conn.on('connected', this.onConnected);
     this.shared.conn.on('disconnected', this.onDisconnected);
     this.shared.conn.on('endpoint', this.onEndpoint);
@@ -200,11 +201,6 @@ export class Etcd extends EventEmitter<EtcdEvents> {
 
   get closed(): boolean {
     return this.viewClosed || this.shared.conn.closed;
-  }
-
-  /** @internal number of watch streams opened so far by this client */
-  get watchStreamsOpened(): number {
-    return this.shared.watches.streamsOpened;
   }
 
   private assertOpen(): void {
@@ -353,14 +349,14 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   /** A lease kept alive until close(): the base of locks and elections. */
   async session(options: SessionOptions = {}): Promise<Session> {
     this.assertOpen();
-    const lease = await this.shared.leases.grant(options.ttl ?? 60, {
+    const lease = await this.shared.leases.grant(checkTtl(options.ttl ?? 60, 'session ttl'), {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     });
     // The first keepalive's outcome shows on the lease's signal; nothing to await here.
     lease.keepAlive().catch(() => {});
     const sessions = this.shared.sessions;
-    const session = new Session(this, lease, () => sessions.delete(session));
+    const session = newSession(this, lease, () => sessions.delete(session));
     if (!lease.lost) sessions.add(session);
     return session;
   }

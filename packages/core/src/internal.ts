@@ -24,7 +24,6 @@ export { anyoneAhead, type Blocked, waitForTurn } from './coordination/turn.js';
 export { untilDeleted } from './coordination/until-deleted.js';
 export {
   checkWaitOptions,
-  MAX_TIMER_MS,
   type WaitOptions,
   type WaitScope,
   waitScope,
@@ -50,3 +49,11 @@ export {
   toObserver,
 } from './internal/observable.js';
 export { abortable, abortError, type LinkedSignal, linkSignals, sleep } from './internal/signals.js';
+export { type LongTimer, longTimer, MAX_TIMER_MS } from './internal/timers.js';
+export {
+  setWatchStreamIdleMs,
+  WATCH_STREAM_IDLE_MS,
+  type WatchHubStats,
+  watchStats,
+  watchStreamsOpened,
+} from './watch.js';

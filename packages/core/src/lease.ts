@@ -9,8 +9,10 @@ import {
   UnavailableError,
   UnknownEtcdError,
 } from './errors.js';
+import { Backoff } from './internal/backoff.js';
 import type { CallOptions, Connection } from './internal/connection.js';
 import { toEtcdError } from './internal/error-map.js';
+import { type LongTimer, longTimer } from './internal/timers.js';
 import type {
   WireLeaseGrantResponse,
   WireLeaseKeepAliveResponse,
@@ -33,10 +35,37 @@ export interface LeaseTimeToLive {
 }
 
 export interface GrantOptions extends CallOptions {
-  /** Ask for this lease ID instead of letting etcd pick one. */
+  /** Ask for this lease ID (1 to 2^63 - 1) instead of letting etcd pick one. */
   id?: bigint;
   /** Keep the lease alive automatically (same as calling keepAlive()). Default false. */
   keepAlive?: boolean;
+}
+
+/** etcd's largest lease TTL, in seconds (`MaxLeaseTTL` of etcd's lessor; larger grants fail). */
+export const MAX_LEASE_TTL = 9_000_000_000;
+
+const MAX_INT64 = 2n ** 63n - 1n;
+
+/** A lease TTL: whole seconds from 1 to etcd's maximum; `name` is the argument as the caller knows it. */
+export function checkTtl(ttl: unknown, name = 'ttl'): number {
+  if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1 || ttl > MAX_LEASE_TTL)
+    throw new InvalidArgumentError(
+      `${name} must be a whole number of seconds from 1 to ${MAX_LEASE_TTL} (etcd's largest lease TTL), got ${describe(ttl)}`,
+    );
+  return ttl;
+}
+
+/** A lease ID: a bigint from 1 to 2^63 - 1 (etcd's IDs are positive int64). */
+export function checkLeaseId(id: unknown, name = 'lease id'): bigint {
+  if (typeof id !== 'bigint' || id < 1n || id > MAX_INT64)
+    throw new InvalidArgumentError(
+      `${name} must be a bigint from 1 to 2^63 - 1 (an int64 lease ID as etcd returns it), got ${describe(id)}`,
+    );
+  return id;
+}
+
+function describe(v: unknown): string {
+  return typeof v === 'bigint' ? `${v}n` : typeof v === 'string' ? JSON.stringify(v) : String(v);
 }
 
 /**
@@ -46,48 +75,97 @@ export interface GrantOptions extends CallOptions {
  */
 export class Lease extends EventEmitter<LeaseEvents> {
   readonly id: bigint;
-  /** Seconds granted by etcd on the last grant or keepalive. */
-  ttl: number;
-  private readonly manager: LeaseManager;
-  private readonly controller = new AbortController();
-  /** @internal local time (ms) after which the lease counts as lost */
-  deadline: number;
-  /** @internal send times of keepalives awaiting an answer, oldest first */
-  pending: number[] = [];
-  /** @internal */
-  keptAlive = false;
-  /** @internal */
-  sendTimer: NodeJS.Timeout | undefined;
-  private lostTimer: NodeJS.Timeout | undefined;
-  private firstKeepAlive: { resolve: (ttl: number) => void; reject: (e: Error) => void }[] = [];
+  readonly #record: LeaseRecord;
 
-  /** @internal */
-  constructor(manager: LeaseManager, id: bigint, ttl: number, grantedAt: number) {
+  private constructor(record: LeaseRecord) {
     super();
-    this.manager = manager;
-    this.id = id;
-    this.ttl = ttl;
-    this.deadline = grantedAt + ttl * 1000;
-    this.armLostTimer();
+    this.id = record.id;
+    this.#record = record;
+  }
+
+  /** Seconds granted by etcd on the last grant or keepalive. */
+  get ttl(): number {
+    return this.#record.ttl;
   }
 
   /** Aborts when the lease is lost or revoked; the reason is a LeaseExpiredError. */
   get signal(): AbortSignal {
-    return this.controller.signal;
+    return this.#record.controller.signal;
+  }
+
+  get lost(): boolean {
+    return this.#record.lost;
+  }
+
+  /** Milliseconds until the local deadline at which the lease is declared lost. */
+  get remainingMs(): number {
+    return this.#record.remainingMs();
+  }
+
+  /** Keep the lease alive until revoke(), sharing the client's keepalive stream. Resolves after the first keepalive. */
+  keepAlive(): Promise<number> {
+    return this.#record.keepAlive();
+  }
+
+  /** One keepalive now, without a stream; returns the granted TTL. */
+  keepAliveOnce(options?: CallOptions): Promise<number> {
+    return this.#record.keepAliveOnce(options);
+  }
+
+  /** Revoke the lease: its keys are deleted and its signal aborts. Revoking a lost lease is not an error. */
+  async revoke(options?: CallOptions): Promise<void> {
+    const r = this.#record;
+    r.stop(new LeaseExpiredError(this.id, `lease ${this.id.toString(16)} was revoked`));
+    await r.manager.revoke(this.id, options);
+  }
+
+  timeToLive(options?: CallOptions & { keys?: boolean }): Promise<LeaseTimeToLive> {
+    return this.#record.manager.timeToLive(this.id, options);
+  }
+}
+
+/** Makes the façade of a record; Lease's constructor is not public. */
+const newLease = (r: LeaseRecord): Lease => new (Lease as unknown as new (r: LeaseRecord) => Lease)(r);
+
+/**
+ * What the manager knows of one lease: its deadline, the keepalives awaiting an answer and its
+ * timers. Only the manager and the record change it; the user sees it through its Lease.
+ */
+class LeaseRecord {
+  readonly id: bigint;
+  readonly manager: LeaseManager;
+  readonly facade: Lease;
+  readonly controller = new AbortController();
+  ttl: number;
+  /** Local time (ms) after which the lease counts as lost. */
+  deadline: number;
+  /** Send times of keepalives awaiting an answer, oldest first. */
+  pending: number[] = [];
+  keptAlive = false;
+  /** The next keepalive, or the wait for the answer to the last one. */
+  sendTimer: LongTimer | undefined;
+  private lostTimer: LongTimer | undefined;
+  private firstKeepAlive: { resolve: (ttl: number) => void; reject: (e: Error) => void }[] = [];
+
+  constructor(manager: LeaseManager, id: bigint, ttl: number, grantedAt: number) {
+    this.manager = manager;
+    this.id = id;
+    this.ttl = ttl;
+    this.deadline = grantedAt + ttl * 1000;
+    this.facade = newLease(this);
+    this.armLostTimer();
   }
 
   get lost(): boolean {
     return this.controller.signal.aborted;
   }
 
-  /** Milliseconds until the local deadline at which the lease is declared lost. */
-  get remainingMs(): number {
+  remainingMs(): number {
     return Math.max(0, this.deadline - this.manager.marginMs(this.ttl) - Date.now());
   }
 
-  /** Keep the lease alive until revoke(), sharing the client's keepalive stream. Resolves after the first keepalive. */
   keepAlive(): Promise<number> {
-    if (this.lost) return Promise.reject(this.signal.reason as Error);
+    if (this.lost) return Promise.reject(this.controller.signal.reason as Error);
     const p = new Promise<number>((resolve, reject) => this.firstKeepAlive.push({ resolve, reject }));
     if (!this.keptAlive) {
       this.keptAlive = true;
@@ -96,7 +174,6 @@ export class Lease extends EventEmitter<LeaseEvents> {
     return p;
   }
 
-  /** One keepalive now, without a stream; returns the granted TTL. */
   async keepAliveOnce(options?: CallOptions): Promise<number> {
     const sent = Date.now();
     try {
@@ -114,17 +191,7 @@ export class Lease extends EventEmitter<LeaseEvents> {
     }
   }
 
-  /** Revoke the lease: its keys are deleted and its signal aborts. Revoking a lost lease is not an error. */
-  async revoke(options?: CallOptions): Promise<void> {
-    this.stop(new LeaseExpiredError(this.id, `lease ${this.id.toString(16)} was revoked`));
-    await this.manager.revoke(this.id, options);
-  }
-
-  timeToLive(options?: CallOptions & { keys?: boolean }): Promise<LeaseTimeToLive> {
-    return this.manager.timeToLive(this.id, options);
-  }
-
-  /** @internal a keepalive sent at `sentAt` was answered with `ttl` */
+  /** A keepalive sent at `sentAt` was answered with `ttl`. */
   refreshed(sentAt: number, ttl: number): void {
     if (this.lost) return;
     if (ttl <= 0) {
@@ -135,33 +202,28 @@ export class Lease extends EventEmitter<LeaseEvents> {
     this.deadline = Math.max(this.deadline, sentAt + ttl * 1000);
     this.armLostTimer();
     for (const w of this.firstKeepAlive.splice(0)) w.resolve(ttl);
-    this.emit('keepalive', ttl);
+    this.facade.emit('keepalive', ttl);
   }
 
   private armLostTimer(): void {
-    clearTimeout(this.lostTimer);
-    const ms = this.deadline - this.manager.marginMs(this.ttl) - Date.now();
-    this.lostTimer = setTimeout(() => this.stop(new LeaseExpiredError(this.id)), Math.max(0, ms));
+    this.lostTimer?.clear();
+    // A long TTL (days or more) is past what one Node timer can wait: longTimer chains them.
     // The deadline alone must not keep a process alive.
-    this.lostTimer.unref();
+    this.lostTimer = longTimer(() => this.stop(new LeaseExpiredError(this.id)), this.remainingMs(), {
+      unref: true,
+    });
   }
 
-  /** @internal end the lease locally: abort the signal, stop timers and keepalives */
+  /** End the lease locally: abort the signal, stop timers and keepalives. */
   stop(reason: LeaseExpiredError): void {
     if (this.lost) return;
-    clearTimeout(this.lostTimer);
-    clearTimeout(this.sendTimer);
+    this.lostTimer?.clear();
+    this.sendTimer?.clear();
     this.manager.untrack(this);
     this.controller.abort(reason);
     for (const w of this.firstKeepAlive.splice(0)) w.reject(reason);
-    this.emit('lost', reason);
+    this.facade.emit('lost', reason);
   }
-}
-
-function ttlSeconds(ttl: number): number {
-  if (!Number.isInteger(ttl) || ttl < 1)
-    throw new InvalidArgumentError(`lease ttl must be a whole number of seconds >= 1, got ${ttl}`);
-  return ttl;
 }
 
 /**
@@ -170,12 +232,12 @@ function ttlSeconds(ttl: number): number {
  */
 export class LeaseManager {
   private readonly conn: Connection;
-  private readonly tracked = new Map<bigint, Lease>();
+  private readonly tracked = new Map<bigint, LeaseRecord>();
   private stream: grpc.ClientDuplexStream<{ ID: string }, WireLeaseKeepAliveResponse> | undefined;
   private streamIndex = 0;
   private opening: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private backoffMs = 100;
+  private readonly backoff = new Backoff({ baseMs: 100, capMs: 1000 });
   private closed = false;
 
   constructor(conn: Connection) {
@@ -187,7 +249,8 @@ export class LeaseManager {
   }
 
   async grant(ttl: number, options: GrantOptions = {}): Promise<Lease> {
-    ttlSeconds(ttl);
+    checkTtl(ttl);
+    if (options.id !== undefined) checkLeaseId(options.id, 'id');
     const sent = Date.now();
     const res = await this.conn.unary<{ TTL: string; ID: string }, WireLeaseGrantResponse>(
       'Lease',
@@ -197,12 +260,13 @@ export class LeaseManager {
       { idempotent: options.id !== undefined, ...options },
     );
     if (res.error) throw new UnknownEtcdError(`lease grant failed: ${res.error}`);
-    const lease = new Lease(this, BigInt(res.ID), Number(res.TTL), sent);
+    const lease = new LeaseRecord(this, BigInt(res.ID), Number(res.TTL), sent);
     if (options.keepAlive) await lease.keepAlive();
-    return lease;
+    return lease.facade;
   }
 
   async revoke(id: bigint, options?: CallOptions): Promise<void> {
+    checkLeaseId(id);
     try {
       await this.conn.unary(
         'Lease',
@@ -217,6 +281,7 @@ export class LeaseManager {
   }
 
   async timeToLive(id: bigint, options?: CallOptions & { keys?: boolean }): Promise<LeaseTimeToLive> {
+    checkLeaseId(id);
     const r = await this.conn.unary<{ ID: string; keys: boolean }, WireLeaseTimeToLiveResponse>(
       'Lease',
       'LeaseTimeToLive',
@@ -238,6 +303,7 @@ export class LeaseManager {
 
   /** A single keepalive over a short-lived stream (etcd has no unary keepalive). */
   async keepAliveOnce(id: bigint, options?: CallOptions): Promise<number> {
+    checkLeaseId(id);
     const { call } = await this.conn.openStream<{ ID: string }, WireLeaseKeepAliveResponse>(
       'Lease',
       'LeaseKeepAlive',
@@ -275,8 +341,7 @@ export class LeaseManager {
     }
   }
 
-  /** @internal */
-  track(lease: Lease): void {
+  track(lease: LeaseRecord): void {
     if (this.closed) {
       lease.stop(new LeaseExpiredError(lease.id, 'the etcd client was closed'));
       return;
@@ -285,16 +350,15 @@ export class LeaseManager {
     this.send(lease);
   }
 
-  /** @internal */
-  untrack(lease: Lease): void {
+  untrack(lease: LeaseRecord): void {
     if (this.tracked.get(lease.id) !== lease) return;
     this.tracked.delete(lease.id);
-    clearTimeout(lease.sendTimer);
+    lease.sendTimer?.clear();
     if (this.tracked.size === 0) this.closeStream();
   }
 
-  private send(lease: Lease): void {
-    clearTimeout(lease.sendTimer);
+  private send(lease: LeaseRecord): void {
+    lease.sendTimer?.clear();
     if (lease.lost || !this.tracked.has(lease.id)) return;
     if (!this.stream) {
       this.open();
@@ -308,15 +372,15 @@ export class LeaseManager {
     // the stream to another member now, while the lease can still be saved. The answer, when it
     // comes, replaces this timer with the one for the next keepalive.
     const answerTimeoutMs = Math.min(2000, Math.max(500, (lease.ttl * 1000) / 6));
-    clearTimeout(lease.sendTimer);
-    lease.sendTimer = setTimeout(() => {
+    lease.sendTimer = longTimer(() => {
       if (lease.pending.includes(sentAt)) this.stalled();
     }, answerTimeoutMs);
   }
 
-  private schedule(lease: Lease, ms: number): void {
-    clearTimeout(lease.sendTimer);
-    lease.sendTimer = setTimeout(() => this.send(lease), Math.max(0, ms));
+  private schedule(lease: LeaseRecord, ms: number): void {
+    lease.sendTimer?.clear();
+    // ttl/3 of a long lease is past one Node timer's reach; longTimer chains.
+    lease.sendTimer = longTimer(() => this.send(lease), ms);
   }
 
   private open(): void {
@@ -334,12 +398,14 @@ export class LeaseManager {
         }
         this.stream = call;
         this.streamIndex = index;
-        this.backoffMs = 100;
+        this.backoff.reset();
         call.on('data', (r: WireLeaseKeepAliveResponse) => this.onResponse(r));
         const broken = (err: unknown) => {
           if (this.stream !== call) return;
           this.stream = undefined;
-          const e = toEtcdError(err ?? new Error('stream ended'), { method: 'Lease.LeaseKeepAlive' });
+          const e = toEtcdError(err ?? new UnavailableError('etcd ended the lease keepalive stream'), {
+            method: 'Lease.LeaseKeepAlive',
+          });
           if (e instanceof InvalidTokenError) this.conn.invalidateToken();
           else this.conn.reportFailure(index, e);
           this.retry();
@@ -376,8 +442,7 @@ export class LeaseManager {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.open();
-    }, this.backoffMs);
-    this.backoffMs = Math.min(this.backoffMs * 2, 1000);
+    }, this.backoff.next());
   }
 
   private onResponse(r: WireLeaseKeepAliveResponse): void {

@@ -24,8 +24,7 @@ export class Session {
   private closing: Promise<void> | undefined;
   private readonly onRelease: () => void;
 
-  /** @internal use etcd.session() */
-  constructor(client: Etcd, lease: Lease, onRelease: () => void) {
+  private constructor(client: Etcd, lease: Lease, onRelease: () => void) {
     this.client = client;
     this.leaseHandle = lease;
     this.onRelease = onRelease;
@@ -74,4 +73,13 @@ export class Session {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** Makes a session (for etcd.session()); Session's constructor is not public. */
+export function newSession(client: Etcd, lease: Lease, onRelease: () => void): Session {
+  return new (Session as unknown as new (c: Etcd, l: Lease, r: () => void) => Session)(
+    client,
+    lease,
+    onRelease,
+  );
 }

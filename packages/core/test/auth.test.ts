@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { uniquePrefix, useEtcd } from '@etcdkit/testkit/vitest';
+import { startTcpProxy } from '@etcdkit/testkit';
+import { uniquePrefix, until, useEtcd } from '@etcdkit/testkit/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AuthFailedError, Etcd, PermissionDeniedError } from '../src/index.js';
 
@@ -129,5 +130,47 @@ describe('auth', () => {
     expect(renewals).toBeGreaterThanOrEqual(1);
     expect(session.expired).toBe(false);
     await session.close();
+  });
+
+  it('ends a watch with AuthFailedError for a wrong password or an unknown user', async () => {
+    for (const auth of [
+      { username: 'alice', password: 'nope' },
+      { username: 'nobody', password: 'x' },
+    ]) {
+      await using wrong = new Etcd({ endpoints: t.endpoints, auth });
+      const w = wrong.watch({ prefix: 'pub/' });
+      const disconnects: unknown[] = [];
+      w.on('disconnected', (e) => disconnects.push(e));
+      await expect(w.ready).rejects.toBeInstanceOf(AuthFailedError);
+      const err = await (async () => {
+        for await (const _ of w) return undefined;
+      })().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AuthFailedError);
+      expect(w.ended).toBe(true);
+      expect(disconnects).toEqual([]);
+    }
+  });
+
+  it('ends a watch with AuthFailedError when it must reconnect and its password no longer works', async () => {
+    await root.auth.userAdd('bob', 'bobpw');
+    await root.auth.userGrantRole('bob', 'reader');
+    await using proxy = await startTcpProxy(t.endpoints[0]!);
+    await using bob = new Etcd({ endpoints: [proxy.endpoint], auth: { username: 'bob', password: 'bobpw' } });
+    const p = `pub/${uniquePrefix('bob')}`;
+    const w = bob.watch({ prefix: p });
+    await w.ready;
+    const seen: string[] = [];
+    const ended = (async () => {
+      for await (const ev of w) seen.push(ev.kv.value.toString());
+    })().catch((e: unknown) => e);
+    await root.put(`${p}k`, 'before');
+    await until(() => seen.length === 1, { timeoutMs: 10_000, what: 'the first event' });
+    // etcd checks credentials when a watch is created, not while it runs: the running watch goes
+    // on until its stream must be opened again, which the new password makes impossible.
+    await root.auth.userChangePassword('bob', 'changed');
+    proxy.cut();
+    expect(await ended).toBeInstanceOf(AuthFailedError);
+    expect(seen).toEqual(['before']);
+    await root.auth.userDelete('bob');
   });
 });

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startTcpProxy, type TcpProxy } from '@etcdkit/testkit';
 import { uniquePrefix, until, useCluster } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
-import { Etcd, type EtcdError, type WatchBatch } from '../src/index.js';
+import { Etcd, type EtcdError, FutureRevisionError, type WatchBatch } from '../src/index.js';
 
 const t = useCluster({ members: 3 });
 
@@ -179,9 +179,19 @@ describe('cluster and maintenance calls', () => {
     expect(ok.every((s) => 'version' in s && s.version.startsWith('3.'))).toBe(true);
 
     const rev = (await etcd.put(uniquePrefix('hash'), 'x')).revision;
-    const hashes = await Promise.all(
-      t.cluster.endpoints.map((endpoint) => etcd.maintenance.hashKv(rev, { endpoint })),
-    );
+    // A follower may not have applied `rev` yet (FutureRevisionError): ask it again until it has.
+    const hashAt = async (endpoint: string) => {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        try {
+          return await etcd.maintenance.hashKv(rev, { endpoint });
+        } catch (err) {
+          if (!(err instanceof FutureRevisionError) || Date.now() > deadline) throw err;
+          await sleep(20);
+        }
+      }
+    };
+    const hashes = await Promise.all(t.cluster.endpoints.map(hashAt));
     expect(new Set(hashes.map((h) => h.hash)).size).toBe(1);
 
     const health = await etcd.maintenance.healthAll();

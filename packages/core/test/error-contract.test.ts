@@ -53,16 +53,6 @@ interface Exception {
 /** Each entry must still match (a stale entry fails), so the list only shrinks. */
 const EXCEPTIONS: Exception[] = [
   {
-    file: 'packages/core/src/watch.ts',
-    text: "new Error('etcd ended the watch stream')",
-    reason: 'not thrown: the stream failure is mapped into an EtcdError by toEtcdError before anyone sees it',
-  },
-  {
-    file: 'packages/core/src/lease.ts',
-    text: "new Error('stream ended')",
-    reason: 'not thrown: passed to toEtcdError, which wraps it in an UnknownEtcdError',
-  },
-  {
     file: 'packages/core/src/errors.ts',
     text: 'class EtcdError extends Error',
     reason: 'the root of the hierarchy',
@@ -71,12 +61,6 @@ const EXCEPTIONS: Exception[] = [
     file: 'packages/testkit/src/errors.ts',
     text: 'class TestkitError extends Error',
     reason: "testkit's own root: core depends on testkit for its tests, so testkit cannot extend EtcdError",
-  },
-  // Pending: to be replaced by EtcdErrors in the rewrite of these files.
-  {
-    file: 'packages/core/src/watch.ts',
-    text: 'new Error(',
-    reason: 'pending: watch.ts:137 (iterating a watcher twice) must throw an EtcdError',
   },
 ];
 

@@ -117,6 +117,12 @@ describe('options are checked when the client is made', () => {
     expect(refused({ watchHighWaterMark: 0 }).message).toMatch(
       /^watchHighWaterMark must be a whole number from 1/,
     );
+    expect(refused({ watchStreamIdleMs: -1 }).message).toMatch(
+      /^watchStreamIdleMs must be a whole number from 0/,
+    );
+    expect(refused({ watchStreamIdleMs: 2 ** 31 }).message).toMatch(/^watchStreamIdleMs/);
+    expect(defaults({}).watchStreamIdleMs).toBe(30_000);
+    expect(defaults({ watchStreamIdleMs: 0 }).watchStreamIdleMs).toBe(0);
     expect(defaults({ retries: 0 }).retries).toBe(0);
   });
 

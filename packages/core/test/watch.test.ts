@@ -3,6 +3,7 @@ import { startEtcd, startTcpProxy } from '@etcdkit/testkit';
 import { uniquePrefix, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import { AbortError, ClientClosedError, CompactedError, Etcd, op, type WatchEvent } from '../src/index.js';
+import { watchStreamsOpened } from '../src/internal.js';
 
 const t = useEtcd();
 
@@ -117,7 +118,7 @@ describe('watch', () => {
     const p = uniquePrefix('many');
     const watchers = Array.from({ length: 10_000 }, (_, i) => etcd.watch({ key: `${p}${i}` }));
     await Promise.all(watchers.map((w) => w.ready));
-    expect(etcd.watchStreamsOpened).toBe(1);
+    expect(watchStreamsOpened(etcd)).toBe(1);
     await etcd.put(`${p}9999`, 'last');
     await etcd.put(`${p}0`, 'first');
     const [a] = await take(watchers[9999]!, 1);
@@ -125,7 +126,7 @@ describe('watch', () => {
     expect(a?.kv.value.toString()).toBe('last');
     expect(b?.kv.value.toString()).toBe('first');
     for (const w of watchers) w.close();
-    expect(etcd.watchStreamsOpened).toBe(1);
+    expect(watchStreamsOpened(etcd)).toBe(1);
   });
 
   it('bounds its buffer for a slow consumer without losing or repeating events', async () => {

@@ -1,5 +1,6 @@
 import { DeadlineExceededError, type DeadlineReason, InvalidArgumentError } from '../errors.js';
 import { abortError, type LinkedSignal, linkSignals } from '../internal/signals.js';
+import { MAX_TIMER_MS } from '../internal/timers.js';
 import type { Session } from '../session.js';
 
 /** What every wait of a primitive takes. */
@@ -9,9 +10,6 @@ export interface WaitOptions {
   /** Stops waiting after this many milliseconds (DeadlineExceededError); what was queued is withdrawn. */
   timeoutMs?: number;
 }
-
-/** Largest delay Node's timers take (2^31 - 1 ms, about 24.8 days). */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Check a WaitOptions object at the API edge; `what` names the call in the error. */
 export function checkWaitOptions(options: WaitOptions | undefined, what: string): void {
