@@ -7,7 +7,10 @@ import { readFileSync } from 'node:fs';
 
 /** Every command's name and one-line summary, in the order of COMMANDS. */
 export const COMMAND_SUMMARIES: readonly (readonly [name: string, summary: string])[] = [
-  ['lock', 'run a command while holding a distributed lock (interoperates with etcdctl lock)'],
+  [
+    'lock',
+    'run a command while holding a distributed lock (interoperates with etcdctl lock); --inspect shows its holder and waiters',
+  ],
   ['elect', 'campaign in a leader election, or observe one (interoperates with etcdctl elect)'],
   ['mirror', 'print the configuration under a prefix as JSON, then every change'],
   ['services', 'list the services registered in etcd, or the live instances of one (--watch)'],
