@@ -198,8 +198,8 @@ describe('etcdkit lock', () => {
   });
 
   it('--inspect shows the holder and the waiters in queue order, human and --json, without locking', async () => {
-    const name = uniq('inspect');
-    const free = await runCli([...t.flags, 'lock', '--inspect', name]);
+    const name = uniqueName('inspect');
+    const free = await runCli([...flags(t), 'lock', '--inspect', name]);
     expect(free.code).toBe(0);
     expect(free.stdout).toContain('is free');
     const ctl = spawnEtcdctl(['lock', name], { endpoints: t.server.endpoints });
@@ -210,13 +210,13 @@ describe('etcdkit lock', () => {
       const waiting = m.lock();
       await untilKeys(t.etcd, `${name}/`, 2);
       const ctlKv = (await t.etcd.get(ctlKey))!;
-      const human = await runCli([...t.flags, 'lock', '--inspect', name]);
+      const human = await runCli([...flags(t), 'lock', '--inspect', name]);
       expect(human.code).toBe(0);
       expect(human.stdout).toContain(
         `is held by ${ctlKey} (lease ${ctlKv.lease.toString(16)}, fencing token ${ctlKv.createRevision})`,
       );
       expect(human.stdout).toContain(`1. ${m.key} (lease ${session.lease.toString(16)}`);
-      const json = await runCli([...t.flags, '--json', 'lock', '--inspect', name]);
+      const json = await runCli([...flags(t), '--json', 'lock', '--inspect', name]);
       expect(json.code).toBe(0);
       const out = JSON.parse(json.stdout) as {
         holder: { key: string; lease: string; createRevision: string };
@@ -237,7 +237,7 @@ describe('etcdkit lock', () => {
       await ctl.stop('SIGKILL');
       await session.close();
     }
-    const bad = await runCli([...t.flags, 'lock', '--inspect', name, '--', 'true']);
+    const bad = await runCli([...flags(t), 'lock', '--inspect', name, '--', 'true']);
     expect(bad.code).not.toBe(0);
   });
 });

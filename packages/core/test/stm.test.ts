@@ -1,3 +1,4 @@
+import { uniquePrefix, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import {
   AbortError,
@@ -7,7 +8,6 @@ import {
   type StmIsolation,
   type StmTx,
 } from '../src/index.js';
-import { uniq, useEtcd } from './helpers.js';
 import { checkTotalAtEveryRevision, openAccounts, runTransfers } from './stm-workload.js';
 
 const t = useEtcd();
@@ -26,7 +26,7 @@ const num = (b: Buffer | undefined): number => Number(b?.toString() ?? 'NaN');
 describe('etcd.stm()', () => {
   it('reads, buffers writes, commits them in one revision and resolves with fn’s result', async () => {
     const etcd = t.client();
-    const p = uniq('basic');
+    const p = uniquePrefix('basic');
     await etcd.put(`${p}a`, '1');
     await etcd.put(`${p}gone`, 'x');
     const result = await etcd.stm(async (tx) => {
@@ -57,7 +57,7 @@ describe('etcd.stm()', () => {
 
   it('an error thrown by fn rejects stm() with it, and nothing is written', async () => {
     const etcd = t.client();
-    const p = uniq('throws');
+    const p = uniquePrefix('throws');
     const boom = new Error('boom');
     await expect(
       etcd.stm(async (tx) => {
@@ -71,7 +71,7 @@ describe('etcd.stm()', () => {
   for (const isolation of ['serializable-snapshot', 'serializable', 'repeatable-read'] as const) {
     it(`${isolation}: 8 workers x 100 random transfers between 10 accounts keep the total at every revision`, async () => {
       const admin = t.client();
-      const p = uniq(`bank-${isolation}`);
+      const p = uniquePrefix(`bank-${isolation}`);
       const start = await openAccounts(admin, p, 10, 100);
       const clients = Array.from({ length: 8 }, () => t.client());
       const stats = await runTransfers(clients, p, 10, 100, isolation);
@@ -86,7 +86,7 @@ describe('etcd.stm()', () => {
   it('read-committed lets a concurrent read-modify-write be lost; repeatable-read prevents it', async () => {
     async function race(isolation: StmIsolation): Promise<{ final: number; runs: number }> {
       const etcd = t.client();
-      const key = `${uniq(`lost-${isolation}`)}x`;
+      const key = `${uniquePrefix(`lost-${isolation}`)}x`;
       await etcd.put(key, '100');
       const g = gate();
       const read = gate();
@@ -123,7 +123,7 @@ describe('etcd.stm()', () => {
   it('repeatable-read lets fn see a state that never existed (read skew); the serializable levels read one snapshot', async () => {
     async function race(isolation: StmIsolation): Promise<number[]> {
       const etcd = t.client();
-      const p = uniq(`skew-${isolation}`);
+      const p = uniquePrefix(`skew-${isolation}`);
       await openAccounts(etcd, p, 2, 50);
       const seen: number[] = [];
       const g = gate();
@@ -162,7 +162,7 @@ describe('etcd.stm()', () => {
   it('serializable-snapshot also refuses to overwrite a key written since its snapshot; serializable does not', async () => {
     async function race(isolation: StmIsolation): Promise<{ y: string; runs: number }> {
       const etcd = t.client();
-      const p = uniq(`ww-${isolation}`);
+      const p = uniquePrefix(`ww-${isolation}`);
       await etcd.put(`${p}x`, 'seed');
       let runs = 0;
       await etcd.stm(
@@ -182,7 +182,7 @@ describe('etcd.stm()', () => {
 
   it('a key created in a range read after the read is a conflict (no phantoms)', async () => {
     const etcd = t.client();
-    const p = uniq('phantom');
+    const p = uniquePrefix('phantom');
     await etcd.put(`${p}items/a`, '1');
     const counts: number[] = [];
     await etcd.stm(async (tx) => {
@@ -197,7 +197,7 @@ describe('etcd.stm()', () => {
 
   it('a key deleted from a range read is a conflict too', async () => {
     const etcd = t.client();
-    const p = uniq('range-delete');
+    const p = uniquePrefix('range-delete');
     await etcd.put(`${p}a`, '1');
     await etcd.put(`${p}b`, '1');
     const counts: number[] = [];
@@ -215,7 +215,7 @@ describe('etcd.stm()', () => {
 
   it('StmConflictError names the changed keys when maxRetries runs out', async () => {
     const etcd = t.client();
-    const p = uniq('conflict');
+    const p = uniquePrefix('conflict');
     await etcd.put(`${p}x`, '0');
     let runs = 0;
     const err = await etcd
@@ -240,7 +240,7 @@ describe('etcd.stm()', () => {
 
   it('after a conflict the next attempt starts from what the failed commit read back', async () => {
     const etcd = t.client();
-    const p = uniq('carry');
+    const p = uniquePrefix('carry');
     await etcd.put(`${p}x`, '1');
     const seen: string[] = [];
     await etcd.stm(async (tx) => {
@@ -255,7 +255,7 @@ describe('etcd.stm()', () => {
 
   it('prefetch reads its keys at one revision before fn runs', async () => {
     const etcd = t.client();
-    const p = uniq('prefetch');
+    const p = uniquePrefix('prefetch');
     await openAccounts(etcd, p, 3, 7);
     const revs: bigint[] = [];
     const sum = await etcd.stm(
@@ -275,7 +275,7 @@ describe('etcd.stm()', () => {
 
   it('concurrent reads inside fn share one snapshot', async () => {
     const etcd = t.client();
-    const p = uniq('concurrent-reads');
+    const p = uniquePrefix('concurrent-reads');
     await openAccounts(etcd, p, 5, 1);
     const values = await etcd.stm(async (tx) =>
       Promise.all(Array.from({ length: 5 }, (_, i) => tx.get(`${p}${i}`).then(num))),
@@ -285,7 +285,7 @@ describe('etcd.stm()', () => {
 
   it('works on a namespace view', async () => {
     const etcd = t.client();
-    const p = uniq('ns');
+    const p = uniquePrefix('ns');
     const ns = etcd.namespace(p);
     await ns.put('a', '5');
     await ns.stm(async (tx) => {
@@ -297,7 +297,7 @@ describe('etcd.stm()', () => {
 
   it('signal: an aborted signal stops before fn runs; an abort during the backoff ends it', async () => {
     const etcd = t.client();
-    const p = uniq('abort');
+    const p = uniquePrefix('abort');
     let runs = 0;
     await expect(
       etcd.stm(

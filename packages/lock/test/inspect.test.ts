@@ -1,8 +1,8 @@
 import { InvalidArgumentError } from '@etcdkit/core';
 import { etcdctl, spawnEtcdctl } from '@etcdkit/testkit';
+import { uniqueName, untilExists, untilKeys, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import { type LockEntry, Mutex, RWMutex, Semaphore } from '../src/index.js';
-import { uniq, untilExists, untilKeys, useEtcd } from './helpers.js';
 
 const t = useEtcd();
 
@@ -26,7 +26,7 @@ async function etcdctlQueue(name: string): Promise<LockEntry[]> {
 
 describe('lock inspection', () => {
   it('Mutex.holder/waiters: free, then etcdctl holding with two etcdkit waiters; agrees with etcdctl get --prefix', async () => {
-    const name = uniq('inspect');
+    const name = uniqueName('inspect');
     const admin = t.client();
     expect(await Mutex.holder(admin, name)).toBeUndefined();
     expect(await Mutex.waiters(admin, name)).toEqual([]);
@@ -65,7 +65,7 @@ describe('lock inspection', () => {
   });
 
   it('RWMutex.holders: the readers before the first writer share it; the writer and later readers wait', async () => {
-    const name = uniq('rw-inspect');
+    const name = uniqueName('rw-inspect');
     const admin = t.client();
     const r1 = await new RWMutex(await t.session(), name).rlock();
     const r2 = await new RWMutex(await t.session(), name).rlock();
@@ -94,7 +94,7 @@ describe('lock inspection', () => {
   });
 
   it('Semaphore.holders: the limit oldest keys, limit read from their values', async () => {
-    const name = uniq('sem-inspect');
+    const name = uniqueName('sem-inspect');
     const admin = t.client();
     const a = await new Semaphore(await t.session(), name, 2).acquire();
     const b = await new Semaphore(await t.session(), name, 2).acquire();

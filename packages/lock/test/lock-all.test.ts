@@ -1,7 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortError, InvalidArgumentError, op } from '@etcdkit/core';
+import { listKeys, uniqueName, untilExists, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import { LockReleasedError, LockTimeoutError, lockAll, Mutex, withLocks } from '../src/index.js';
-import { queue, sleep, uniq, untilExists, useEtcd } from './helpers.js';
 
 const t = useEtcd();
 
@@ -14,7 +15,7 @@ function shuffledPair(names: string[]): string[] {
 
 describe('lockAll / withLocks', () => {
   it('6 workers take overlapping pairs of 4 locks in random orders: no deadlock, one holder per name, guarded counters exact', async () => {
-    const base = uniq('pairs');
+    const base = uniqueName('pairs');
     const names = ['a', 'b', 'c', 'd'].map((n) => `${base}-${n}`);
     const admin = t.client();
     const inUse = new Set<string>();
@@ -52,13 +53,13 @@ describe('lockAll / withLocks', () => {
     );
     for (const n of names) {
       expect(Number((await admin.get(`${n}-count`))?.value.toString() ?? '0')).toBe(taken.get(n));
-      expect(await queue(admin, n)).toEqual([]);
+      expect(await listKeys(admin, `${n}/`)).toEqual([]);
     }
     expect([...taken.values()].reduce((a, b) => a + b, 0)).toBe(6 * 15 * 2);
   });
 
   it('withLocks: callers of one client share its session and queue locally; counters stay exact', async () => {
-    const base = uniq('with');
+    const base = uniqueName('with');
     const names = ['x', 'y', 'z'].map((n) => `${base}-${n}`);
     const clients = [t.client(), t.client()];
     const inUse = new Set<string>();
@@ -94,30 +95,30 @@ describe('lockAll / withLocks', () => {
       }),
     );
     expect(runs).toBe(48);
-    for (const n of names) expect(await queue(clients[0]!, n)).toEqual([]);
+    for (const n of names) expect(await listKeys(clients[0]!, `${n}/`)).toEqual([]);
   });
 
   it('releases what it took when a later lock cannot be had (timeout), and says why', async () => {
-    const base = uniq('partial');
+    const base = uniqueName('partial');
     const [first, second] = [`${base}-1`, `${base}-2`];
     const admin = t.client();
     const blocker = await new Mutex(await t.session(), second).lock();
     const session = await t.session();
     const err = await lockAll(session, [second, first], { timeoutMs: 300 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LockTimeoutError);
-    expect(await queue(admin, first)).toEqual([]);
-    expect(await queue(admin, second)).toEqual([blocker.key]);
+    expect(await listKeys(admin, `${first}/`)).toEqual([]);
+    expect(await listKeys(admin, `${second}/`)).toEqual([blocker.key]);
     const ac = new AbortController();
     const waiting = lockAll(session, [first, second], { signal: ac.signal });
     await untilExists(admin, `${second}/${session.lease.toString(16)}`);
     ac.abort();
     await expect(waiting).rejects.toBeInstanceOf(AbortError);
-    expect(await queue(admin, first)).toEqual([]);
+    expect(await listKeys(admin, `${first}/`)).toEqual([]);
     await blocker.unlock();
   });
 
   it('the combined signal aborts when any one lock is lost', async () => {
-    const base = uniq('lost');
+    const base = uniqueName('lost');
     const admin = t.client();
     const held = await lockAll(await t.session(), [`${base}-1`, `${base}-2`]);
     expect(held.signal.aborted).toBe(false);
@@ -127,7 +128,7 @@ describe('lockAll / withLocks', () => {
     await admin.delete(held.mutexes.get(`${base}-2`)!.key);
     expect(await lost).toBeInstanceOf(LockReleasedError);
     await expect(held.unlock()).rejects.toBeInstanceOf(LockReleasedError);
-    expect(await queue(admin, `${base}-1`)).toEqual([]);
+    expect(await listKeys(admin, `${base}-1/`)).toEqual([]);
   });
 
   it('checks its input', async () => {
@@ -140,7 +141,7 @@ describe('lockAll / withLocks', () => {
     // a repeated name is taken once
     const held = await lockAll(
       session,
-      [uniq('dup'), uniq('dup2')].flatMap((n) => [n, n]),
+      [uniqueName('dup'), uniqueName('dup2')].flatMap((n) => [n, n]),
     );
     expect(held.fencingTokens.size).toBe(2);
     await held.unlock();

@@ -1,13 +1,13 @@
+import { track, uniqueName, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import { AbortError, Barrier, DeadlineExceededError } from '../src/index.js';
-import { track, uniq, useEtcd } from './helpers.js';
 
 const t = useEtcd();
 
 describe('Barrier', () => {
   it('wait() passes at once when the barrier is down, blocks while it is up, and goes on at release', async () => {
     const etcd = t.client();
-    const b = new Barrier(etcd, uniq('gate'));
+    const b = new Barrier(etcd, uniqueName('gate'));
     await b.wait();
     expect(await b.hold()).toBe(true);
     expect(await b.hold()).toBe(false); // already up
@@ -23,7 +23,7 @@ describe('Barrier', () => {
 
   it('wait() stops on abort (AbortError) and on timeout (DeadlineExceededError)', async () => {
     const etcd = t.client();
-    const b = new Barrier(etcd, uniq('stuck'));
+    const b = new Barrier(etcd, uniqueName('stuck'));
     await b.hold();
     const ac = new AbortController();
     const waiting = b.wait({ signal: ac.signal });

@@ -1,12 +1,12 @@
+import { uniqueName, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import { AbortError, Counter, InvalidArgumentError, InvalidValueError } from '../src/index.js';
-import { uniq, useEtcd } from './helpers.js';
 
 const t = useEtcd();
 
 describe('Counter', () => {
   it('8 workers x 200 add(1) end exactly at 1600, each add seeing its own new value', async () => {
-    const key = uniq('hits');
+    const key = uniqueName('hits');
     const results: bigint[] = [];
     await Promise.all(
       Array.from({ length: 8 }, async () => {
@@ -24,7 +24,7 @@ describe('Counter', () => {
 
   it('counts from 0 when absent, adds negatives and int64 bigints, refuses to overflow', async () => {
     const etcd = t.client();
-    const c = new Counter(etcd, uniq('c'));
+    const c = new Counter(etcd, uniqueName('c'));
     expect(await c.get()).toBe(0n);
     expect(await c.add()).toBe(1n);
     expect(await c.add(-5)).toBe(-4n);
@@ -40,7 +40,7 @@ describe('Counter', () => {
 
   it('a key that is not a decimal int64 gives InvalidValueError', async () => {
     const etcd = t.client();
-    const key = uniq('garbage');
+    const key = uniqueName('garbage');
     await etcd.put(key, 'twelve');
     await expect(new Counter(etcd, key).add(1)).rejects.toBeInstanceOf(InvalidValueError);
     await etcd.put(key, '99999999999999999999');
@@ -51,7 +51,7 @@ describe('Counter', () => {
 
   it('watch() yields the value now, then each new one, and ends on abort', async () => {
     const etcd = t.client();
-    const key = uniq('watched');
+    const key = uniqueName('watched');
     const c = new Counter(etcd, key);
     await c.add(3);
     const ac = new AbortController();
@@ -70,7 +70,7 @@ describe('Counter', () => {
 
   it('add() with an aborted signal rejects with AbortError and adds nothing', async () => {
     const etcd = t.client();
-    const c = new Counter(etcd, uniq('aborted'));
+    const c = new Counter(etcd, uniqueName('aborted'));
     await expect(c.add(1, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
     expect(await c.get()).toBe(0n);
   });

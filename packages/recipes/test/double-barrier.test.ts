@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type SpawnedProcess, spawnTs, track, uniqueName, untilKeys, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import {
   AbortError,
@@ -8,47 +8,26 @@ import {
   DoubleBarrier,
   InvalidArgumentError,
 } from '../src/index.js';
-import { track, uniq, untilAtMost, untilKeys, useEtcd } from './helpers.js';
 
 const t = useEtcd();
-const fixtures = new URL('./fixtures/', import.meta.url).pathname;
 
-interface Child {
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  output: () => string;
-  errors: () => string;
-}
-
-function participant(key: string, count: number, ttl: number): Child {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      `${fixtures}register-ts.mjs`,
-      `${fixtures}participant.ts`,
-      t.server.endpoints.join(','),
-      key,
-      String(count),
-      String(ttl),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, exited, output: () => out, errors: () => err };
+/** A participant of the double barrier `key` in its own process (fixtures/participant.ts). */
+function participant(key: string, count: number, ttl: number): SpawnedProcess {
+  return spawnTs(new URL('./fixtures/participant.ts', import.meta.url), [
+    t.endpoints.join(','),
+    key,
+    String(count),
+    String(ttl),
+  ]);
 }
 
 describe('DoubleBarrier', () => {
   it('5 processes: nobody passes enter() before the 5th arrives; a SIGKILLed one does not block leave() (its session expires)', async () => {
-    const key = uniq('db5');
+    const key = uniqueName('db5');
     const admin = t.client();
     const go = new Barrier(admin, `${key}-go`);
     await go.hold();
-    const children: Child[] = [];
+    const children: SpawnedProcess[] = [];
     try {
       for (let i = 0; i < 4; i++) children.push(participant(key, 5, 2));
       await untilKeys(admin, `${key}/waiters/`, 4);
@@ -68,21 +47,21 @@ describe('DoubleBarrier', () => {
 
       // One participant dies without leaving; the others leave once its session expires.
       const victim = children[1]!;
-      victim.child.kill('SIGKILL');
-      await victim.exited;
+      await victim.kill('SIGKILL');
       await go.release();
-      const codes = await Promise.all(children.filter((c) => c !== victim).map((c) => c.exited));
-      expect(codes, children.map((c) => c.errors()).join('\n')).toEqual([0, 0, 0, 0]);
-      for (const c of children) if (c !== victim) expect(c.output()).toContain('left');
+      const codes = await Promise.all(
+        children.filter((c) => c !== victim).map(async (c) => (await c.exited).code),
+      );
+      expect(codes, children.map((c) => c.stderr()).join('\n')).toEqual([0, 0, 0, 0]);
+      for (const c of children) if (c !== victim) expect(c.stdout()).toContain('left');
       expect((await admin.range({ prefix: `${key}/` })).kvs).toEqual([]);
     } finally {
-      for (const c of children) c.child.kill('SIGKILL');
-      await Promise.all(children.map((c) => c.exited));
+      await Promise.all(children.map((c) => c.kill('SIGKILL')));
     }
   });
 
   it('in one process: enter() waits for count, leave() for everyone; then the barrier can be used again', async () => {
-    const key = uniq('db3');
+    const key = uniqueName('db3');
     const admin = t.client();
     for (let round = 0; round < 2; round++) {
       const parts = await Promise.all(
@@ -97,7 +76,7 @@ describe('DoubleBarrier', () => {
       const l0 = track(parts[0]!.leave());
       const l1 = track(parts[1]!.leave());
       // the one of them that entered later deleted its key and waits for the first
-      await untilAtMost(admin, `${key}/waiters/`, 2);
+      await untilKeys(admin, `${key}/waiters/`, (keys) => keys.length <= 2);
       expect(l0.settled() && l1.settled()).toBe(false);
       await parts[2]!.leave();
       await Promise.all([l0.promise, l1.promise]);
@@ -106,7 +85,7 @@ describe('DoubleBarrier', () => {
   });
 
   it('when the first participant dies before leaving, the others still leave and the ready mark goes', async () => {
-    const key = uniq('first-dies');
+    const key = uniqueName('first-dies');
     const admin = t.client();
     const sessions = await Promise.all([t.session(), t.session(), t.session()]);
     const parts = sessions.map((s) => new DoubleBarrier(s, key, 3));
@@ -118,7 +97,7 @@ describe('DoubleBarrier', () => {
     await Promise.all([first.promise, second.promise]);
     // The others leave first: each deletes its key and waits for the first one's.
     const leaving = [track(parts[1]!.leave()), track(parts[2]!.leave())];
-    await untilAtMost(admin, `${key}/waiters/`, 1);
+    await untilKeys(admin, `${key}/waiters/`, (keys) => keys.length <= 1);
     expect(leaving.some((l) => l.settled())).toBe(false);
     // Then the first one dies (its session revoked, as an expiry would): its key goes.
     await sessions[0]!.close();
@@ -127,7 +106,7 @@ describe('DoubleBarrier', () => {
   });
 
   it('await using: a participant still inside at the end of its scope gives its place back at once', async () => {
-    const key = uniq('dispose');
+    const key = uniqueName('dispose');
     const admin = t.client();
     const other = new DoubleBarrier(await t.session(), key, 2);
     const otherEntered = other.enter();
@@ -141,7 +120,7 @@ describe('DoubleBarrier', () => {
   });
 
   it('a participant beyond count gets BarrierFullError and leaves no key', async () => {
-    const key = uniq('full');
+    const key = uniqueName('full');
     const admin = t.client();
     const a = new DoubleBarrier(await t.session(), key, 1);
     await a.enter(); // count 1: passes at once
@@ -153,7 +132,7 @@ describe('DoubleBarrier', () => {
   });
 
   it('an aborted enter() gives its place back', async () => {
-    const key = uniq('abort');
+    const key = uniqueName('abort');
     const admin = t.client();
     const a = new DoubleBarrier(await t.session(), key, 2);
     const ac = new AbortController();
@@ -170,7 +149,7 @@ describe('DoubleBarrier', () => {
       expect(() => new DoubleBarrier(s, 'k', bad as number)).toThrow(InvalidArgumentError);
     expect(() => new DoubleBarrier(s, '', 2)).toThrow(InvalidArgumentError);
     expect(() => new DoubleBarrier({} as never, 'k', 2)).toThrow(InvalidArgumentError);
-    const key = uniq('same-session');
+    const key = uniqueName('same-session');
     const a = new DoubleBarrier(s, key, 2);
     const ac = new AbortController();
     const entering = a.enter({ signal: ac.signal });

@@ -1,13 +1,13 @@
+import { uniqueName, until, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, SharedValue, type Versioned } from '../src/index.js';
-import { uniq, useEtcd } from './helpers.js';
 
 const t = useEtcd();
 
 describe('SharedValue', () => {
   it('trySet with the current version succeeds; with a stale one it fails and changes nothing', async () => {
     const etcd = t.client();
-    const a = new SharedValue(etcd, uniq('sv'));
+    const a = new SharedValue(etcd, uniqueName('sv'));
     const b = new SharedValue(t.client(), a.key);
     expect(await a.get()).toEqual({ value: undefined, version: 0n });
     expect(await a.trySet('one', 0n)).toBe(true);
@@ -25,7 +25,7 @@ describe('SharedValue', () => {
 
   it('a delete and re-create gives a new version, so an old version cannot match again', async () => {
     const etcd = t.client();
-    const sv = new SharedValue(etcd, uniq('aba'));
+    const sv = new SharedValue(etcd, uniqueName('aba'));
     await sv.trySet('x', 0n);
     const old = await sv.get();
     await etcd.delete(sv.key);
@@ -36,29 +36,25 @@ describe('SharedValue', () => {
 
   it('changes() and subscribe() give the value now, then every change', async () => {
     const etcd = t.client();
-    const sv = new SharedValue(etcd, uniq('observed'));
+    const sv = new SharedValue(etcd, uniqueName('observed'));
     await sv.set('a');
     const got: string[] = [];
-    let wake: (() => void) | undefined;
     const sub = sv.subscribe((v: Versioned) => {
       got.push(v.value?.toString() ?? '<none>');
-      wake?.();
     });
-    const until = async (n: number) => {
-      while (got.length < n) await new Promise<void>((r) => (wake = r));
-    };
-    await until(1);
+    const values = (n: number) => until(() => got.length >= n, { what: `${n} values from subscribe()` });
+    await values(1);
     await sv.set('b');
-    await until(2);
+    await values(2);
     await etcd.delete(sv.key);
-    await until(3);
+    await values(3);
     sub.unsubscribe();
     expect(got).toEqual(['a', 'b', '<none>']);
     expect((sv[Symbol.observable] as () => unknown)()).toBe(sv);
   });
 
   it('checks its input', async () => {
-    const sv = new SharedValue(t.client(), uniq('bad'));
+    const sv = new SharedValue(t.client(), uniqueName('bad'));
     await expect(sv.trySet('v', -1n)).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(sv.trySet('v', 1.5)).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(sv.trySet('v', 2n ** 64n)).rejects.toBeInstanceOf(InvalidArgumentError);
