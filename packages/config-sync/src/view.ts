@@ -132,6 +132,7 @@ abstract class Source<V, T> extends EventEmitter<MirrorEvents> {
   protected readonly changeFeed: Subject<Change<T>>;
   /** @internal */ protected readonly hub: Hub<T>;
 
+  /** @internal */
   constructor(hub: Hub<T>, initial: V) {
     super();
     this.hub = hub;
