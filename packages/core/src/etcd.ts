@@ -74,6 +74,8 @@ interface Shared {
   leases: LeaseManager;
   watches: WatchHub;
   sessions: Set<Session>;
+  /** Set when the root client begins to close: from then on nothing new may start. */
+  closing: boolean;
 }
 
 const internal = Symbol('etcdkit.internal');
@@ -148,6 +150,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
         leases: new LeaseManager(conn),
         watches: new WatchHub(conn),
         sessions: new Set(),
+        closing: false,
       };
       this.ks = new Keyspace(toBuffer(resolved.namespace));
       this.isRoot = true;
@@ -199,8 +202,9 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     return this.shared.conn.endpointLabels;
   }
 
+  /** True once close() was called on this view or on the client (also while it is closing). */
   get closed(): boolean {
-    return this.viewClosed || this.shared.conn.closed;
+    return this.viewClosed || this.shared.closing || this.shared.conn.closed;
   }
 
   private assertOpen(): void {
@@ -381,6 +385,9 @@ export class Etcd extends EventEmitter<EtcdEvents> {
       return;
     }
     if (this.shared.conn.closed) return;
+    // Refuse new calls and sessions first: one started while the sessions below are revoked (a
+    // registration that re-registers when its session ends, say) would outlive the client.
+    this.shared.closing = true;
     // Releasing sessions now frees their locks at once instead of after their TTL.
     await Promise.allSettled([...this.shared.sessions].map((s) => s.close()));
     this.shared.watches.close();

@@ -58,3 +58,26 @@ describe('cleanup', () => {
     expect(lease.lost).toBe(true);
   });
 });
+
+describe('close', () => {
+  it('refuses new sessions and calls from the moment it begins, so nothing made while it revokes outlives it', async () => {
+    const etcd = new Etcd({ endpoints: t.endpoints });
+    const p = uniquePrefix('closing');
+    const s = await etcd.session({ ttl: 30 });
+    await etcd.put(`${p}a`, 'x', { lease: s.lease });
+    // What a registration does when its session ends: start another one at once.
+    let late: Promise<unknown> | undefined;
+    s.signal.addEventListener('abort', () => {
+      late = etcd.session({ ttl: 30 }).then(
+        (again) => etcd.put(`${p}b`, 'y', { lease: again.lease }),
+        (err: unknown) => err,
+      );
+    });
+    const closing = etcd.close();
+    expect(etcd.closed).toBe(true);
+    await expect(etcd.session({ ttl: 30 })).rejects.toMatchObject({ code: 'CLOSED' });
+    await closing;
+    expect(await late).toMatchObject({ code: 'CLOSED' });
+    expect((await t.etcd.range({ prefix: p, countOnly: true })).count).toBe(0);
+  });
+});
