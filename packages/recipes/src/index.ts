@@ -4,4 +4,5 @@ export { Barrier } from './barrier.js';
 export { Counter, type CounterCallOptions } from './counter.js';
 export { DoubleBarrier } from './double-barrier.js';
 export { BarrierFullError, BarrierStateError, InvalidValueError } from './errors.js';
+export { type EnqueueOptions, MAX_PRIORITY, MIN_PRIORITY, Queue } from './queue.js';
 export { SharedValue, type SharedValueObserver, type Versioned } from './shared-value.js';
