@@ -76,9 +76,12 @@ export class Queue {
       for (;;) {
         if (scope.aborted) throw scope.reason;
         const next = await this.pick(signal);
-        if (next.item) {
-          const value = await this.take(next.item, signal);
-          if (value) return value;
+        if (next.items.length) {
+          // One that lost an item to another consumer tries the next one read (the lost one is gone).
+          for (const item of next.items) {
+            const value = await this.take(item, signal);
+            if (value) return value;
+          }
           if (!(await backoff.wait(signal))) throw scope.reason;
           continue;
         }
@@ -106,11 +109,11 @@ export class Queue {
   }
 
   /**
-   * The first item due, or when every item is delayed, the time the first one comes due.
-   * Priorities in key order (one read finds the next one present), and within one, items by
-   * create revision, page by page past the delayed ones.
+   * The items due, first one first (those of the first page that has one), or when every item
+   * is delayed, the time the first one comes due. Priorities in key order (one read finds the
+   * next one present), and within one, items by create revision, page by page past delayed ones.
    */
-  private async pick(signal: AbortSignal): Promise<{ item?: KeyValue; wakeAt?: number }> {
+  private async pick(signal: AbortSignal): Promise<{ items: KeyValue[]; wakeAt?: number }> {
     const now = Date.now();
     const end = prefixEnd(Buffer.from(this.prefix));
     let from: Buffer = Buffer.from(this.prefix);
@@ -125,7 +128,7 @@ export class Queue {
         signal,
       });
       const first = head.kvs[0];
-      if (!first) return wakeAt === undefined ? {} : { wakeAt };
+      if (!first) return wakeAt === undefined ? { items: [] } : { items: [], wakeAt };
       const rest = first.key.subarray(this.prefix.length).toString();
       const slash = rest.indexOf('/');
       if (slash < 0) {
@@ -144,11 +147,13 @@ export class Queue {
           ...(minCreate ? { minCreateRevision: minCreate } : {}),
           signal,
         });
+        const items: KeyValue[] = [];
         for (const kv of page.kvs) {
           const due = dueOf(kv.key);
-          if (due <= now) return { item: kv };
-          if (wakeAt === undefined || due < wakeAt) wakeAt = due;
+          if (due <= now) items.push(kv);
+          else if (wakeAt === undefined || due < wakeAt) wakeAt = due;
         }
+        if (items.length) return { items };
         const last = page.kvs.at(-1);
         if (!page.more || !last) break;
         minCreate = last.createRevision + 1n;
