@@ -79,7 +79,7 @@ export class Queue {
         if (next.items.length) {
           // One that lost an item to another consumer tries the next one read (the lost one is gone).
           for (const item of next.items) {
-            const value = await this.take(item, signal);
+            const value = await this.take(item);
             if (value) return value;
           }
           if (!(await backoff.wait(signal))) throw scope.reason;
@@ -162,13 +162,17 @@ export class Queue {
     }
   }
 
-  /** Delete the item if it is still as read; its value, or undefined when another consumer won. */
-  private async take(item: KeyValue, signal: AbortSignal): Promise<Buffer | undefined> {
+  /**
+   * Delete the item if it is still as read; its value, or undefined when another consumer won.
+   * Not cut short by the caller's signal: an abort could land after etcd applied the delete,
+   * and the item would be gone with nobody holding it.
+   */
+  private async take(item: KeyValue): Promise<Buffer | undefined> {
     const r = await this.etcd
       .txn()
       .if(compare.modRevision(item.key, '==', item.modRevision))
       .then(op.get(item.key), op.delete(item.key))
-      .commit({ signal });
+      .commit();
     if (!r.succeeded) return undefined;
     const got = r.responses[0];
     return got?.type === 'range' ? got.kvs[0]?.value : undefined;

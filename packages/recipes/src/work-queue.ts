@@ -95,7 +95,7 @@ export class WorkQueue {
         if (scope.aborted) throw scope.reason;
         const item = await this.firstUnclaimed(signal);
         if (item) {
-          const claimed = await this.tryClaim(item, signal);
+          const claimed = await this.tryClaim(item);
           if (claimed) return claimed;
           if (!(await backoff.wait(signal))) throw scope.reason;
           continue;
@@ -176,15 +176,19 @@ export class WorkQueue {
     }
   }
 
-  /** Claim `item` if it is still there and unclaimed; undefined when someone was first. */
-  private async tryClaim(item: KeyValue, signal: AbortSignal): Promise<WorkItem | undefined> {
+  /**
+   * Claim `item` if it is still there and unclaimed; undefined when someone was first. Not cut
+   * short by the caller's signal: a claim applied after an abort would hold the item until the
+   * session ends.
+   */
+  private async tryClaim(item: KeyValue): Promise<WorkItem | undefined> {
     const key = item.key.toString();
     const claimKey = `${this.claimsPrefix}${key.slice(this.items.length)}`;
     const r = await this.etcd
       .txn()
       .if(compare.createRevision(key, '==', item.createRevision), compare.createRevision(claimKey, '==', 0))
       .then(op.put(claimKey, this.session.lease.toString(16), { lease: this.session.lease }), op.get(key))
-      .commit({ signal });
+      .commit();
     if (!r.succeeded) return undefined;
     const got = r.responses[1];
     const value = got?.type === 'range' ? got.kvs[0]?.value : undefined;
