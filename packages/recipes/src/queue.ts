@@ -1,5 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { type Bytes, compare, type Etcd, InvalidArgumentError, type KeyValue, op } from '@etcdkit/core';
+import {
+  type Bytes,
+  compare,
+  DeadlineExceededError,
+  type Etcd,
+  InvalidArgumentError,
+  type KeyValue,
+  op,
+  type TxnResult,
+  UnavailableError,
+} from '@etcdkit/core';
 import { Backoff, checkWaitOptions, prefixEnd, type WaitOptions, waitScope } from '@etcdkit/core/internal';
 import { Changes } from './changes.js';
 import { checkClient } from './key.js';
@@ -168,11 +178,21 @@ export class Queue {
    * and the item would be gone with nobody holding it.
    */
   private async take(item: KeyValue): Promise<Buffer | undefined> {
-    const r = await this.etcd
-      .txn()
-      .if(compare.modRevision(item.key, '==', item.modRevision))
-      .then(op.get(item.key), op.delete(item.key))
-      .commit();
+    let r: TxnResult;
+    try {
+      r = await this.etcd
+        .txn()
+        .if(compare.modRevision(item.key, '==', item.modRevision))
+        .then(op.get(item.key), op.delete(item.key))
+        .commit();
+    } catch (err) {
+      // The answer was lost (a member died): if the item is still there, the take did not
+      // happen and the caller can go on; if it is gone, it may be this take's, so say so.
+      if (!outcomeUnknown(err)) throw err;
+      const now = await this.etcd.get(item.key);
+      if (now?.modRevision === item.modRevision) return undefined;
+      throw err;
+    }
     if (!r.succeeded) return undefined;
     const got = r.responses[0];
     return got?.type === 'range' ? got.kvs[0]?.value : undefined;
@@ -184,6 +204,10 @@ function dueOf(key: Buffer): number {
   const name = key.subarray(key.lastIndexOf('/') + 1).toString();
   const due = Number(name.slice(0, 16));
   return name[16] === '-' && Number.isSafeInteger(due) ? due : 0;
+}
+
+function outcomeUnknown(err: unknown): boolean {
+  return (err instanceof UnavailableError || err instanceof DeadlineExceededError) && err.outcomeUnknown;
 }
 
 function checkPriority(priority: unknown, what: string): number {

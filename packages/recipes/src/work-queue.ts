@@ -203,8 +203,13 @@ export class WorkQueue {
           .txn()
           .if(...mine)
           .then(op.delete(key), op.delete(claimKey))
+          .else(op.get({ key, countOnly: true }))
           .commit();
-        if (!done.succeeded) throw new ClaimLostError(key);
+        if (done.succeeded) return;
+        // The item gone too: done already (an earlier ack whose answer was lost, or another
+        // consumer after this claim was lost), so an ack can be retried safely.
+        const left = done.responses[0];
+        if (left?.type === 'range' && left.count > 0) throw new ClaimLostError(key);
       },
       release: async () => {
         const done = await this.etcd
