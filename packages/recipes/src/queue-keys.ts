@@ -1,4 +1,4 @@
-import { type Bytes, InvalidArgumentError } from '@etcdkit/core';
+import { type Bytes, DeadlineExceededError, InvalidArgumentError, UnavailableError } from '@etcdkit/core';
 
 /** Keys read per range when a queue looks for its next item. */
 export const PAGE = 256;
@@ -16,4 +16,9 @@ export function checkPrefix(prefix: unknown, what: string): string {
 export function checkValue(value: unknown, what: string): asserts value is Bytes {
   if (typeof value !== 'string' && !(value instanceof Uint8Array))
     throw new InvalidArgumentError(`${what} needs a value (a string or Uint8Array), got ${typeof value}`);
+}
+
+/** A write whose answer was lost: it may have been applied. */
+export function outcomeUnknown(err: unknown): boolean {
+  return (err instanceof UnavailableError || err instanceof DeadlineExceededError) && err.outcomeUnknown;
 }

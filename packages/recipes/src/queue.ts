@@ -2,18 +2,16 @@ import { randomBytes } from 'node:crypto';
 import {
   type Bytes,
   compare,
-  DeadlineExceededError,
   type Etcd,
   InvalidArgumentError,
   type KeyValue,
   op,
   type TxnResult,
-  UnavailableError,
 } from '@etcdkit/core';
 import { Backoff, checkWaitOptions, prefixEnd, type WaitOptions, waitScope } from '@etcdkit/core/internal';
 import { Changes } from './changes.js';
 import { checkClient } from './key.js';
-import { checkPrefix, checkValue, PAGE } from './queue-keys.js';
+import { checkPrefix, checkValue, outcomeUnknown, PAGE } from './queue-keys.js';
 
 /** Lowest and highest priority; lower comes out first. */
 export const MIN_PRIORITY = 0;
@@ -189,7 +187,9 @@ export class Queue {
       // The answer was lost (a member died): if the item is still there, the take did not
       // happen and the caller can go on; if it is gone, it may be this take's, so say so.
       if (!outcomeUnknown(err)) throw err;
-      const now = await this.etcd.get(item.key);
+      const now = await this.etcd.get(item.key).catch(() => {
+        throw err; // still unknown: the original error says so
+      });
       if (now?.modRevision === item.modRevision) return undefined;
       throw err;
     }
@@ -204,10 +204,6 @@ function dueOf(key: Buffer): number {
   const name = key.subarray(key.lastIndexOf('/') + 1).toString();
   const due = Number(name.slice(0, 16));
   return name[16] === '-' && Number.isSafeInteger(due) ? due : 0;
-}
-
-function outcomeUnknown(err: unknown): boolean {
-  return (err instanceof UnavailableError || err instanceof DeadlineExceededError) && err.outcomeUnknown;
 }
 
 function checkPriority(priority: unknown, what: string): number {

@@ -11,7 +11,7 @@ import {
 import { Backoff, checkWaitOptions, sessionError, type WaitOptions, waitScope } from '@etcdkit/core/internal';
 import { Changes } from './changes.js';
 import { ClaimLostError } from './errors.js';
-import { checkPrefix, checkValue, PAGE } from './queue-keys.js';
+import { checkPrefix, checkValue, outcomeUnknown, PAGE } from './queue-keys.js';
 
 /** An item claimed by this consumer: process it, then ack() it. */
 export interface WorkItem {
@@ -184,16 +184,34 @@ export class WorkQueue {
   private async tryClaim(item: KeyValue): Promise<WorkItem | undefined> {
     const key = item.key.toString();
     const claimKey = `${this.claimsPrefix}${key.slice(this.items.length)}`;
-    const r = await this.etcd
-      .txn()
-      .if(compare.createRevision(key, '==', item.createRevision), compare.createRevision(claimKey, '==', 0))
-      .then(op.put(claimKey, this.session.lease.toString(16), { lease: this.session.lease }), op.get(key))
-      .commit();
-    if (!r.succeeded) return undefined;
-    const got = r.responses[1];
-    const value = got?.type === 'range' ? got.kvs[0]?.value : undefined;
-    // The claim's revision tells this claim from a later one on the same item.
-    const claimRev = r.revision;
+    try {
+      const r = await this.etcd
+        .txn()
+        .if(compare.createRevision(key, '==', item.createRevision), compare.createRevision(claimKey, '==', 0))
+        .then(op.put(claimKey, this.session.lease.toString(16), { lease: this.session.lease }), op.get(key))
+        .commit();
+      if (!r.succeeded) return undefined;
+      const got = r.responses[1];
+      return this.workItem(key, claimKey, r.revision, got?.type === 'range' ? got.kvs[0]?.value : undefined);
+    } catch (err) {
+      // The answer was lost (a member died). A claim of ours that got in would hold the item
+      // for as long as the session lives, with nobody working on it: look, and take it up.
+      if (!outcomeUnknown(err)) throw err;
+      const r = await this.etcd
+        .txn()
+        .then(op.get(claimKey), op.get(key))
+        .commit()
+        .catch(() => {
+          throw err; // still unknown: the original error says so
+        });
+      const [claim, got] = r.responses.map((x) => (x.type === 'range' ? x.kvs[0] : undefined));
+      if (!claim || claim.lease !== this.session.lease || !got) return undefined;
+      return this.workItem(key, claimKey, claim.createRevision, got.value);
+    }
+  }
+
+  private workItem(key: string, claimKey: string, claimRev: bigint, value: Buffer | undefined): WorkItem {
+    // The claim's create revision tells this claim from a later one on the same item.
     const mine = [compare.createRevision(claimKey, '==', claimRev)];
     return {
       key,

@@ -35,12 +35,13 @@ function leaderKiller(at: number): { tick(handled: number): void; done(): Promis
 }
 
 describe('queues on a 3-member cluster, the leader killed mid-run', () => {
-  it('Queue: no item delivered twice; one is missing only where a take reported an unknown outcome', async () => {
+  it('Queue: no item delivered twice; one is missing only where a put or a take reported an unknown outcome', async () => {
     const prefix = uniquePrefix('cq');
     const total = 2 * 150;
     const stop = new AbortController();
     const got: string[] = [];
     let unknown = 0;
+    let unknownPuts = 0;
     const killer = leaderKiller(100);
     const consumers = [0, 1].map(async (i) => {
       const q = new Queue(client(i + 1), prefix);
@@ -62,8 +63,11 @@ describe('queues on a 3-member cluster, the leader killed mid-run', () => {
           await q.enqueue(`${p}:${n}`);
           n++;
         } catch (err) {
-          // A put whose answer was lost may be in: never send the same item twice.
-          if (outcomeUnknown(err)) n++;
+          // A put whose answer was lost may be in or not: never send the same item twice.
+          if (outcomeUnknown(err)) {
+            unknownPuts++;
+            n++;
+          }
           await pause();
         }
       }
@@ -77,7 +81,9 @@ describe('queues on a 3-member cluster, the leader killed mid-run', () => {
     expect(killer.done()).toBeDefined();
     expect(new Set(got).size).toBe(got.length);
     expect(got.length).toBeLessThanOrEqual(total);
-    expect(got.length + unknown).toBeGreaterThanOrEqual(total);
+    expect(got.length + unknown, `${unknownPuts} puts with an unknown outcome`).toBeGreaterThanOrEqual(
+      total - unknownPuts,
+    );
   });
 
   it('WorkQueue: every item processed at least once and the queue ends empty', async () => {
@@ -129,7 +135,7 @@ describe('queues on a 3-member cluster, the leader killed mid-run', () => {
     const admin = client(0);
     await until(async () => (await admin.range({ prefix, countOnly: true })).count === 0, {
       what: 'the work queue to drain',
-      timeoutMs: 60_000,
+      timeoutMs: 30_000,
     });
     stop.abort();
     await Promise.all(consumers);
