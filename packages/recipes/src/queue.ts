@@ -87,6 +87,7 @@ export class Queue {
         if (next.items.length) {
           // One that lost an item to another consumer tries the next one read (the lost one is gone).
           for (const item of next.items) {
+            if (scope.aborted) throw scope.reason;
             const value = await this.take(item);
             if (value) return value;
           }
