@@ -52,6 +52,7 @@ export const ETCD_ERROR_CODES = [
   'INVALID_VALUE',
   'BARRIER_FULL',
   'BARRIER_STATE',
+  'CLAIM_LOST',
   // @etcdkit/discovery
   'REGISTRATION_CLOSED',
   // @etcdkit/cli

@@ -122,6 +122,7 @@ describe('error contract', () => {
     InvalidValueError: () => new recipes.InvalidValueError('k', 'x'),
     BarrierFullError: () => new recipes.BarrierFullError('k', 2),
     BarrierStateError: () => new recipes.BarrierStateError('x'),
+    ClaimLostError: () => new recipes.ClaimLostError('k'),
     RegistrationClosedError: () => new discovery.RegistrationClosedError('k'),
     UsageError: () => new cli.UsageError('x'),
     CliError: () => new cli.CliError('x'),

@@ -32,3 +32,20 @@ export class BarrierStateError extends EtcdError {
     super('BARRIER_STATE', message);
   }
 }
+
+/**
+ * A work queue claim is gone (its session ended, or it was released): ack() did not delete the
+ * item, which another consumer may be processing now. Make the work idempotent.
+ */
+export class ClaimLostError extends EtcdError {
+  declare readonly code: 'CLAIM_LOST';
+  readonly key: string;
+  constructor(key: string) {
+    super(
+      'CLAIM_LOST',
+      `the claim on work item ${JSON.stringify(key)} is gone (its session ended or it was released); ` +
+        'the item stays for another consumer, so the work must tolerate being done twice',
+    );
+    this.key = key;
+  }
+}

@@ -3,5 +3,7 @@ export { AbortError, DeadlineExceededError, InvalidArgumentError, SessionExpired
 export { Barrier } from './barrier.js';
 export { Counter, type CounterCallOptions } from './counter.js';
 export { DoubleBarrier } from './double-barrier.js';
-export { BarrierFullError, BarrierStateError, InvalidValueError } from './errors.js';
+export { BarrierFullError, BarrierStateError, ClaimLostError, InvalidValueError } from './errors.js';
+export { type EnqueueOptions, MAX_PRIORITY, MIN_PRIORITY, Queue } from './queue.js';
 export { SharedValue, type SharedValueObserver, type Versioned } from './shared-value.js';
+export { type WorkClaim, type WorkItem, WorkQueue } from './work-queue.js';

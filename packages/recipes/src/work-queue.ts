@@ -1,0 +1,242 @@
+import { randomBytes } from 'node:crypto';
+import {
+  type Bytes,
+  compare,
+  type Etcd,
+  InvalidArgumentError,
+  type KeyValue,
+  op,
+  type Session,
+} from '@etcdkit/core';
+import { Backoff, checkWaitOptions, sessionError, type WaitOptions, waitScope } from '@etcdkit/core/internal';
+import { Changes } from './changes.js';
+import { ClaimLostError } from './errors.js';
+import { checkPrefix, checkValue, outcomeUnknown, PAGE } from './queue-keys.js';
+
+/** An item claimed by this consumer: process it, then ack() it. */
+export interface WorkItem {
+  /** The item's key, `<prefix>items/<id>`. */
+  readonly key: string;
+  readonly value: Buffer;
+  /** Delete the item (and the claim): done. ClaimLostError when the claim was lost first. */
+  ack(): Promise<void>;
+  /** Give the item back unprocessed, for any consumer. False when the claim was gone already. */
+  release(): Promise<boolean>;
+}
+
+/** Who holds a claim: the item's key and the lease of the claiming session. */
+export interface WorkClaim {
+  readonly key: string;
+  readonly lease: bigint;
+}
+
+/**
+ * A work queue with at-least-once processing. Items are `<prefix>items/<id>` (FIFO by create
+ * revision). claim() writes `<prefix>claims/<id>` on the session's lease, in a txn that wants the
+ * item there and no claim on it; the item stays until ack() deletes item and claim together. A
+ * consumer that dies loses its claims with its session's lease, and the item is claimable again.
+ */
+export class WorkQueue {
+  readonly session: Session;
+  /** Always ends with '/'. */
+  readonly prefix: string;
+  private readonly items: string;
+  private readonly claimsPrefix: string;
+  private readonly label: string;
+
+  constructor(session: Session, prefix: string) {
+    if (
+      session === null ||
+      typeof session !== 'object' ||
+      typeof session.lease !== 'bigint' ||
+      typeof session.client?.txn !== 'function'
+    )
+      throw new InvalidArgumentError('WorkQueue needs a Session: `await etcd.session({ ttl })`');
+    this.session = session;
+    this.prefix = checkPrefix(prefix, 'WorkQueue');
+    this.items = `${this.prefix}items/`;
+    this.claimsPrefix = `${this.prefix}claims/`;
+    this.label = `work queue ${JSON.stringify(this.prefix)}`;
+  }
+
+  private get etcd(): Etcd {
+    return this.session.client;
+  }
+
+  /** Add an item; resolves with its key. */
+  async enqueue(value: Bytes): Promise<string> {
+    checkValue(value, `${this.label} enqueue()`);
+    for (;;) {
+      const key = `${this.items}${randomBytes(8).toString('hex')}`;
+      // 64 random bits: a clash is all but impossible, but an item must never overwrite another.
+      const r = await this.etcd
+        .txn()
+        .if(compare.createRevision(key, '==', 0))
+        .then(op.put(key, value))
+        .commit();
+      if (r.succeeded) return key;
+    }
+  }
+
+  /**
+   * Claim the oldest unclaimed item under this session and resolve with it. Waits while there
+   * is none, on a watch of the prefix (a new item, or a claim that vanished). `signal` stops
+   * waiting (AbortError), `timeoutMs` gives up (DeadlineExceededError), the session's end gives
+   * SessionExpiredError; nothing is claimed then.
+   */
+  async claim(options?: WaitOptions): Promise<WorkItem> {
+    checkWaitOptions(options, `${this.label} claim()`);
+    const scope = waitScope(`${this.label} claim()`, options, this.session);
+    const signal = scope.signal;
+    let changes: Changes | undefined;
+    const backoff = new Backoff({ baseMs: 2, capMs: 50 });
+    try {
+      for (;;) {
+        if (scope.aborted) throw scope.reason;
+        const item = await this.firstUnclaimed(signal);
+        if (item) {
+          const claimed = await this.tryClaim(item);
+          if (claimed) return claimed;
+          if (!(await backoff.wait(signal))) throw scope.reason;
+          continue;
+        }
+        if (!changes) {
+          // Nothing to claim: watch from now, then read once more before waiting.
+          changes = new Changes(this.etcd, this.prefix, signal);
+          await changes.ready();
+          continue;
+        }
+        await changes.wait(undefined);
+      }
+    } catch (err) {
+      throw scope.aborted ? scope.reason : sessionError(this.session, err);
+    } finally {
+      changes?.close();
+      scope.dispose();
+    }
+  }
+
+  /** How many items the queue holds, claimed ones included. */
+  async size(options: { signal?: AbortSignal } = {}): Promise<number> {
+    checkWaitOptions(options, `${this.label} size()`);
+    const r = await this.etcd.range({
+      prefix: this.items,
+      countOnly: true,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return r.count;
+  }
+
+  /** The oldest unclaimed item, without claiming it; undefined when there is none. */
+  async peek(options: { signal?: AbortSignal } = {}): Promise<{ key: string; value: Buffer } | undefined> {
+    checkWaitOptions(options, `${this.label} peek()`);
+    for (;;) {
+      const item = await this.firstUnclaimed(options.signal);
+      if (!item) return undefined;
+      const kv = await this.etcd.get(item.key, options.signal ? { signal: options.signal } : {});
+      // Acked between the two reads: look again.
+      if (kv) return { key: kv.key.toString(), value: kv.value };
+    }
+  }
+
+  /** The items claimed now, and by which lease. */
+  async claims(options: { signal?: AbortSignal } = {}): Promise<WorkClaim[]> {
+    checkWaitOptions(options, `${this.label} claims()`);
+    const r = await this.etcd.range({
+      prefix: this.claimsPrefix,
+      sort: { target: 'create', order: 'ascend' },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return r.kvs.map((kv) => ({
+      key: `${this.items}${kv.key.subarray(this.claimsPrefix.length).toString()}`,
+      lease: kv.lease,
+    }));
+  }
+
+  /** The oldest item without a claim (keys only), reading items page by page past claimed ones. */
+  private async firstUnclaimed(signal?: AbortSignal): Promise<KeyValue | undefined> {
+    const call = signal ? { signal } : {};
+    const claimed = new Set<string>();
+    const claims = await this.etcd.range({ prefix: this.claimsPrefix, keysOnly: true, ...call });
+    for (const kv of claims.kvs) claimed.add(kv.key.subarray(this.claimsPrefix.length).toString());
+    let minCreate = 0n;
+    for (;;) {
+      const page = await this.etcd.range({
+        prefix: this.items,
+        limit: PAGE,
+        keysOnly: true,
+        sort: { target: 'create', order: 'ascend' },
+        ...(minCreate ? { minCreateRevision: minCreate } : {}),
+        ...call,
+      });
+      for (const kv of page.kvs) if (!claimed.has(kv.key.subarray(this.items.length).toString())) return kv;
+      const last = page.kvs.at(-1);
+      if (!page.more || !last) return undefined;
+      minCreate = last.createRevision + 1n;
+    }
+  }
+
+  /**
+   * Claim `item` if it is still there and unclaimed; undefined when someone was first. Not cut
+   * short by the caller's signal: a claim applied after an abort would hold the item until the
+   * session ends.
+   */
+  private async tryClaim(item: KeyValue): Promise<WorkItem | undefined> {
+    const key = item.key.toString();
+    const claimKey = `${this.claimsPrefix}${key.slice(this.items.length)}`;
+    try {
+      const r = await this.etcd
+        .txn()
+        .if(compare.createRevision(key, '==', item.createRevision), compare.createRevision(claimKey, '==', 0))
+        .then(op.put(claimKey, this.session.lease.toString(16), { lease: this.session.lease }), op.get(key))
+        .commit();
+      if (!r.succeeded) return undefined;
+      const got = r.responses[1];
+      return this.workItem(key, claimKey, r.revision, got?.type === 'range' ? got.kvs[0]?.value : undefined);
+    } catch (err) {
+      // The answer was lost (a member died). A claim of ours that got in would hold the item
+      // for as long as the session lives, with nobody working on it: look, and take it up.
+      if (!outcomeUnknown(err)) throw err;
+      const r = await this.etcd
+        .txn()
+        .then(op.get(claimKey), op.get(key))
+        .commit()
+        .catch(() => {
+          throw err; // still unknown: the original error says so
+        });
+      const [claim, got] = r.responses.map((x) => (x.type === 'range' ? x.kvs[0] : undefined));
+      if (!claim || claim.lease !== this.session.lease || !got) return undefined;
+      return this.workItem(key, claimKey, claim.createRevision, got.value);
+    }
+  }
+
+  private workItem(key: string, claimKey: string, claimRev: bigint, value: Buffer | undefined): WorkItem {
+    // The claim's create revision tells this claim from a later one on the same item.
+    const mine = [compare.createRevision(claimKey, '==', claimRev)];
+    return {
+      key,
+      value: value ?? Buffer.alloc(0),
+      ack: async () => {
+        const done = await this.etcd
+          .txn()
+          .if(...mine)
+          .then(op.delete(key), op.delete(claimKey))
+          .else(op.get({ key, countOnly: true }))
+          .commit();
+        if (done.succeeded) return;
+        // The item gone too: done already (an earlier ack whose answer was lost, or another
+        // consumer after this claim was lost), so an ack can be retried safely.
+        const left = done.responses[0];
+        if (left?.type === 'range' && left.count > 0) throw new ClaimLostError(key);
+      },
+      release: async () => {
+        const done = await this.etcd
+          .txn()
+          .if(...mine)
+          .then(op.delete(claimKey))
+          .commit();
+        return done.succeeded;
+      },
+    };
+  }
+}
