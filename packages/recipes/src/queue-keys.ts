@@ -1,4 +1,13 @@
-import { type Bytes, DeadlineExceededError, InvalidArgumentError, UnavailableError } from '@etcdkit/core';
+import { randomBytes } from 'node:crypto';
+import {
+  type Bytes,
+  compare,
+  DeadlineExceededError,
+  type Etcd,
+  InvalidArgumentError,
+  op,
+  UnavailableError,
+} from '@etcdkit/core';
 
 /** Keys read per range when a queue looks for its next item. */
 export const PAGE = 256;
@@ -21,4 +30,20 @@ export function checkValue(value: unknown, what: string): asserts value is Bytes
 /** A write whose answer was lost: it may have been applied. */
 export function outcomeUnknown(err: unknown): boolean {
   return (err instanceof UnavailableError || err instanceof DeadlineExceededError) && err.outcomeUnknown;
+}
+
+/**
+ * Put `value` under `base` + 64 random bits (hex), only if that key is new, and resolve with the
+ * key. A clash is all but impossible, but an item must never overwrite another.
+ */
+export async function putNew(etcd: Etcd, base: string, value: Bytes): Promise<string> {
+  for (;;) {
+    const key = `${base}${randomBytes(8).toString('hex')}`;
+    const r = await etcd
+      .txn()
+      .if(compare.createRevision(key, '==', 0))
+      .then(op.put(key, value))
+      .commit();
+    if (r.succeeded) return key;
+  }
 }

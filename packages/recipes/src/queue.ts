@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   type Bytes,
   compare,
@@ -11,7 +10,7 @@ import {
 import { Backoff, checkWaitOptions, prefixEnd, type WaitOptions, waitScope } from '@etcdkit/core/internal';
 import { Changes } from './changes.js';
 import { checkClient } from './key.js';
-import { checkPrefix, checkValue, outcomeUnknown, PAGE } from './queue-keys.js';
+import { checkPrefix, checkValue, outcomeUnknown, PAGE, putNew } from './queue-keys.js';
 
 /** Lowest and highest priority; lower comes out first. */
 export const MIN_PRIORITY = 0;
@@ -55,16 +54,7 @@ export class Queue {
     const priority = checkPriority(options.priority, `${this.label} enqueue()`);
     const due = checkNotBefore(options.notBefore, `${this.label} enqueue()`);
     const group = `${this.prefix}${String(priority).padStart(5, '0')}/`;
-    for (;;) {
-      const key = `${group}${String(due).padStart(16, '0')}-${randomBytes(8).toString('hex')}`;
-      // 64 random bits: a clash is all but impossible, but an item must never overwrite another.
-      const r = await this.etcd
-        .txn()
-        .if(compare.createRevision(key, '==', 0))
-        .then(op.put(key, value))
-        .commit();
-      if (r.succeeded) return key;
-    }
+    return putNew(this.etcd, `${group}${String(due).padStart(16, '0')}-`, value);
   }
 
   /**

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   type Bytes,
   compare,
@@ -11,7 +10,7 @@ import {
 import { Backoff, checkWaitOptions, sessionError, type WaitOptions, waitScope } from '@etcdkit/core/internal';
 import { Changes } from './changes.js';
 import { ClaimLostError } from './errors.js';
-import { checkPrefix, checkValue, outcomeUnknown, PAGE } from './queue-keys.js';
+import { checkPrefix, checkValue, outcomeUnknown, PAGE, putNew } from './queue-keys.js';
 
 /** An item claimed by this consumer: process it, then ack() it. */
 export interface WorkItem {
@@ -66,16 +65,7 @@ export class WorkQueue {
   /** Add an item; resolves with its key. */
   async enqueue(value: Bytes): Promise<string> {
     checkValue(value, `${this.label} enqueue()`);
-    for (;;) {
-      const key = `${this.items}${randomBytes(8).toString('hex')}`;
-      // 64 random bits: a clash is all but impossible, but an item must never overwrite another.
-      const r = await this.etcd
-        .txn()
-        .if(compare.createRevision(key, '==', 0))
-        .then(op.put(key, value))
-        .commit();
-      if (r.succeeded) return key;
-    }
+    return putNew(this.etcd, this.items, value);
   }
 
   /**
