@@ -1,0 +1,187 @@
+/**
+ * queue: 4 producers and 4 consumers, each on a client of its own, moving items through
+ * `@etcdkit/recipes`' `Queue` (enqueue → dequeue) and `WorkQueue` (enqueue → claim → ack).
+ * Producers enqueue as fast as etcd takes them; each value carries the time of its enqueue call,
+ * and the consumer that gets the item takes the end-to-end latency. Throughput is items through
+ * the queue per second, from the first enqueue to the last item received.
+ *
+ * Every item must come out exactly once: a run that loses or repeats an item fails. (Order is
+ * not checked here: two consumers' answers may reach this process in another order than etcd
+ * applied their takes; the recipes' tests check FIFO order.)
+ *
+ * Only an etcdkit column: the etcd3 npm client has no queue.
+ */
+import { performance } from 'node:perf_hooks';
+import { AbortError, Etcd, type Session } from '@etcdkit/core';
+import { Queue, WorkQueue } from '@etcdkit/recipes';
+import { GrpcFloor } from '../grpc-floor.js';
+import {
+  type BenchContext,
+  type BenchRow,
+  collectGarbage,
+  cpuMicros,
+  type Measurement,
+  type Scenario,
+  summarize,
+} from '../harness.js';
+
+const PRODUCERS = 4;
+const CONSUMERS = 4;
+
+interface Counts {
+  rounds: number;
+  /** Items per round, over all producers. */
+  items: number;
+}
+const FULL: Counts = { rounds: 5, items: 2000 };
+const QUICK: Counts = { rounds: 3, items: 200 };
+
+/** One end of the queue on one client: put an item in, or get the next one out. */
+interface Ends {
+  enqueue(p: number, value: string): Promise<void>;
+  /** The next item's value (and what finishes it after); rejects with an AbortError when `signal` aborts. */
+  dequeue(c: number, signal: AbortSignal): Promise<{ value: Buffer; finish?: () => Promise<void> }>;
+}
+
+interface Item {
+  p: number;
+  n: number;
+  t: number;
+}
+
+/**
+ * One round: each producer enqueues its share one after another, the consumers take items until
+ * all are out. Latency per item: its enqueue call → a consumer has it.
+ */
+async function round(ends: Ends, items: number, signal: AbortSignal): Promise<Measurement> {
+  const share = Array.from(
+    { length: PRODUCERS },
+    (_, p) => Math.floor(items / PRODUCERS) + (p < items % PRODUCERS ? 1 : 0),
+  );
+  const latencies: number[] = [];
+  const seen = share.map((n) => new Uint8Array(n));
+  let received = 0;
+  const done = new AbortController();
+  const stop = () => done.abort();
+  signal.addEventListener('abort', stop, { once: true });
+  let failure: Error | undefined;
+  const fail = (err: Error) => {
+    failure ??= err;
+    done.abort();
+  };
+
+  collectGarbage();
+  const cpu0 = cpuMicros();
+  const t0 = performance.now();
+  const consumer = async (c: number) => {
+    while (received < items && !done.signal.aborted) {
+      let got: { value: Buffer; finish?: () => Promise<void> };
+      try {
+        got = await ends.dequeue(c, done.signal);
+      } catch (err) {
+        if (done.signal.aborted && err instanceof AbortError) return;
+        throw err;
+      }
+      const at = performance.now();
+      const item = JSON.parse(got.value.toString()) as Item;
+      latencies.push(at - item.t);
+      if (seen[item.p]![item.n]) return fail(new Error(`item ${item.p}/${item.n} came out twice`));
+      seen[item.p]![item.n] = 1;
+      // Throughput counts finished items (a work item is done when acked), latency the receipt.
+      await got.finish?.();
+      if (++received === items) done.abort();
+    }
+  };
+  const producer = async (p: number) => {
+    for (let n = 0; n < share[p]! && !done.signal.aborted; n++)
+      await ends.enqueue(p, JSON.stringify({ p, n, t: performance.now() } satisfies Item));
+  };
+  try {
+    await Promise.all([
+      ...Array.from({ length: PRODUCERS }, (_, p) => producer(p)),
+      ...Array.from({ length: CONSUMERS }, (_, c) => consumer(c)),
+    ]);
+  } catch (err) {
+    done.abort();
+    throw err;
+  } finally {
+    signal.removeEventListener('abort', stop);
+  }
+  const elapsedMs = performance.now() - t0;
+  const cpu = cpuMicros() - cpu0;
+  if (signal.aborted) throw signal.reason ?? new Error('aborted');
+  if (failure) throw failure;
+  if (received !== items) throw new Error(`only ${received} of ${items} items came out`);
+  latencies.sort((a, b) => a - b);
+  return {
+    ops: items,
+    elapsedMs,
+    latenciesMs: latencies,
+    cpuMicros: cpu,
+    opsPerSec: items / (elapsedMs / 1000),
+    cpuMicrosPerOp: cpu / items,
+  };
+}
+
+async function runCase(ctx: BenchContext, counts: Counts, caseName: string, ends: Ends): Promise<BenchRow[]> {
+  // Warm-up: connections open, watches tried, code optimised.
+  await round(ends, 40, ctx.signal);
+  const results: Measurement[] = [];
+  for (let r = 0; r < counts.rounds; r++) results.push(await round(ends, counts.items, ctx.signal));
+  return summarize(queue.name, caseName, 'etcdkit', results, ['throughput', 'p50', 'p99', 'cpu/op']).map(
+    (row) => (row.metric === 'throughput' ? { ...row, unit: 'items/s' } : row),
+  );
+}
+
+export const queue: Scenario = {
+  name: 'queue',
+  description: `${PRODUCERS} producers and ${CONSUMERS} consumers (a client each): items/s through a Queue (dequeue) and a WorkQueue (claim + ack), and enqueue → received latency`,
+
+  async run(ctx: BenchContext): Promise<BenchRow[]> {
+    const counts = ctx.quick ? QUICK : FULL;
+    const admin = new GrpcFloor(ctx.endpoints[0]!);
+    const clients = Array.from(
+      { length: PRODUCERS + CONSUMERS },
+      () => new Etcd({ endpoints: ctx.endpoints }),
+    );
+    const sessions: Session[] = [];
+    try {
+      const rows: BenchRow[] = [];
+      const rounds = `${counts.rounds} rounds of ${counts.items} items`;
+
+      ctx.log(`Queue: ${rounds}`);
+      const queues = clients.map((c) => new Queue(c, `${ctx.prefix}queue/`));
+      rows.push(
+        ...(await runCase(ctx, counts, `enqueue→dequeue ${PRODUCERS}×${CONSUMERS}`, {
+          enqueue: async (p, value) => {
+            await queues[p]!.enqueue(value);
+          },
+          dequeue: async (c, signal) => ({ value: await queues[PRODUCERS + c]!.dequeue({ signal }) }),
+        })),
+      );
+
+      ctx.log(`WorkQueue: ${rounds}`);
+      for (const c of clients) sessions.push(await c.session({ ttl: 10 }));
+      const work = sessions.map((s) => new WorkQueue(s, `${ctx.prefix}work/`));
+      rows.push(
+        ...(await runCase(ctx, counts, `enqueue→claim+ack ${PRODUCERS}×${CONSUMERS}`, {
+          enqueue: async (p, value) => {
+            await work[p]!.enqueue(value);
+          },
+          dequeue: async (c, signal) => {
+            const item = await work[PRODUCERS + c]!.claim({ signal });
+            return { value: item.value, finish: () => item.ack() };
+          },
+        })),
+      );
+      return rows;
+    } finally {
+      await Promise.allSettled(sessions.map((s) => s.close()));
+      await Promise.allSettled(clients.map((c) => c.close()));
+      await admin
+        .deletePrefix(ctx.prefix)
+        .catch((e: unknown) => ctx.log(`cleanup of ${ctx.prefix} failed: ${e}`));
+      admin.close();
+    }
+  },
+};
