@@ -32,9 +32,11 @@ interface Counts {
   rounds: number;
   /** Items per round, over all producers. */
   items: number;
+  /** Items per round of the serial case. */
+  serial: number;
 }
-const FULL: Counts = { rounds: 5, items: 2000 };
-const QUICK: Counts = { rounds: 3, items: 200 };
+const FULL: Counts = { rounds: 5, items: 1000, serial: 200 };
+const QUICK: Counts = { rounds: 3, items: 200, serial: 30 };
 
 /** One end of the queue on one client: put an item in, or get the next one out. */
 interface Ends {
@@ -53,7 +55,12 @@ interface Item {
  * One round: each producer enqueues its share one after another, the consumers take items until
  * all are out. Latency per item: its enqueue call → a consumer has it.
  */
-async function round(ends: Ends, items: number, signal: AbortSignal): Promise<Measurement> {
+async function round(
+  ends: Ends,
+  items: number,
+  signal: AbortSignal,
+  window = Infinity,
+): Promise<Measurement> {
   const share = Array.from(
     { length: PRODUCERS },
     (_, p) => Math.floor(items / PRODUCERS) + (p < items % PRODUCERS ? 1 : 0),
@@ -61,7 +68,13 @@ async function round(ends: Ends, items: number, signal: AbortSignal): Promise<Me
   const latencies: number[] = [];
   const seen = share.map((n) => new Uint8Array(n));
   let received = 0;
+  let sent = 0;
+  // Producers held back by the window, woken one receipt at a time.
+  const held: (() => void)[] = [];
   const done = new AbortController();
+  done.signal.addEventListener('abort', () => {
+    for (const wake of held.splice(0)) wake();
+  });
   const stop = () => done.abort();
   signal.addEventListener('abort', stop, { once: true });
   let failure: Error | undefined;
@@ -89,12 +102,18 @@ async function round(ends: Ends, items: number, signal: AbortSignal): Promise<Me
       seen[item.p]![item.n] = 1;
       // Throughput counts finished items (a work item is done when acked), latency the receipt.
       await got.finish?.();
+      held.shift()?.();
       if (++received === items) done.abort();
     }
   };
   const producer = async (p: number) => {
-    for (let n = 0; n < share[p]! && !done.signal.aborted; n++)
+    for (let n = 0; n < share[p]! && !done.signal.aborted; n++) {
+      while (sent - received >= window && !done.signal.aborted)
+        await new Promise<void>((resolve) => held.push(resolve));
+      if (done.signal.aborted) return;
+      sent++;
       await ends.enqueue(p, JSON.stringify({ p, n, t: performance.now() } satisfies Item));
+    }
   };
   try {
     await Promise.all([
@@ -123,14 +142,34 @@ async function round(ends: Ends, items: number, signal: AbortSignal): Promise<Me
   };
 }
 
-async function runCase(ctx: BenchContext, counts: Counts, caseName: string, ends: Ends): Promise<BenchRow[]> {
+/**
+ * Two cases on one queue: saturated (producers as fast as etcd takes them: throughput, and a
+ * latency that includes the wait behind the backlog), then serial (one item in the queue at a
+ * time, every consumer waiting on its watch: the latency of the path itself).
+ */
+async function runCases(
+  ctx: BenchContext,
+  counts: Counts,
+  operation: string,
+  ends: Ends,
+): Promise<BenchRow[]> {
   // Warm-up: connections open, watches tried, code optimised.
   await round(ends, 40, ctx.signal);
-  const results: Measurement[] = [];
-  for (let r = 0; r < counts.rounds; r++) results.push(await round(ends, counts.items, ctx.signal));
-  return summarize(queue.name, caseName, 'etcdkit', results, ['throughput', 'p50', 'p99', 'cpu/op']).map(
-    (row) => (row.metric === 'throughput' ? { ...row, unit: 'items/s' } : row),
-  );
+  const saturated: Measurement[] = [];
+  const serial: Measurement[] = [];
+  for (let r = 0; r < counts.rounds; r++) {
+    saturated.push(await round(ends, counts.items, ctx.signal));
+    serial.push(await round(ends, counts.serial, ctx.signal, 1));
+  }
+  return [
+    ...summarize(queue.name, `${operation} ${PRODUCERS}×${CONSUMERS}`, 'etcdkit', saturated, [
+      'throughput',
+      'p50',
+      'p99',
+      'cpu/op',
+    ]).map((row) => (row.metric === 'throughput' ? { ...row, unit: 'items/s' } : row)),
+    ...summarize(queue.name, `${operation} serial`, 'etcdkit', serial, ['p50', 'p99']),
+  ];
 }
 
 export const queue: Scenario = {
@@ -147,12 +186,12 @@ export const queue: Scenario = {
     const sessions: Session[] = [];
     try {
       const rows: BenchRow[] = [];
-      const rounds = `${counts.rounds} rounds of ${counts.items} items`;
+      const rounds = `${counts.rounds} rounds of ${counts.items} items, and of ${counts.serial} one at a time`;
 
       ctx.log(`Queue: ${rounds}`);
       const queues = clients.map((c) => new Queue(c, `${ctx.prefix}queue/`));
       rows.push(
-        ...(await runCase(ctx, counts, `enqueue→dequeue ${PRODUCERS}×${CONSUMERS}`, {
+        ...(await runCases(ctx, counts, 'enqueue→dequeue', {
           enqueue: async (p, value) => {
             await queues[p]!.enqueue(value);
           },
@@ -164,7 +203,7 @@ export const queue: Scenario = {
       for (const c of clients) sessions.push(await c.session({ ttl: 10 }));
       const work = sessions.map((s) => new WorkQueue(s, `${ctx.prefix}work/`));
       rows.push(
-        ...(await runCase(ctx, counts, `enqueue→claim+ack ${PRODUCERS}×${CONSUMERS}`, {
+        ...(await runCases(ctx, counts, 'enqueue→claim+ack', {
           enqueue: async (p, value) => {
             await work[p]!.enqueue(value);
           },
