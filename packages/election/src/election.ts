@@ -229,8 +229,8 @@ export class Election implements AsyncDisposable {
     await this.resign();
   }
 
+  /** Why leadership ended, when the session did not end it (the kernel gives the session's own reason then). */
   private lossError(cause: LossCause): Error {
-    if (this.session.expired) return this.sessionError();
     return cause.kind === 'deleted'
       ? new NotLeaderError(`the leader key ${this.key.toString()} was deleted; leadership is lost`)
       : new NotLeaderError('the leader key can no longer be followed; leadership cannot be vouched for', {
@@ -243,10 +243,5 @@ export class Election implements AsyncDisposable {
     this.hold = undefined;
     this.rev = undefined;
     this.holding = false;
-  }
-
-  private sessionError(): SessionExpiredError {
-    const reason = this.session.signal.reason;
-    return reason instanceof SessionExpiredError ? reason : new SessionExpiredError(this.session.lease);
   }
 }

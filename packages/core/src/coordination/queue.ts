@@ -5,7 +5,7 @@ import { type Bytes, toBuffer } from '../internal/bytes.js';
 import type { KeyValue } from '../kv.js';
 import type { Session } from '../session.js';
 import { compare, type OpResponse, op } from '../txn.js';
-import { type DeleteFollower, followDeletes, type Registration } from './deletes.js';
+import { followDeletes, type Registration } from './deletes.js';
 
 /**
  * A place in a queue of keys under one prefix, the layout of etcd's Go `concurrency` package:
@@ -59,7 +59,7 @@ export async function joinQueue(session: Session, o: JoinOptions): Promise<Ticke
   const key = toBuffer(o.key);
   // Register with this client's deletion feed for the prefix before the join, so that no
   // deletion after the join's revision can slip between the two (see deletes.ts).
-  const feed = existingFeed(client, prefix);
+  const feed = followDeletes(client, prefix, { create: false });
   const registration = feed?.register();
   try {
     const queue = op.get({ prefix, sort: { target: 'create', order: 'ascend' }, keysOnly: !o.aheadValues });
@@ -223,9 +223,4 @@ function trackRemoval(session: Session, key: Buffer, removal: Promise<void>): vo
     if (!s.owner && m.get(id) === s) m.delete(id);
   };
   removal.then(settled, settled);
-}
-
-/** The deletion feed of `prefix` on this client, if one is open (see deletes.ts). */
-function existingFeed(client: Etcd, prefix: Buffer): DeleteFollower | undefined {
-  return followDeletes(client, prefix, { create: false });
 }

@@ -1,5 +1,5 @@
 import { DeadlineExceededError, type DeadlineReason, InvalidArgumentError } from '../errors.js';
-import { abortError, type LinkedSignal, linkSignals } from '../internal/signals.js';
+import { abortError, type LinkedSignal } from '../internal/signals.js';
 import { MAX_TIMER_MS } from '../internal/timers.js';
 import type { Session } from '../session.js';
 
@@ -48,7 +48,7 @@ export function waitScope(
   reason: DeadlineReason = 'lock-wait',
 ): WaitScope {
   const caller = options?.signal;
-  const linked = linkSignals(undefined);
+  const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const onCaller = (): void => scope.abort(abortError(what, caller!));
   const onSession = (): void => scope.abort(session!.signal.reason);
@@ -58,16 +58,16 @@ export function waitScope(
     session?.signal.removeEventListener('abort', onSession);
   };
   const scope: WaitScope = {
-    signal: linked.signal,
+    signal: controller.signal,
     get aborted() {
-      return linked.signal.aborted;
+      return controller.signal.aborted;
     },
     get reason() {
-      return linked.signal.reason as Error;
+      return controller.signal.reason as Error;
     },
     abort(reason) {
-      if (linked.signal.aborted) return;
-      linked.abort(reason);
+      if (controller.signal.aborted) return;
+      controller.abort(reason);
       dispose();
     },
     dispose,
