@@ -63,6 +63,21 @@ export const ETCD_ERROR_CODES = [
 /** The `code` of every EtcdError, of every etcdkit package. */
 export type EtcdErrorCode = (typeof ETCD_ERROR_CODES)[number];
 
+/**
+ * The base of every error etcdkit throws, in every package. Test with `instanceof` for a class, or
+ * compare `code` (stable across versions, and usable across package copies). The message says what
+ * happened and what to do; `cause` carries the underlying error when there is one.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await etcd.put('k', 'v');
+ * } catch (err) {
+ *   if (err instanceof EtcdError && err.code === 'UNAVAILABLE') retryLater();
+ *   else throw err;
+ * }
+ * ```
+ */
 export class EtcdError extends Error {
   /** A stable, machine-readable code, e.g. 'UNAVAILABLE' or 'COMPACTED'; one per class. */
   readonly code: EtcdErrorCode;
@@ -131,9 +146,16 @@ export type DeadlineReason = 'call' | 'lock-wait' | 'campaign' | 'keepalive';
  */
 export class DeadlineExceededError extends EtcdError {
   declare readonly code: 'DEADLINE_EXCEEDED';
+  /** What waited too long; see {@link DeadlineReason}. */
   readonly reason: DeadlineReason;
+  /** What timed out, e.g. `KV.Put` or `mutex "jobs"`, when known. */
   readonly operation: string | undefined;
+  /** The limit that was exceeded, in milliseconds, when one was given. */
   readonly timeoutMs: number | undefined;
+  /**
+   * True when a write was sent but its answer did not come in time: it may or may not have been
+   * applied. Read the key (or compare revisions) before repeating it.
+   */
   readonly outcomeUnknown: boolean;
   constructor(
     message: string,
@@ -172,6 +194,10 @@ export class AbortError extends EtcdError {
  */
 export class CompactedError extends EtcdError {
   declare readonly code: 'COMPACTED';
+  /**
+   * The oldest revision still readable (a lower bound when `exact` is false): read or watch from
+   * there.
+   */
   readonly compactRevision: bigint;
   /** True when `compactRevision` is etcd's compact revision; false when it is a lower bound. */
   readonly exact: boolean;
@@ -203,6 +229,7 @@ export class FutureRevisionError extends EtcdError {
 /** etcd does not know the lease: it expired or was revoked. Grant a new one. */
 export class LeaseNotFoundError extends EtcdError {
   declare readonly code: 'LEASE_NOT_FOUND';
+  /** The lease etcd did not know, when the call named one. */
   readonly leaseId: bigint | undefined;
   constructor(leaseId?: bigint, message?: string, options?: { cause?: unknown }) {
     super(
@@ -221,6 +248,7 @@ export class LeaseNotFoundError extends EtcdError {
  */
 export class LeaseExpiredError extends EtcdError {
   declare readonly code: 'LEASE_EXPIRED';
+  /** The lost lease. */
   readonly leaseId: bigint;
   constructor(leaseId: bigint, message?: string, options?: { cause?: unknown }) {
     super(
@@ -236,6 +264,7 @@ export class LeaseExpiredError extends EtcdError {
 /** The session's lease is lost or the session was closed. Create a new session. */
 export class SessionExpiredError extends EtcdError {
   declare readonly code: 'SESSION_EXPIRED';
+  /** The lease of the session that ended. */
   readonly leaseId: bigint;
   constructor(leaseId: bigint, message?: string, options?: { cause?: unknown }) {
     super(
@@ -273,6 +302,7 @@ export class InvalidTokenError extends EtcdError {
 /** The user lacks the permission for this key or call. */
 export class PermissionDeniedError extends EtcdError {
   declare readonly code: 'PERMISSION_DENIED';
+  /** The key the permission was missing for, when known (relative to the client's namespace). */
   readonly key: Buffer | undefined;
   constructor(message: string, options?: { cause?: unknown; key?: Buffer }) {
     super('PERMISSION_DENIED', message, options);
@@ -311,6 +341,7 @@ export type ResourceExhaustedReason = 'too-many-requests' | 'no-space' | 'other'
 /** etcd is overloaded (too many requests pending) or out of space; `reason` says which. */
 export class ResourceExhaustedError extends EtcdError {
   declare readonly code: 'RESOURCE_EXHAUSTED';
+  /** Which resource ran out; see {@link ResourceExhaustedReason}. */
   readonly reason: ResourceExhaustedReason;
   constructor(message: string, options?: { cause?: unknown; reason?: ResourceExhaustedReason }) {
     super('RESOURCE_EXHAUSTED', message, options);
@@ -324,6 +355,7 @@ export type InvalidTxnReason = 'duplicate-key' | 'too-many-ops';
 /** A transaction names the same key twice in a way etcd refuses, or has too many operations. */
 export class InvalidTxnError extends EtcdError {
   declare readonly code: 'INVALID_TXN';
+  /** Why etcd refused the transaction. */
   readonly reason: InvalidTxnReason;
   constructor(message: string, options: { cause?: unknown; reason: InvalidTxnReason }) {
     super('INVALID_TXN', message, options);
@@ -350,6 +382,7 @@ export class WatchCanceledError extends EtcdError {
 /** Any other failure reported by etcd or gRPC. */
 export class UnknownEtcdError extends EtcdError {
   declare readonly code: 'UNKNOWN';
+  /** The gRPC status code, when the failure came from gRPC. */
   readonly grpcCode: number | undefined;
   constructor(message: string, options?: { cause?: unknown; grpcCode?: number }) {
     super('UNKNOWN', message, options);
