@@ -33,6 +33,7 @@ export class LockReleasedError extends EtcdError {
  */
 export class LockHeldError extends EtcdError {
   declare readonly code: 'LOCK_HELD';
+  /** The lock key (`<name>/<lease id in hex>`) that is already held or awaited. */
   readonly key: string;
   constructor(key: string, message: string, options?: { cause?: unknown }) {
     super('LOCK_HELD', message, options);

@@ -5,6 +5,7 @@ import { type InspectOptions, inspectRWMutex, type RWLockEntry, type RWLockQueue
 import { LockHandle } from './internal/lock-state.js';
 import type { LockOptions } from './mutex.js';
 
+/** The mode of an {@link RWMutex}: shared (`read`) or exclusive (`write`). */
 export type RWMode = 'read' | 'write';
 
 /**
@@ -67,10 +68,18 @@ export class RWMutex extends LockHandle {
     return this;
   }
 
+  /**
+   * Take shared (read) ownership if no writer holds or waits ahead right now; otherwise leave the
+   * queue and resolve false.
+   */
   tryRLock(): Promise<boolean> {
     return this.take('read', false, undefined);
   }
 
+  /**
+   * Take exclusive (write) ownership if nobody holds or waits ahead right now; otherwise leave the
+   * queue and resolve false.
+   */
   tryLock(): Promise<boolean> {
     return this.take('write', false, undefined);
   }

@@ -12,6 +12,7 @@ import type { LockOptions } from './mutex.js';
  * A waiter is admitted when fewer than `limit` keys remain ahead of it.
  */
 export class Semaphore extends LockHandle {
+  /** How many holders the semaphore admits at once. */
   readonly limit: number;
   /** `<name>/<lease id in lowercase hex>`. */
   readonly key: string;
