@@ -39,6 +39,10 @@ export type CampaignOptions = WaitOptions;
  * seen: resign hands leadership over with one watch event.
  */
 export class Election implements AsyncDisposable {
+  /**
+   * The session this candidate campaigns on: its key lives (and leadership ends) with the session's
+   * lease.
+   */
   readonly session: Session;
   /** `<name>/`: every candidate key of this election starts with it. */
   readonly prefix: Buffer;

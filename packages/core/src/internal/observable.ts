@@ -207,10 +207,15 @@ export class Subject<T> implements Subscribable<T> {
     return sub;
   }
 
+  /**
+   * The interop hook of ES Observables: returns this object, so RxJS's `from()` and the like accept
+   * it.
+   */
   [Symbol.observable](): this {
     return this;
   }
 
+  /** The same hook under the string key older Observable libraries look for. */
   '@@observable'(): this {
     return this;
   }
@@ -351,10 +356,15 @@ export class SharedObservable<T> implements Subscribable<T> {
     return sub;
   }
 
+  /**
+   * The interop hook of ES Observables: returns this object, so RxJS's `from()` and the like accept
+   * it.
+   */
   [Symbol.observable](): this {
     return this;
   }
 
+  /** The same hook under the string key older Observable libraries look for. */
   '@@observable'(): this {
     return this;
   }
