@@ -7,6 +7,7 @@ import { EtcdError } from '@etcdkit/core';
  */
 export class LastKnownGoodError extends EtcdError {
   declare readonly code: 'LAST_KNOWN_GOOD';
+  /** The last-known-good file. */
   readonly path: string;
   constructor(path: string, message: string, options?: { cause?: unknown }) {
     super('LAST_KNOWN_GOOD', message, options);
@@ -17,6 +18,7 @@ export class LastKnownGoodError extends EtcdError {
 /** A changes() iterator fell more than `maxBuffered` changes behind; read the snapshot and start a new one. */
 export class ChangesOverflowError extends EtcdError {
   declare readonly code: 'CHANGES_OVERFLOW';
+  /** How many changes the consumer was allowed to fall behind. */
   readonly maxBuffered: number;
   constructor(maxBuffered: number) {
     super(
