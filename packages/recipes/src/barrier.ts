@@ -7,7 +7,9 @@ import { checkClient, checkKey } from './key.js';
  * key and lets every waiter through. The key has no lease: a barrier outlives its holder.
  */
 export class Barrier {
+  /** The client the barrier's key lives on. */
   readonly etcd: Etcd;
+  /** The barrier's key: the barrier is up while it exists. */
   readonly key: Buffer;
   private readonly label: string;
 

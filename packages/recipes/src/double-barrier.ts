@@ -29,8 +29,14 @@ import { BarrierFullError, BarrierStateError } from './errors.js';
  * One participant per session: give each its own session.
  */
 export class DoubleBarrier implements AsyncDisposable {
+  /** The session this participant's key lives under. */
   readonly session: Session;
+  /**
+   * The barrier's key prefix: participants are under `<key>/waiters/`, the ready flag is
+   * `<key>/ready`.
+   */
   readonly key: string;
+  /** How many participants the barrier waits for. */
   readonly count: number;
   /** My key while entered: `<key>/waiters/<lease id in lowercase hex>`. */
   readonly myKey: string;

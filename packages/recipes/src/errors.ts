@@ -3,6 +3,7 @@ import { EtcdError } from '@etcdkit/core';
 /** A key holds something a recipe cannot read (e.g. a counter that is not a decimal int64). */
 export class InvalidValueError extends EtcdError {
   declare readonly code: 'INVALID_VALUE';
+  /** The key whose value could not be read. */
   readonly key: string;
   constructor(key: string, message: string, options?: { cause?: unknown }) {
     super('INVALID_VALUE', message, options);
@@ -13,7 +14,9 @@ export class InvalidValueError extends EtcdError {
 /** A double barrier already has `count` participants: this one was not let in. */
 export class BarrierFullError extends EtcdError {
   declare readonly code: 'BARRIER_FULL';
+  /** The double barrier's key. */
   readonly key: string;
+  /** The number of participants it admits. */
   readonly count: number;
   constructor(key: string, count: number) {
     super(
@@ -39,6 +42,7 @@ export class BarrierStateError extends EtcdError {
  */
 export class ClaimLostError extends EtcdError {
   declare readonly code: 'CLAIM_LOST';
+  /** The item's key. */
   readonly key: string;
   constructor(key: string) {
     super(
