@@ -3,6 +3,7 @@ import { EtcdError } from '@etcdkit/core';
 /** The registration was closed (or its client was): register again to come back. */
 export class RegistrationClosedError extends EtcdError {
   declare readonly code: 'REGISTRATION_CLOSED';
+  /** The key of the closed registration, `<service>/<id>`. */
   readonly key: string;
   constructor(key: string, options?: { cause?: unknown }) {
     super(
