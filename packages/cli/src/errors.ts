@@ -10,7 +10,9 @@ import {
 
 /** Exit codes of every command (`lock` passes its command's own code through instead). */
 export const EXIT_OK = 0;
+/** The exit code of a command that failed. */
 export const EXIT_FAILURE = 1;
+/** The exit code of a wrong command line (a {@link UsageError}). */
 export const EXIT_USAGE = 2;
 
 /** The command line is wrong: unknown flag, missing argument, bad value. Exit code 2. */
@@ -27,6 +29,7 @@ export class UsageError extends EtcdError {
 /** A failure whose message already says what happened and what to do. Exit code 1 unless given. */
 export class CliError extends EtcdError {
   declare readonly code: 'CLI';
+  /** The exit code to leave with. */
   readonly exitCode: number;
   constructor(message: string, options?: { cause?: unknown; exitCode?: number }) {
     super('CLI', message, options);
