@@ -1,10 +1,12 @@
 /** Every testkit failure derives from this, so callers can tell setup problems from test failures. */
 export class TestkitError extends Error {
+  /** The class name, for messages and logs. */
   override name = 'TestkitError';
 }
 
 /** Neither an etcd binary, ETCD_ENDPOINTS nor a Docker engine was found. */
 export class EtcdNotFoundError extends TestkitError {
+  /** The class name, for messages and logs. */
   override name = 'EtcdNotFoundError';
   constructor(detail: string) {
     super(
@@ -20,9 +22,11 @@ export class EtcdNotFoundError extends TestkitError {
 
 /** etcd exited or did not become healthy in time; `log` holds its last output lines. */
 export class EtcdStartError extends TestkitError {
+  /** The class name, for messages and logs. */
   override name = 'EtcdStartError';
   constructor(
     message: string,
+    /** etcd's last output lines (empty when it printed nothing). */
     readonly log: string,
   ) {
     super(log ? `${message}\n--- last etcd output ---\n${log}` : message);
@@ -31,10 +35,12 @@ export class EtcdStartError extends TestkitError {
 
 /** A port picked as free was taken before etcd could bind it; startup retries on new ports. */
 export class PortInUseError extends EtcdStartError {
+  /** The class name, for messages and logs. */
   override name = 'PortInUseError';
 }
 
 /** The operation needs a process we own, but this server came from ETCD_ENDPOINTS (or a container). */
 export class UncontrollableServerError extends TestkitError {
+  /** The class name, for messages and logs. */
   override name = 'UncontrollableServerError';
 }
