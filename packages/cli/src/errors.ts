@@ -20,6 +20,7 @@ export class UsageError extends EtcdError {
   declare readonly code: 'USAGE';
   /** The command whose help explains the right usage ('' for the top level). */
   readonly command: string;
+  /** `command`: the command whose help explains the right usage ('' for the top level). */
   constructor(message: string, command = '', options?: { cause?: unknown }) {
     super('USAGE', message, options);
     this.command = command;
@@ -31,6 +32,7 @@ export class CliError extends EtcdError {
   declare readonly code: 'CLI';
   /** The exit code to leave with. */
   readonly exitCode: number;
+  /** `exitCode` defaults to {@link EXIT_FAILURE}. */
   constructor(message: string, options?: { cause?: unknown; exitCode?: number }) {
     super('CLI', message, options);
     this.exitCode = options?.exitCode ?? EXIT_FAILURE;

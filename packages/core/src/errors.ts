@@ -81,6 +81,7 @@ export type EtcdErrorCode = (typeof ETCD_ERROR_CODES)[number];
 export class EtcdError extends Error {
   /** A stable, machine-readable code, e.g. 'UNAVAILABLE' or 'COMPACTED'; one per class. */
   readonly code: EtcdErrorCode;
+  /** For subclasses: each passes its own `code`. `options.cause` is kept as the standard `cause`. */
   constructor(code: EtcdErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
@@ -96,6 +97,7 @@ export class UnavailableError extends EtcdError {
    * Read the key (or compare revisions) before repeating it.
    */
   readonly outcomeUnknown: boolean;
+  /** `outcomeUnknown`: a write was sent and its answer lost (see the property). */
   constructor(message: string, options?: { cause?: unknown; outcomeUnknown?: boolean }) {
     super('UNAVAILABLE', message, options);
     this.outcomeUnknown = options?.outcomeUnknown ?? false;
@@ -117,6 +119,7 @@ export class DialTimeoutError extends UnavailableError {
   readonly attempts: readonly DialAttempt[];
   /** The endpoints tried, in order (the `endpoint` of each attempt). */
   readonly endpoints: readonly string[];
+  /** `attempts`: every endpoint tried, in order, with why it did not connect. */
   constructor(message: string, attempts: readonly DialAttempt[], options?: { cause?: unknown }) {
     super(message, options);
     this.attempts = attempts;
@@ -127,6 +130,7 @@ export class DialTimeoutError extends UnavailableError {
 /** The client (or the namespace view) was closed; create a new Etcd to go on. */
 export class ClientClosedError extends EtcdError {
   declare readonly code: 'CLOSED';
+  /** The default message says to create a new client. */
   constructor(message = 'the etcd client is closed; create a new Etcd instance to make more calls') {
     super('CLOSED', message);
   }
@@ -157,6 +161,7 @@ export class DeadlineExceededError extends EtcdError {
    * applied. Read the key (or compare revisions) before repeating it.
    */
   readonly outcomeUnknown: boolean;
+  /** The options fill the properties of the same names; `reason` defaults to `call`. */
   constructor(
     message: string,
     options?: {
@@ -178,6 +183,7 @@ export class DeadlineExceededError extends EtcdError {
 /** The caller's AbortSignal fired. `cause` is the signal's reason. */
 export class AbortError extends EtcdError {
   declare readonly code: 'ABORTED';
+  /** `options.cause`: the signal's reason. */
   constructor(message = 'the operation was aborted', options?: { cause?: unknown }) {
     super('ABORTED', message, options);
   }
@@ -201,6 +207,7 @@ export class CompactedError extends EtcdError {
   readonly compactRevision: bigint;
   /** True when `compactRevision` is etcd's compact revision; false when it is a lower bound. */
   readonly exact: boolean;
+  /** `message` defaults to one naming `compactRevision`; `exact: false` marks it as a lower bound. */
   constructor(compactRevision: bigint, message?: string, options?: { cause?: unknown; exact?: boolean }) {
     const exact = options?.exact ?? true;
     super(
@@ -218,6 +225,7 @@ export class CompactedError extends EtcdError {
 /** The requested revision is newer than the store's current revision. */
 export class FutureRevisionError extends EtcdError {
   declare readonly code: 'FUTURE_REVISION';
+  /** The default message says the revision is newer than the store's. */
   constructor(
     message = 'the requested revision is newer than the current revision of the store',
     options?: { cause?: unknown },
@@ -231,6 +239,7 @@ export class LeaseNotFoundError extends EtcdError {
   declare readonly code: 'LEASE_NOT_FOUND';
   /** The lease etcd did not know, when the call named one. */
   readonly leaseId: bigint | undefined;
+  /** `message` defaults to one naming the lease (in hex) and saying to grant a new one. */
   constructor(leaseId?: bigint, message?: string, options?: { cause?: unknown }) {
     super(
       'LEASE_NOT_FOUND',
@@ -250,6 +259,7 @@ export class LeaseExpiredError extends EtcdError {
   declare readonly code: 'LEASE_EXPIRED';
   /** The lost lease. */
   readonly leaseId: bigint;
+  /** `message` defaults to one naming the lease (in hex) and saying to stop the work it guards. */
   constructor(leaseId: bigint, message?: string, options?: { cause?: unknown }) {
     super(
       'LEASE_EXPIRED',
@@ -266,6 +276,10 @@ export class SessionExpiredError extends EtcdError {
   declare readonly code: 'SESSION_EXPIRED';
   /** The lease of the session that ended. */
   readonly leaseId: bigint;
+  /**
+   * `message` defaults to one naming the session's lease (in hex) and saying to start a new
+   * session.
+   */
   constructor(leaseId: bigint, message?: string, options?: { cause?: unknown }) {
     super(
       'SESSION_EXPIRED',
@@ -280,6 +294,7 @@ export class SessionExpiredError extends EtcdError {
 /** Wrong user name or password. */
 export class AuthFailedError extends EtcdError {
   declare readonly code: 'AUTH_FAILED';
+  /** The default message says to check the user name and password. */
   constructor(
     message = 'authentication failed: check the user name and password',
     options?: { cause?: unknown },
@@ -291,6 +306,7 @@ export class AuthFailedError extends EtcdError {
 /** The auth token was rejected (expired or revoked) and could not be renewed. */
 export class InvalidTokenError extends EtcdError {
   declare readonly code: 'INVALID_TOKEN';
+  /** The default message says the token is invalid and could not be renewed. */
   constructor(
     message = 'the auth token is invalid or expired and could not be renewed',
     options?: { cause?: unknown },
@@ -304,6 +320,7 @@ export class PermissionDeniedError extends EtcdError {
   declare readonly code: 'PERMISSION_DENIED';
   /** The key the permission was missing for, when known (relative to the client's namespace). */
   readonly key: Buffer | undefined;
+  /** `options.key`: the key the permission was missing for, when known. */
   constructor(message: string, options?: { cause?: unknown; key?: Buffer }) {
     super('PERMISSION_DENIED', message, options);
     this.key = options?.key;
@@ -321,6 +338,7 @@ export class RequestTooLargeError extends EtcdError {
   readonly size: number | undefined;
   /** The limit it exceeded (maxRequestBytes), when known. */
   readonly limit: number | undefined;
+  /** `size` and `limit` (bytes) are set when the request was measured before sending. */
   constructor(
     message = 'the request is larger than etcd accepts (--max-request-bytes, 1.5 MiB by default); split it',
     options?: { cause?: unknown; size?: number; limit?: number },
@@ -343,6 +361,7 @@ export class ResourceExhaustedError extends EtcdError {
   declare readonly code: 'RESOURCE_EXHAUSTED';
   /** Which resource ran out; see {@link ResourceExhaustedReason}. */
   readonly reason: ResourceExhaustedReason;
+  /** `reason` defaults to `other`. */
   constructor(message: string, options?: { cause?: unknown; reason?: ResourceExhaustedReason }) {
     super('RESOURCE_EXHAUSTED', message, options);
     this.reason = options?.reason ?? 'other';
@@ -357,6 +376,7 @@ export class InvalidTxnError extends EtcdError {
   declare readonly code: 'INVALID_TXN';
   /** Why etcd refused the transaction. */
   readonly reason: InvalidTxnReason;
+  /** `reason`: why etcd refused the transaction. */
   constructor(message: string, options: { cause?: unknown; reason: InvalidTxnReason }) {
     super('INVALID_TXN', message, options);
     this.reason = options.reason;
@@ -366,6 +386,7 @@ export class InvalidTxnError extends EtcdError {
 /** Bad input, caught before it reaches the wire (or refused by etcd as invalid). */
 export class InvalidArgumentError extends EtcdError {
   declare readonly code: 'INVALID_ARGUMENT';
+  /** `message` says which argument is wrong and what it accepts. */
   constructor(message: string, options?: { cause?: unknown }) {
     super('INVALID_ARGUMENT', message, options);
   }
@@ -374,6 +395,7 @@ export class InvalidArgumentError extends EtcdError {
 /** A watch was canceled by etcd for a reason other than compaction. */
 export class WatchCanceledError extends EtcdError {
   declare readonly code: 'WATCH_CANCELED';
+  /** `message` carries etcd's cancel reason. */
   constructor(message: string, options?: { cause?: unknown }) {
     super('WATCH_CANCELED', message, options);
   }
@@ -384,6 +406,7 @@ export class UnknownEtcdError extends EtcdError {
   declare readonly code: 'UNKNOWN';
   /** The gRPC status code, when the failure came from gRPC. */
   readonly grpcCode: number | undefined;
+  /** `grpcCode`: the gRPC status code, when the failure came from gRPC. */
   constructor(message: string, options?: { cause?: unknown; grpcCode?: number }) {
     super('UNKNOWN', message, options);
     this.grpcCode = options?.grpcCode;

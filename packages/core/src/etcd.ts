@@ -152,6 +152,21 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   /** Users, roles, permissions, enabling authentication. */
   readonly auth: AuthApi;
 
+  /**
+   * Create a client. Nothing is dialed yet: the first call connects (within `dialTimeoutMs`), and
+   * later calls share the connection. Close it with {@link Etcd.close} (or `await using`).
+   *
+   * @throws {@link InvalidArgumentError} for a bad option (wrong type, out of range, unknown name,
+   * malformed endpoint).
+   * @example
+   * ```ts
+   * const etcd = new Etcd({
+   *   endpoints: ['https://10.0.0.1:2379', 'https://10.0.0.2:2379'],
+   *   tls: { ca: readFileSync('ca.pem') },
+   *   auth: { username: 'app', password: process.env.ETCD_PASSWORD! },
+   * });
+   * ```
+   */
   constructor(options?: EtcdOptions);
   /** @internal a namespace view */
   constructor(options: EtcdOptions | undefined, view: { [internal]: { shared: Shared; ks: Keyspace } });

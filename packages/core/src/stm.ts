@@ -89,6 +89,10 @@ export class StmConflictError extends EtcdError {
   readonly keys: readonly Buffer[];
   /** Runs of `fn` in all. */
   readonly attempts: number;
+  /**
+   * Thrown by {@link Etcd.stm}: `keys` changed under the last attempt, after `attempts` runs of
+   * `fn`.
+   */
   constructor(keys: readonly Buffer[], attempts: number, options?: { cause?: unknown }) {
     const names = keys.slice(0, 5).map((k) => JSON.stringify(k.toString()));
     const more = keys.length > 5 ? ` and ${keys.length - 5} more` : '';

@@ -324,6 +324,7 @@ export class Txn {
     o?: { signal?: AbortSignal; timeoutMs?: number },
   ) => Promise<TxnResult>;
 
+  /** Made by {@link Etcd.txn}, which binds it to the client; not meant to be called directly. */
   constructor(run: Txn['run']) {
     this.run = run;
   }

@@ -56,6 +56,13 @@ export class Election implements AsyncDisposable {
   private lastRevision = 0n;
   private pending: { stop: AbortController; settled: Promise<void> } | undefined;
 
+  /**
+   * A candidate in the election `name` on `session` (its key: `<name>/<lease id in hex>`). Nothing
+   * is written until {@link Election.campaign}.
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} when `session` is not a Session or `name` is
+   * empty.
+   */
   constructor(session: Session, name: Bytes) {
     if (!session || typeof session.lease !== 'bigint' || !session.client)
       throw new InvalidArgumentError('new Election(session, name) needs a Session made by etcd.session()');

@@ -84,6 +84,12 @@ export class LeaderRunner implements AsyncDisposable {
   private term: LeadingContext | undefined;
   private lastLeader: Leader | undefined;
 
+  /**
+   * Start campaigning at once (same as {@link runForLeader}).
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} for a bad option (no client, empty name, a
+   * `ttl` or `retryDelayMs` out of range, no `onLeading`).
+   */
   constructor(options: LeaderRunnerOptions) {
     if (!options || typeof options !== 'object')
       throw new InvalidArgumentError('runForLeader needs an options object');

@@ -52,6 +52,13 @@ export class Mutex extends LockHandle {
     return inspectMutex(etcd, name, options);
   }
 
+  /**
+   * A mutex named `name` on `session`: its key will be `<name>/<lease id in hex>`. Nothing is
+   * written until {@link Mutex.lock} or {@link Mutex.tryLock}.
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} when `session` is not a Session or `name` is
+   * not a non-empty string.
+   */
   constructor(session: Session, name: string) {
     super(session, name, 'Mutex');
     this.prefix = `${name}/`;

@@ -37,6 +37,12 @@ export class RWMutex extends LockHandle {
     return inspectRWMutex(etcd, name, options);
   }
 
+  /**
+   * A readers-writer lock named `name` on `session`. Nothing is written until a lock call.
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} when `session` is not a Session or `name` is
+   * not a non-empty string.
+   */
   constructor(session: Session, name: string) {
     super(session, name, 'RWMutex');
     this.prefix = `${name}/`;

@@ -13,6 +13,11 @@ export class Barrier {
   readonly key: Buffer;
   private readonly label: string;
 
+  /**
+   * A barrier on the key `key` of `etcd`. Nothing is written until {@link Barrier.hold}.
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} for a missing client or an empty key.
+   */
   constructor(etcd: Etcd, key: Bytes) {
     checkClient(etcd, 'Barrier');
     this.etcd = etcd;

@@ -24,6 +24,12 @@ export class Counter {
   readonly key: Buffer;
   private readonly label: string;
 
+  /**
+   * A counter in the key `key` of `etcd` (absent = 0). Nothing is written until {@link
+   * Counter.add}.
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} for a missing client or an empty key.
+   */
   constructor(etcd: Etcd, key: Bytes) {
     checkClient(etcd, 'Counter');
     this.etcd = etcd;

@@ -46,6 +46,13 @@ export class DoubleBarrier implements AsyncDisposable {
   private state: 'idle' | 'entering' | 'entered' | 'leaving' = 'idle';
   private rev = 0n;
 
+  /**
+   * A participant, on `session`, of the double barrier at `key` that waits for `count`
+   * participants. Nothing is written until {@link DoubleBarrier.enter}.
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} for a bad session, an empty key, or a
+   * `count` that is not a whole number >= 1.
+   */
   constructor(session: Session, key: string, count: number) {
     if (
       session === null ||

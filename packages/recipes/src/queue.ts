@@ -40,6 +40,11 @@ export class Queue {
   readonly prefix: string;
   private readonly label: string;
 
+  /**
+   * A queue under `prefix` of `etcd` (a '/' is added when missing).
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} for a missing client or an empty prefix.
+   */
   constructor(etcd: Etcd, prefix: string) {
     checkClient(etcd, 'Queue');
     this.etcd = etcd;

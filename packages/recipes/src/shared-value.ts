@@ -45,6 +45,11 @@ export class SharedValue {
   readonly key: Buffer;
   private readonly label: string;
 
+  /**
+   * A shared value in the key `key` of `etcd`.
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} for a missing client or an empty key.
+   */
   constructor(etcd: Etcd, key: Bytes) {
     checkClient(etcd, 'SharedValue');
     this.etcd = etcd;

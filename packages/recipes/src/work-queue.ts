@@ -47,6 +47,12 @@ export class WorkQueue {
   private readonly claimsPrefix: string;
   private readonly label: string;
 
+  /**
+   * A consumer (and producer) of the work queue under `prefix`, claiming on `session` (a '/' is
+   * added to `prefix` when missing).
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} for a bad session or an empty prefix.
+   */
   constructor(session: Session, prefix: string) {
     if (
       session === null ||

@@ -8,6 +8,7 @@ export class TestkitError extends Error {
 export class EtcdNotFoundError extends TestkitError {
   /** The class name, for messages and logs. */
   override name = 'EtcdNotFoundError';
+  /** `detail`: where etcd was looked for. The message lists the ways to get one. */
   constructor(detail: string) {
     super(
       `etcd was not found (${detail}). To run the tests, do one of:\n` +
@@ -24,6 +25,7 @@ export class EtcdNotFoundError extends TestkitError {
 export class EtcdStartError extends TestkitError {
   /** The class name, for messages and logs. */
   override name = 'EtcdStartError';
+  /** `log`: etcd's last output lines, appended to the message. */
   constructor(
     message: string,
     /** etcd's last output lines (empty when it printed nothing). */
