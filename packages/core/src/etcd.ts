@@ -436,13 +436,41 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     );
   }
 
-  /** Watch a key or range; see Watcher for the delivery guarantees. */
+  /**
+   * Watch one key (`key`), a `prefix`, `[key, end)` or every key from `key` on (`fromKey`), from
+   * `startRevision` on (default: the changes after now). Returns at once; iterate the
+   * {@link Watcher} for the events (in revision order, no gaps or duplicates across reconnects)
+   * and close it when done. All watches of a client share one stream.
+   *
+   * @throws {@link InvalidArgumentError} (at once) for a bad selector or revision; a
+   * {@link ClientClosedError} when the client is closed. Failures after the start (a compacted
+   * `startRevision`, permission denied) end the iteration with that error.
+   * @example
+   * ```ts
+   * const w = etcd.watch({ prefix: 'jobs/', prevKv: true, signal });
+   * for await (const ev of w) {
+   *   if (ev.type === 'delete') console.log('gone:', ev.prevKv?.value.toString());
+   * }
+   * ```
+   */
   watch(options: WatchOptions): Watcher {
     this.assertOpen();
     return this.shared.watches.watch(this.ks, options);
   }
 
-  /** A lease kept alive until close(): the base of locks and elections. */
+  /**
+   * A lease of `ttl` seconds (default 60) kept alive until close(): the base of locks and
+   * elections. Its `signal` aborts at the local deadline when keepalives stop succeeding, before
+   * etcd expires the lease. Resolves once the lease is granted.
+   *
+   * @throws {@link InvalidArgumentError} for a bad `ttl`; {@link UnavailableError} /
+   * {@link DeadlineExceededError} when the grant fails; an {@link AbortError} when `signal` aborts.
+   * @example
+   * ```ts
+   * await using session = await etcd.session({ ttl: 10 });
+   * session.signal.addEventListener('abort', () => stopWork(session.signal.reason));
+   * ```
+   */
   async session(options: SessionOptions = {}): Promise<Session> {
     this.assertOpen();
     const lease = await this.shared.leases.grant(checkTtl(options.ttl ?? 60, 'session ttl'), {

@@ -37,6 +37,16 @@ export type CampaignOptions = WaitOptions;
  * proposal as the value; the leader is the key with the lowest create revision. A candidate
  * is elected when the deletions of the keys ahead of it, known from its join, have all been
  * seen: resign hands leadership over with one watch event.
+ *
+ * @example
+ * ```ts
+ * const session = await etcd.session({ ttl: 10 });
+ * const election = new Election(session, 'scheduler');
+ * await election.campaign('worker-1', { signal }); // resolves once elected
+ * await lead(election.signal); // aborts when leadership ends; guard writes with isLeader():
+ * await etcd.txn().if(election.isLeader()).then(op.put('scheduler/tick', '1')).commit();
+ * await election.resign(); // the next candidate is elected at once
+ * ```
  */
 export class Election implements AsyncDisposable {
   /**
