@@ -318,7 +318,7 @@ export class InvalidTokenError extends EtcdError {
 /** The user lacks the permission for this key or call. */
 export class PermissionDeniedError extends EtcdError {
   declare readonly code: 'PERMISSION_DENIED';
-  /** The key the permission was missing for, when known (relative to the client's namespace). */
+  /** The key the permission was missing for, when known, as sent to etcd (a namespace prefix included). */
   readonly key: Buffer | undefined;
   /** `options.key`: the key the permission was missing for, when known. */
   constructor(message: string, options?: { cause?: unknown; key?: Buffer }) {

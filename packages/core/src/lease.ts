@@ -35,8 +35,8 @@ export interface LeaseTimeToLive {
   /** The TTL the lease was granted with, in seconds. */
   grantedTtl: number;
   /**
-   * The keys attached to the lease (relative to the client's namespace), when asked with `{ keys:
-   * true }`; otherwise empty.
+   * The keys attached to the lease, as etcd stores them (a namespace prefix included), when asked
+   * with `{ keys: true }`; otherwise empty.
    */
   keys: Buffer[];
 }
