@@ -582,9 +582,9 @@ interface Listing {
  * With a `schema` (zod, valibot, arktype, any Standard Schema validator) every value is
  * decoded, then validated, and the mirror's type is the schema's output type.
  *
- * @throws {@link @etcdkit/core!InvalidArgumentError} for bad options; an AbortError when `signal` aborts the
- * start; the client's error (e.g. an UnavailableError) when etcd cannot be read and neither
- * `lastKnownGoodFile` nor `initial` is given.
+ * @throws {@link @etcdkit/core!InvalidArgumentError} for bad options; an AbortError when
+ * `signal` aborts the start; the client's error (e.g. an UnavailableError) when etcd cannot be
+ * read and neither `lastKnownGoodFile` nor `initial` is given.
  * @example
  * ```ts
  * const Limits = z.object({ rps: z.number().int().positive() });

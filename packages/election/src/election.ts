@@ -44,7 +44,7 @@ export type CampaignOptions = WaitOptions;
  * const election = new Election(session, 'scheduler');
  * await election.campaign('worker-1', { signal }); // resolves once elected
  * await lead(election.signal); // aborts when leadership ends; guard writes with isLeader():
- * await etcd.txn().if(election.isLeader()).then(op.put('scheduler/tick', '1')).commit();
+ * await etcd.txn().if(election.isLeader()).then(op.put('jobs/last-tick', Date.now().toString())).commit();
  * await election.resign(); // the next candidate is elected at once
  * ```
  */

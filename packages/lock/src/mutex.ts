@@ -24,7 +24,7 @@ export type LockOptions = WaitOptions;
  * await mutex.lock({ timeoutMs: 30_000 });
  * try {
  *   // guarded writes: only while this process still owns the lock
- *   await etcd.txn().if(mutex.isOwner()).then(op.put('jobs/nightly/state', 'running')).commit();
+ *   await etcd.txn().if(mutex.isOwner()).then(op.put('reports/nightly/state', 'running')).commit();
  *   await runJob({ fencingToken: mutex.fencingToken, signal: mutex.signal });
  * } finally {
  *   await mutex.unlock();
