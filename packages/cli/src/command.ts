@@ -6,6 +6,11 @@ import { UsageError } from './errors.js';
 import type { Output } from './output.js';
 
 export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+/**
+ * Parsed option values by name, as `node:util` parseArgs returns them.
+ *
+ * @inline
+ */
 export type OptionValues = Record<string, string | boolean | undefined>;
 
 /** Options every command takes, before or after the command name. */

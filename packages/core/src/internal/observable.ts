@@ -46,6 +46,11 @@ export interface Subscription {
   readonly closed: boolean;
 }
 
+/**
+ * Options of `subscribe()` on etcdkit's observables.
+ *
+ * @inline
+ */
 export interface SubscribeOptions {
   /** Unsubscribes when it aborts (no `complete` is sent). */
   signal?: AbortSignal;
