@@ -6,6 +6,11 @@ import { UsageError } from './errors.js';
 import type { Output } from './output.js';
 
 export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+/**
+ * Parsed option values by name, as `node:util` parseArgs returns them.
+ *
+ * @inline
+ */
 export type OptionValues = Record<string, string | boolean | undefined>;
 
 /** Options every command takes, before or after the command name. */
@@ -26,24 +31,31 @@ export { GLOBAL_HELP } from './top-help.js';
 
 /** What a command receives. */
 export interface Invocation {
+  /** The command name, e.g. `lock`. */
   command: string;
+  /** The positional arguments after the command name (before `--`). */
   positionals: string[];
   /** Global and command options, as parsed. */
   values: OptionValues;
   /** The arguments after `--`, or undefined when there was no `--`. */
   rest: string[] | undefined;
+  /** True under `--json`: print machine-readable lines. */
   json: boolean;
+  /** Where to write: result lines to stdout, notices to stderr. */
   out: Output;
   /** A client for the global options; created on first use and closed by main. */
   client(): Etcd;
 }
 
+/** One `etcdkit` subcommand: its name, help and options, and what it runs. */
 export interface Command {
+  /** The word that selects it, e.g. `lock`. */
   name: string;
   /** One line for `etcdkit --help`. */
   summary: string;
   /** The full help text of `etcdkit <name> --help`, global options excepted. */
   help: string;
+  /** Its options, in the shape of `node:util` parseArgs (the global ones are added). */
   options: OptionsConfig;
   /** Resolves with the exit code. */
   run(inv: Invocation): Promise<number>;

@@ -10,7 +10,9 @@ import {
 
 /** Exit codes of every command (`lock` passes its command's own code through instead). */
 export const EXIT_OK = 0;
+/** The exit code of a command that failed. */
 export const EXIT_FAILURE = 1;
+/** The exit code of a wrong command line (a {@link UsageError}). */
 export const EXIT_USAGE = 2;
 
 /** The command line is wrong: unknown flag, missing argument, bad value. Exit code 2. */
@@ -18,6 +20,7 @@ export class UsageError extends EtcdError {
   declare readonly code: 'USAGE';
   /** The command whose help explains the right usage ('' for the top level). */
   readonly command: string;
+  /** `command`: the command whose help explains the right usage ('' for the top level). */
   constructor(message: string, command = '', options?: { cause?: unknown }) {
     super('USAGE', message, options);
     this.command = command;
@@ -27,7 +30,9 @@ export class UsageError extends EtcdError {
 /** A failure whose message already says what happened and what to do. Exit code 1 unless given. */
 export class CliError extends EtcdError {
   declare readonly code: 'CLI';
+  /** The exit code to leave with. */
   readonly exitCode: number;
+  /** `exitCode` defaults to {@link EXIT_FAILURE}. */
   constructor(message: string, options?: { cause?: unknown; exitCode?: number }) {
     super('CLI', message, options);
     this.exitCode = options?.exitCode ?? EXIT_FAILURE;

@@ -27,6 +27,7 @@ export interface ListChildrenOptions extends CallOptions {
   concurrency?: number;
 }
 
+/** What {@link listChildren} resolves with: one directory level of the keyspace. */
 export interface Listing {
   /** The directory listed, ending in '/' (or empty for the whole keyspace). */
   dir: Buffer;

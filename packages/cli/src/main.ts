@@ -19,6 +19,7 @@ import { describeError, EXIT_OK, exitCodeOf, UsageError } from './errors.js';
 import { type Output, processOutput } from './output.js';
 import { topHelp, version } from './top-help.js';
 
+/** Every `etcdkit` subcommand, in the order `etcdkit --help` lists them. */
 export const COMMANDS: readonly Command[] = [lock, elect, mirror, services, ls, status, dev];
 
 /** Global options that take a value: the word after them is not the command name. */
@@ -59,7 +60,9 @@ function parse(command: Command, args: string[]): { values: OptionValues; positi
   }
 }
 
+/** Options of {@link main}. */
 export interface MainOptions {
+  /** Where to write; default: the process's stdout and stderr. */
   out?: Output;
 }
 

@@ -27,6 +27,7 @@ import type { InferOutput, StandardSchemaV1 } from './standard-schema.js';
 import { type Checked, isPromise, sameValue, ValuePipeline } from './values.js';
 import { ConfigView, Hub, type InvalidEvent, type ResyncEvent } from './view.js';
 
+/** Options of {@link mirror} other than how values are decoded and validated. */
 export interface MirrorBaseOptions<T> {
   /** Keys per list request. Default 1000. */
   pageSize?: number;
@@ -50,6 +51,10 @@ export interface MirrorBaseOptions<T> {
   freeze?: boolean;
 }
 
+/**
+ * Options of {@link mirror}: {@link MirrorBaseOptions} plus a decoder and a schema. Checked when
+ * `mirror()` is called: a bad one rejects with an InvalidArgumentError.
+ */
 export interface MirrorOptions<T> extends MirrorBaseOptions<T> {
   /** Bytes → value. Default: UTF-8 text. See `decoders` for JSON, YAML, raw bytes. */
   decode?: Decoder<unknown>;
@@ -192,6 +197,7 @@ export class Mirror<T> extends ConfigView<T> implements AsyncDisposable {
     return this.closing;
   }
 
+  /** Same as close(), for `await using cfg = await mirror(...)`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -572,12 +578,37 @@ interface Listing {
  * Mirror the keys under `prefix` (relative to the client, which may be a namespace view).
  * Resolves once the content is loaded and the watch is running (or, when etcd is unreachable
  * and `lastKnownGoodFile` or `initial` is given, at once in status 'stale').
+ *
+ * With a `schema` (zod, valibot, arktype, any Standard Schema validator) every value is
+ * decoded, then validated, and the mirror's type is the schema's output type.
+ *
+ * @throws {@link @etcdkit/core!InvalidArgumentError} for bad options; an AbortError when
+ * `signal` aborts the start; the client's error (e.g. an UnavailableError) when etcd cannot be
+ * read and neither `lastKnownGoodFile` nor `initial` is given.
+ * @example
+ * ```ts
+ * const Limits = z.object({ rps: z.number().int().positive() });
+ * const cfg = await mirror(etcd, 'limits/', { decode: decoders.json, schema: Limits });
+ * cfg.get('api')?.rps; // number | undefined
+ * cfg.on('invalid', ({ key, reason }) => log.warn({ key }, reason)); // the last good value stays
+ * ```
  */
 export function mirror<S extends StandardSchemaV1>(
   etcd: Etcd,
   prefix: string | Uint8Array,
   options: MirrorBaseOptions<InferOutput<S>> & { decode?: Decoder<unknown>; schema: S },
 ): Promise<Mirror<InferOutput<S>>>;
+/**
+ * Mirror the keys under `prefix`, each value decoded by `decode` (default: UTF-8 text). Resolves
+ * once the content is loaded and the watch is running (see the overload with a schema).
+ *
+ * @example
+ * ```ts
+ * const cfg = await mirror(etcd, 'config/');
+ * cfg.get('db/url'); // string | undefined
+ * cfg.subscribe((snapshot) => reconfigure(snapshot)); // the current snapshot, then one per change
+ * ```
+ */
 export function mirror<T = string>(
   etcd: Etcd,
   prefix: string | Uint8Array,

@@ -24,8 +24,11 @@ export type MirrorStatus = 'syncing' | 'live' | 'reconnecting' | 'stale' | 'clos
 
 /** A value that failed to decode or validate; the key keeps its last good value. */
 export interface InvalidEvent {
+  /** The key, relative to the mirrored prefix. */
   key: string;
+  /** The revision that wrote the rejected value. */
   revision: bigint;
+  /** Why it was rejected, in words (the decoder's or the schema's message). */
   reason: string;
   /** The schema's issues, when validation failed. */
   issues?: readonly StandardSchemaIssue[];
@@ -35,18 +38,28 @@ export interface InvalidEvent {
 
 /** The prefix was read again (after a compaction, or when etcd came back after a degraded start). */
 export interface ResyncEvent {
+  /** The revision the prefix was read at. */
   revision: bigint;
+  /**
+   * `compacted`: the watch's history was compacted; `recovered`: etcd was reached after a degraded
+   * start.
+   */
   reason: 'compacted' | 'recovered';
-  /** Missed changes applied by the diff. */
+  /** Missed puts applied by the diff. */
   puts: number;
+  /** Missed deletes applied by the diff. */
   deletes: number;
 }
 
+/** Events of a {@link Mirror} (an eventemitter3 emitter): `cfg.on('invalid', (event) => ...)`. */
 export interface MirrorEvents {
+  /** A value failed to decode or validate; the key keeps its last good value. */
   invalid: [event: InvalidEvent];
   /** Something went wrong that the mirror works around (disconnect, failed relist or file write, a throwing subscriber). */
   error: [error: Error];
+  /** The status changed (e.g. `live` → `reconnecting`). */
   status: [status: MirrorStatus, previous: MirrorStatus];
+  /** The prefix was read again and the snapshot brought up to date. */
   resync: [event: ResyncEvent];
 }
 
@@ -148,6 +161,10 @@ abstract class Source<V, T> extends EventEmitter<MirrorEvents> {
     return this.hub.revision;
   }
 
+  /**
+   * Where the mirror stands: syncing, live, reconnecting, stale or closed; see {@link
+   * MirrorStatus}.
+   */
   get status(): MirrorStatus {
     return this.hub.status;
   }
@@ -183,6 +200,7 @@ abstract class Source<V, T> extends EventEmitter<MirrorEvents> {
     return this;
   }
 
+  /** The same interop point under the string key older Observable libraries look for. */
   '@@observable'(): this {
     return this;
   }
@@ -267,6 +285,7 @@ export class ConfigView<T> extends Source<ConfigSnapshot<T>, T> {
     return this.current.get(key);
   }
 
+  /** Whether `key` (relative to this view's prefix) has a value. */
   has(key: string): boolean {
     return this.current.has(key);
   }
@@ -361,8 +380,17 @@ export class KeyView<T> extends Source<T | undefined, T> {
 
   /** The current value; bound, like ConfigView#snapshot. */
   readonly get = (): T | undefined => this.value;
+  /**
+   * The current value (the same function as `get`), for `useSyncExternalStore(view.subscribe,
+   * view.snapshot)`.
+   */
   readonly snapshot = this.get;
 
+  /**
+   * Every change of this key, as it happens (with `replay`, first a put of the current value). Ends
+   * on close(); throws a {@link ChangesOverflowError} when the consumer falls `maxBuffered` changes
+   * behind.
+   */
   changes(options: ChangesOptions = {}): AsyncIterableIterator<Change<T>> {
     return this.openStream(options, () => {
       const e = entryOf(this.hub.root.snapshot() as Snapshot<T>, this.path);

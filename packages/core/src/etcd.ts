@@ -46,6 +46,10 @@ import {
 } from './txn.js';
 import { bindWatchHub, type Watcher, WatchHub, type WatchOptions } from './watch.js';
 
+/**
+ * Events of an {@link Etcd} client (an eventemitter3 emitter), e.g. `etcd.on('disconnected',
+ * (endpoint, err) => ...)`.
+ */
 export interface EtcdEvents {
   /** A connection to `endpoint` is ready. */
   connected: [endpoint: string];
@@ -55,8 +59,17 @@ export interface EtcdEvents {
   endpoint: [endpoint: string];
 }
 
+/** Options of {@link Etcd.get}. */
 export interface GetOptions extends CallOptions {
+  /**
+   * Read the key as it was at this revision (absent or 0: the latest). A compacted revision rejects
+   * with CompactedError, a future one with FutureRevisionError.
+   */
   revision?: Revision;
+  /**
+   * Answer from the member the client is connected to, without a quorum round trip: faster, but may
+   * be stale.
+   */
   serializable?: boolean;
 }
 
@@ -65,6 +78,7 @@ export interface ScanOptions extends KeySelector, CallOptions {
   pageSize?: number;
   /** Read at this revision; default: the revision of the first page, kept for all pages. */
   revision?: Revision;
+  /** Return keys without their values (`value` is an empty Buffer). */
   keysOnly?: boolean;
 }
 
@@ -107,6 +121,10 @@ export interface LeaseApi {
   grant(ttl: number, options?: GrantOptions): Promise<Lease>;
   /** IDs of every lease etcd knows. */
   list(options?: CallOptions): Promise<bigint[]>;
+  /**
+   * Revoke the lease `id`: etcd deletes every key attached to it at once. Rejects with
+   * LeaseNotFoundError when etcd no longer knows the lease.
+   */
   revoke(id: bigint, options?: CallOptions): Promise<void>;
 }
 
@@ -125,6 +143,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   private readonly onConnected = (e: string) => this.emit('connected', e);
   private readonly onDisconnected = (e: string, err: EtcdError) => this.emit('disconnected', e, err);
   private readonly onEndpoint = (e: string) => this.emit('endpoint', e);
+  /** Lease calls: `grant(ttl)` returns a {@link Lease}, `list()`, `revoke(id)`. */
   readonly lease: LeaseApi;
   /** Membership: list, add, remove, update, promote. */
   readonly cluster: ClusterApi;
@@ -133,6 +152,21 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   /** Users, roles, permissions, enabling authentication. */
   readonly auth: AuthApi;
 
+  /**
+   * Create a client. Nothing is dialed yet: the first call connects (within `dialTimeoutMs`), and
+   * later calls share the connection. Close it with {@link Etcd.close} (or `await using`).
+   *
+   * @throws {@link InvalidArgumentError} for a bad option (wrong type, out of range, unknown name,
+   * malformed endpoint).
+   * @example
+   * ```ts
+   * const etcd = new Etcd({
+   *   endpoints: ['https://10.0.0.1:2379', 'https://10.0.0.2:2379'],
+   *   tls: { ca: readFileSync('ca.pem') },
+   *   auth: { username: 'app', password: process.env.ETCD_PASSWORD! },
+   * });
+   * ```
+   */
   constructor(options?: EtcdOptions);
   /** @internal a namespace view */
   constructor(options: EtcdOptions | undefined, view: { [internal]: { shared: Shared; ks: Keyspace } });
@@ -198,6 +232,10 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     return this.shared.conn.endpoint;
   }
 
+  /**
+   * Every endpoint the client may fail over to, as configured (plus those added by {@link
+   * Etcd.syncEndpoints}).
+   */
   get endpoints(): string[] {
     return this.shared.conn.endpointLabels;
   }
@@ -225,11 +263,39 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     return new Etcd(undefined, { [internal]: { shared: this.shared, ks: this.ks.child(prefix) } });
   }
 
+  /**
+   * Read one key.
+   *
+   * @returns the key with its value and revisions, or `undefined` when it does not exist.
+   * @throws {@link InvalidArgumentError} for an empty key or a bad revision; {@link CompactedError}
+   * when `revision` is compacted; {@link UnavailableError} / {@link DeadlineExceededError} when no
+   * member answers in time (reads are retried first).
+   * @example
+   * ```ts
+   * const kv = await etcd.get('config/db/url');
+   * if (kv) console.log(kv.value.toString(), kv.modRevision);
+   * ```
+   */
   async get(key: Bytes, options: GetOptions = {}): Promise<KeyValue | undefined> {
     const r = await this.range({ key, ...options });
     return r.kvs[0];
   }
 
+  /**
+   * Read a range of keys: one key, a `prefix`, `[key, end)` or every key from `key` on (`fromKey`),
+   * with limit, sorting, revision and count-only options. For big ranges prefer {@link Etcd.scan},
+   * which pages.
+   *
+   * @returns the matching keys (`kvs`), whether `limit` cut the result (`more`), how many keys the
+   * whole range holds (`count`) and the revision it was read at.
+   * @throws {@link InvalidArgumentError} for a bad selector or option; {@link CompactedError} /
+   * {@link FutureRevisionError} for an unreadable `revision`; {@link UnavailableError} / {@link
+   * DeadlineExceededError} when no member answers in time.
+   * @example
+   * ```ts
+   * const { kvs, count } = await etcd.range({ prefix: 'services/api/', limit: 100 });
+   * ```
+   */
   async range(options: RangeOptions & CallOptions): Promise<RangeResult> {
     this.assertOpen();
     const req = toRangeRequest(options, this.ks);
@@ -273,6 +339,22 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     }
   }
 
+  /**
+   * Write a value under a key, optionally attached to a lease (the key is deleted when the lease
+   * ends).
+   *
+   * @returns the revision of the write, and the previous key-value when `prevKv` is set and the key
+   * existed.
+   * @throws {@link InvalidArgumentError} for an empty key or a bad lease id; {@link
+   * RequestTooLargeError} when key and value exceed `maxRequestBytes`; {@link LeaseNotFoundError}
+   * when the lease is gone. A put is not retried once sent: a {@link DeadlineExceededError} or
+   * {@link UnavailableError} with `outcomeUnknown` means it may have been applied.
+   * @example
+   * ```ts
+   * const lease = await etcd.lease.grant(10);
+   * await etcd.put('workers/w1', 'alive', { lease: lease.id });
+   * ```
+   */
   async put(key: Bytes, value: Bytes, options: PutOptions & CallOptions = {}): Promise<PutResult> {
     this.assertOpen();
     const req = putRequest(key, value, options, this.wire);
@@ -287,6 +369,16 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     return out;
   }
 
+  /**
+   * Delete one key (`delete('a')`) or a range (`delete({ prefix: 'jobs/' })`, `{ key, end }`, `{
+   * key, fromKey: true }`).
+   *
+   * @returns how many keys were deleted, their previous values when `prevKv` is set, and the
+   * revision of the delete.
+   * @throws {@link InvalidArgumentError} for an empty key or a bad selector. Not retried once sent:
+   * a {@link DeadlineExceededError} or {@link UnavailableError} with `outcomeUnknown` means it may
+   * have been applied.
+   */
   async delete(target: DeleteTarget, options: DeleteOptions & CallOptions = {}): Promise<DeleteResult> {
     this.assertOpen();
     const req = deleteRequest(target, options, this.wire);
@@ -344,13 +436,41 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     );
   }
 
-  /** Watch a key or range; see Watcher for the delivery guarantees. */
+  /**
+   * Watch one key (`key`), a `prefix`, `[key, end)` or every key from `key` on (`fromKey`), from
+   * `startRevision` on (default: the changes after now). Returns at once; iterate the
+   * {@link Watcher} for the events (in revision order, no gaps or duplicates across reconnects)
+   * and close it when done. All watches of a client share one stream.
+   *
+   * @throws {@link InvalidArgumentError} (at once) for a bad selector or revision; a
+   * {@link ClientClosedError} when the client is closed. Failures after the start (a compacted
+   * `startRevision`, permission denied) end the iteration with that error.
+   * @example
+   * ```ts
+   * const w = etcd.watch({ prefix: 'jobs/', prevKv: true, signal });
+   * for await (const ev of w) {
+   *   if (ev.type === 'delete') console.log('gone:', ev.prevKv?.value.toString());
+   * }
+   * ```
+   */
   watch(options: WatchOptions): Watcher {
     this.assertOpen();
     return this.shared.watches.watch(this.ks, options);
   }
 
-  /** A lease kept alive until close(): the base of locks and elections. */
+  /**
+   * A lease of `ttl` seconds (default 60) kept alive until close(): the base of locks and
+   * elections. Its `signal` aborts at the local deadline when keepalives stop succeeding, before
+   * etcd expires the lease. Resolves once the lease is granted.
+   *
+   * @throws {@link InvalidArgumentError} for a bad `ttl`; {@link UnavailableError} /
+   * {@link DeadlineExceededError} when the grant fails; an {@link AbortError} when `signal` aborts.
+   * @example
+   * ```ts
+   * await using session = await etcd.session({ ttl: 10 });
+   * session.signal.addEventListener('abort', () => stopWork(session.signal.reason));
+   * ```
+   */
   async session(options: SessionOptions = {}): Promise<Session> {
     this.assertOpen();
     const lease = await this.shared.leases.grant(checkTtl(options.ttl ?? 60, 'session ttl'), {
@@ -395,6 +515,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     await this.shared.conn.close();
   }
 
+  /** Same as {@link Etcd.close}, for `await using etcd = new Etcd()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -20,6 +20,7 @@ import type {
   WireLeaseTimeToLiveResponse,
 } from './internal/wire.js';
 
+/** Events of a {@link Lease} (an eventemitter3 emitter): `lease.on('lost', (err) => ...)`. */
 export interface LeaseEvents {
   /** The lease is lost: its local deadline passed, or etcd says it expired. */
   lost: [error: LeaseExpiredError];
@@ -27,13 +28,20 @@ export interface LeaseEvents {
   keepalive: [ttl: number];
 }
 
+/** What {@link Lease.timeToLive} resolves with: etcd's view of the lease. */
 export interface LeaseTimeToLive {
   /** Seconds left; -1 when the lease no longer exists. */
   ttl: number;
+  /** The TTL the lease was granted with, in seconds. */
   grantedTtl: number;
+  /**
+   * The keys attached to the lease, as etcd stores them (a namespace prefix included), when asked
+   * with `{ keys: true }`; otherwise empty.
+   */
   keys: Buffer[];
 }
 
+/** Options of `etcd.lease.grant(ttl, options)`. */
 export interface GrantOptions extends CallOptions {
   /** Ask for this lease ID (1 to 2^63 - 1) instead of letting etcd pick one. */
   id?: bigint;
@@ -74,6 +82,10 @@ function describe(v: unknown): string {
  * gone, or when it is revoked. Keys attached to it vanish when etcd expires it.
  */
 export class Lease extends EventEmitter<LeaseEvents> {
+  /**
+   * The lease ID etcd assigned (a positive int64). Pass it as `{ lease: id }` to {@link Etcd.put}
+   * to attach keys.
+   */
   readonly id: bigint;
   readonly #record: LeaseRecord;
 
@@ -93,6 +105,7 @@ export class Lease extends EventEmitter<LeaseEvents> {
     return this.#record.controller.signal;
   }
 
+  /** True once the lease is lost or revoked (its `signal` has aborted). */
   get lost(): boolean {
     return this.#record.lost;
   }
@@ -119,6 +132,12 @@ export class Lease extends EventEmitter<LeaseEvents> {
     await r.manager.revoke(this.id, options);
   }
 
+  /**
+   * Ask etcd how long the lease has left.
+   *
+   * @returns the remaining and granted TTL in seconds (`ttl` is -1 once the lease is gone), and its
+   * keys when `keys` is set.
+   */
   timeToLive(options?: CallOptions & { keys?: boolean }): Promise<LeaseTimeToLive> {
     return this.#record.manager.timeToLive(this.id, options);
   }

@@ -3,18 +3,35 @@ import { checkEndpoint } from './internal/endpoint.js';
 
 /** TLS material: PEM strings or Buffers (file contents, not paths). */
 export interface TlsOptions {
+  /** CA certificate(s) to verify the server with; default: the system CAs. */
   ca?: string | Buffer;
+  /** Client certificate, for mutual TLS (with `key`). */
   cert?: string | Buffer;
+  /** Private key of the client certificate. */
   key?: string | Buffer;
   /** Name to verify the server certificate against, when it differs from the endpoint host. */
   serverName?: string;
 }
 
+/**
+ * Options of `new Etcd(options)`. Every option is checked at creation: a bad one throws an {@link
+ * InvalidArgumentError} there, not at the first call.
+ */
 export interface EtcdOptions {
   /** `host:port`, `http://host:port` or `https://host:port`. Default: ETCD_ENDPOINTS (comma separated) or 127.0.0.1:2379. */
   endpoints?: string[] | string;
+  /** TLS for every endpoint (`https://` endpoints without it use the system CAs). */
   tls?: TlsOptions;
-  auth?: { username: string; password: string };
+  /**
+   * User name and password: the client fetches a token, attaches it to every call and stream, and
+   * renews it when etcd rejects it.
+   */
+  auth?: {
+    /** The etcd user. */
+    username: string;
+    /** Its password. */
+    password: string;
+  };
   /** Key prefix applied to every key of this client (see `etcd.namespace()`). */
   namespace?: string;
   /** How long to wait for a connection to some endpoint before failing. Default 5000. */
@@ -43,20 +60,42 @@ export interface EtcdOptions {
   watchStreamIdleMs?: number;
 }
 
+/** {@link EtcdOptions} with every default filled in, as {@link defaults} returns them. */
 export interface ResolvedOptions {
+  /** The endpoints, parsed from the option or ETCD_ENDPOINTS. */
   endpoints: string[];
+  /** See {@link EtcdOptions.tls}. */
   tls: TlsOptions | undefined;
-  auth: { username: string; password: string } | undefined;
+  /** See {@link EtcdOptions.auth}. */
+  auth:
+    | {
+        /** The etcd user. */
+        username: string;
+        /** Its password. */
+        password: string;
+      }
+    | undefined;
+  /** See {@link EtcdOptions.namespace}; '' when none. */
   namespace: string;
+  /** See {@link EtcdOptions.dialTimeoutMs}. */
   dialTimeoutMs: number;
+  /** See {@link EtcdOptions.requestTimeoutMs}. */
   requestTimeoutMs: number;
+  /** See {@link EtcdOptions.retries}. */
   retries: number;
+  /** See {@link EtcdOptions.keepaliveTimeMs}. */
   keepaliveTimeMs: number;
+  /** See {@link EtcdOptions.keepaliveTimeoutMs}. */
   keepaliveTimeoutMs: number;
+  /** See {@link EtcdOptions.maxRequestBytes}. */
   maxRequestBytes: number;
+  /** See {@link EtcdOptions.leaseSafetyMarginMs}; `undefined`: per lease, min(1000, ttl/10) ms. */
   leaseSafetyMarginMs: number | undefined;
+  /** See {@link EtcdOptions.watchHighWaterMark}. */
   watchHighWaterMark: number;
+  /** See {@link EtcdOptions.watchStreamIdleMs}. */
   watchStreamIdleMs: number;
+  /** See {@link EtcdOptions.autoSyncIntervalMs}; `undefined`: off. */
   autoSyncIntervalMs: number | undefined;
 }
 

@@ -2,11 +2,16 @@ import { SessionExpiredError } from './errors.js';
 import type { Etcd } from './etcd.js';
 import type { Lease } from './lease.js';
 
+/** Options of {@link Etcd.session}. */
 export interface SessionOptions {
   /** Lease TTL in seconds. Default 60, as etcd's own sessions. */
   ttl?: number;
   /** Fails session creation when aborted. */
   signal?: AbortSignal;
+  /**
+   * Fails session creation (the lease grant) after this many milliseconds; default: the client's
+   * requestTimeoutMs.
+   */
   timeoutMs?: number;
 }
 
@@ -18,6 +23,10 @@ export interface SessionOptions {
 export class Session {
   /** The client (or namespace view) the session was made from; primitives use it for their keys. */
   readonly client: Etcd;
+  /**
+   * The underlying {@link Lease}, e.g. to attach keys of your own (`{ lease: session.lease }` does
+   * the same) or to listen to its `keepalive` events.
+   */
   readonly leaseHandle: Lease;
   private readonly controller = new AbortController();
   private readonly closedPromise: Promise<SessionExpiredError>;
@@ -46,6 +55,7 @@ export class Session {
     return this.leaseHandle.id;
   }
 
+  /** Seconds granted by etcd on the last keepalive (the session's TTL). */
   get ttl(): number {
     return this.leaseHandle.ttl;
   }
@@ -55,6 +65,7 @@ export class Session {
     return this.controller.signal;
   }
 
+  /** True once the session is over (lease lost or session closed). */
   get expired(): boolean {
     return this.controller.signal.aborted;
   }
@@ -70,6 +81,7 @@ export class Session {
     return this.closing;
   }
 
+  /** Same as {@link Session.close}, for `await using session = await etcd.session()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -30,25 +30,46 @@ export interface WatchOptions extends KeySelector {
   /** Include each event's previous key-value. */
   prevKv?: boolean;
   /** Leave out puts or deletes. */
-  filters?: { noPut?: boolean; noDelete?: boolean };
+  filters?: {
+    /** Leave out puts. */
+    noPut?: boolean;
+    /** Leave out deletes. */
+    noDelete?: boolean;
+  };
   /** Ask etcd for periodic progress bookmarks while idle (every 10 minutes by default on the server). */
   progressNotify?: boolean;
   /** Ends the watch; the iterator then throws an AbortError. */
   signal?: AbortSignal;
 }
 
+/** One change of a watched key, as {@link Watcher} yields it. */
 export interface WatchEvent {
+  /** `put` (created or updated) or `delete` (deleted, or expired with its lease). */
   type: 'put' | 'delete';
+  /**
+   * The key after the change. For a delete: the key with an empty value and `modRevision` = the
+   * revision of the delete.
+   */
   kv: KeyValue;
+  /**
+   * The key before the change, when the watch was created with `prevKv` (absent if it did not exist
+   * or was compacted).
+   */
   prevKv?: KeyValue;
 }
 
 /** All events of one revision, delivered together; a bookmark has no events. */
 export interface WatchBatch {
+  /**
+   * The revision of these events (or, for a bookmark, the revision everything up to which was
+   * delivered).
+   */
   revision: bigint;
+  /** The events of this revision, in the order etcd applied them; empty for a bookmark. */
   events: WatchEvent[];
 }
 
+/** Events of a {@link Watcher} (an eventemitter3 emitter), for observing a watch while iterating it. */
 export interface WatcherEvents {
   /** etcd confirmed the watch; events after `revision` follow. */
   created: [revision: bigint];
@@ -101,6 +122,7 @@ export class Watcher extends EventEmitter<WatcherEvents> implements AsyncIterabl
     return this.#record.deliveredRevision;
   }
 
+  /** True once the watch has ended (closed, aborted, or failed). */
   get ended(): boolean {
     return this.#record.state === 'ended';
   }
@@ -115,6 +137,19 @@ export class Watcher extends EventEmitter<WatcherEvents> implements AsyncIterabl
     return this.#record.batches(options.bookmarks ?? false);
   }
 
+  /**
+   * Iterate the events one by one, in revision order, without gaps or duplicates across reconnects.
+   * A watcher can be iterated once. The iteration ends after {@link Watcher.close}; it throws an
+   * AbortError when `signal` aborts, a {@link CompactedError} when the next revision to deliver was
+   * compacted, a {@link ClientClosedError} when the client closes.
+   *
+   * @example
+   * ```ts
+   * for await (const ev of etcd.watch({ prefix: 'config/' })) {
+   *   console.log(ev.type, ev.kv.key.toString(), ev.kv.value.toString());
+   * }
+   * ```
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<WatchEvent, void, undefined> {
     for await (const b of this.batches()) yield* b.events;
   }
@@ -124,6 +159,7 @@ export class Watcher extends EventEmitter<WatcherEvents> implements AsyncIterabl
     this.#record.end(undefined);
   }
 
+  /** Same as {@link Watcher.close}, for `using`-style disposal. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }

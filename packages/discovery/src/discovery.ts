@@ -17,6 +17,7 @@ import { checkClient, checkService, servicePrefix } from './names.js';
 /** How pick() chooses among the instances that are not draining. */
 export type PickStrategy = 'round-robin' | 'random';
 
+/** Options of {@link discover}. */
 export interface DiscoverOptions {
   /** Default 'round-robin'. */
   strategy?: PickStrategy;
@@ -28,6 +29,7 @@ export interface DiscoverOptions {
   startTimeoutMs?: number;
 }
 
+/** Events of a {@link Discovery} (an eventemitter3 emitter): `svc.on('down', (instance) => ...)`. */
 export interface DiscoveryEvents {
   /** An instance appeared. */
   up: [instance: Instance];
@@ -59,7 +61,9 @@ const byId = (a: Instance, b: Instance): number => (a.id < b.id ? -1 : a.id > b.
  * immutable and replaced when an instance comes, goes or changes.
  */
 export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDisposable {
+  /** The service followed. */
   readonly service: string;
+  /** How {@link Discovery.pick} chooses. */
   readonly strategy: PickStrategy;
   private readonly scheme: string;
   private readonly source: Mirror<Instance>;
@@ -157,6 +161,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
     return this.source.revision;
   }
 
+  /** The underlying mirror's status: syncing, live, reconnecting, stale or closed. */
   get status(): MirrorStatus {
     return this.source.status;
   }
@@ -205,6 +210,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
     await this.source.close();
   }
 
+  /** Same as close(), for `await using svc = await discover(...)`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

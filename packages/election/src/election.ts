@@ -37,8 +37,22 @@ export type CampaignOptions = WaitOptions;
  * proposal as the value; the leader is the key with the lowest create revision. A candidate
  * is elected when the deletions of the keys ahead of it, known from its join, have all been
  * seen: resign hands leadership over with one watch event.
+ *
+ * @example
+ * ```ts
+ * const session = await etcd.session({ ttl: 10 });
+ * const election = new Election(session, 'scheduler');
+ * await election.campaign('worker-1', { signal }); // resolves once elected
+ * await lead(election.signal); // aborts when leadership ends; guard writes with isLeader():
+ * await etcd.txn().if(election.isLeader()).then(op.put('jobs/last-tick', Date.now().toString())).commit();
+ * await election.resign(); // the next candidate is elected at once
+ * ```
  */
 export class Election implements AsyncDisposable {
+  /**
+   * The session this candidate campaigns on: its key lives (and leadership ends) with the session's
+   * lease.
+   */
   readonly session: Session;
   /** `<name>/`: every candidate key of this election starts with it. */
   readonly prefix: Buffer;
@@ -52,6 +66,13 @@ export class Election implements AsyncDisposable {
   private lastRevision = 0n;
   private pending: { stop: AbortController; settled: Promise<void> } | undefined;
 
+  /**
+   * A candidate in the election `name` on `session` (its key: `<name>/<lease id in hex>`). Nothing
+   * is written until {@link Election.campaign}.
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} when `session` is not a Session or `name` is
+   * empty.
+   */
   constructor(session: Session, name: Bytes) {
     if (!session || typeof session.lease !== 'bigint' || !session.client)
       throw new InvalidArgumentError('new Election(session, name) needs a Session made by etcd.session()');

@@ -17,10 +17,16 @@ import { observeLeader } from './observe.js';
 export interface LeadingContext {
   /** Guard writes with `etcd.txn().if(election.isLeader())`: they fail once leadership is gone. */
   readonly election: Election;
+  /** The session of this term: leadership ends when it is lost. */
   readonly session: Session;
 }
 
+/**
+ * Options of {@link runForLeader} (and `new LeaderRunner()`). Checked at creation: a bad one throws
+ * an InvalidArgumentError.
+ */
 export interface LeaderRunnerOptions {
+  /** The client: the runner makes its own session on it (and a new one when that session is lost). */
   etcd: Etcd;
   /** Election name; candidates use `<name>/<lease id in hex>`, as `etcdctl elect <name>` does. */
   name: Bytes;
@@ -78,6 +84,12 @@ export class LeaderRunner implements AsyncDisposable {
   private term: LeadingContext | undefined;
   private lastLeader: Leader | undefined;
 
+  /**
+   * Start campaigning at once (same as {@link runForLeader}).
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} for a bad option (no client, empty name, a
+   * `ttl` or `retryDelayMs` out of range, no `onLeading`).
+   */
   constructor(options: LeaderRunnerOptions) {
     if (!options || typeof options !== 'object')
       throw new InvalidArgumentError('runForLeader needs an options object');
@@ -128,6 +140,7 @@ export class LeaderRunner implements AsyncDisposable {
     return this.lastLeader;
   }
 
+  /** True once stop() was called (or the `signal` option aborted). */
   get stopped(): boolean {
     return this.stopper.signal.aborted;
   }
@@ -141,6 +154,7 @@ export class LeaderRunner implements AsyncDisposable {
     return this.done;
   }
 
+  /** Same as {@link LeaderRunner.stop}, for `await using runner = runForLeader(...)`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
@@ -258,6 +272,19 @@ export class LeaderRunner implements AsyncDisposable {
  * Take part in the election `name` for as long as the returned runner lives; run `onLeading`
  * whenever this process is the leader. `await using runner = runForLeader({...})`, or
  * `await runner.stop()`.
+ *
+ * @example
+ * ```ts
+ * const runner = runForLeader({
+ *   etcd,
+ *   name: 'scheduler',
+ *   value: process.env.HOSTNAME ?? 'worker',
+ *   onLeading: async (signal) => {
+ *     while (!signal.aborted) await tick(signal); // stop as soon as leadership is in doubt
+ *   },
+ * });
+ * process.once('SIGTERM', () => void runner.stop()); // resigns: the next candidate takes over
+ * ```
  */
 export function runForLeader(options: LeaderRunnerOptions): LeaderRunner {
   return new LeaderRunner(options);

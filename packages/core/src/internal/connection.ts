@@ -27,9 +27,14 @@ interface Endpoint {
   secure: boolean;
 }
 
+/** Options every call takes: a timeout and an AbortSignal. */
 export interface CallOptions {
   /** Overrides requestTimeoutMs for this call (retries included). */
   timeoutMs?: number;
+  /**
+   * Aborts the call (and its retries); it then rejects with an AbortError whose `cause` is the
+   * signal's reason.
+   */
   signal?: AbortSignal;
 }
 

@@ -115,7 +115,9 @@ export class LockState {
  * signal. Subclasses hold their queue's rule and name their acquire and release.
  */
 export abstract class LockHandle implements AsyncDisposable {
+  /** The session the lock's key lives under: losing it loses the lock. */
   readonly session: Session;
+  /** The lock's name: the key prefix its queue lives under (relative to the client's namespace). */
   readonly name: string;
   protected readonly state: LockState;
 
