@@ -100,8 +100,9 @@ export interface EtcdHealth {
 
 export interface HealthOptions {
   /**
-   * When no connection is known to be ready, make one cheap call (Maintenance.Status) to find
-   * out, within `timeoutMs` (default: dialTimeoutMs). Default true.
+   * Check the connection now (no call is made): when the current one is not ready, wait up to
+   * `timeoutMs` (default: dialTimeoutMs) for an endpoint to connect. False: report the last
+   * state seen by calls. Default true.
    */
   probe?: boolean;
   timeoutMs?: number;
@@ -415,11 +416,10 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     const problems: string[] = [];
     const closed = this.closed;
     if (closed) problems.push('the client is closed');
-    else if (link.connected === undefined && (options.probe ?? true)) {
+    else if (options.probe ?? true) {
+      // Ready now: answered at once, without a call. Otherwise wait (up to timeoutMs) for an endpoint to connect.
       const timeoutMs = options.timeoutMs ?? conn.options.dialTimeoutMs;
-      await this.maintenance
-        .status({ timeoutMs, ...(options.signal ? { signal: options.signal } : {}) })
-        .catch(() => undefined);
+      await conn.connect(Date.now() + timeoutMs, options.signal).catch(() => undefined);
     }
     const endpoint = closed ? undefined : link.connected;
     if (!closed && endpoint === undefined) problems.push('no connection to any etcd endpoint');

@@ -248,12 +248,16 @@ class WatchRecord {
 
   private publishLag(): void {
     const since = this.waitingSince;
+    const first = this.queue[this.head];
     const last = this.queue[this.queue.length - 1];
+    // Behind by the revisions queued: from the last one taken (or just before the oldest queued).
+    const taken =
+      first && first.revision - 1n > this.deliveredRevision ? first.revision - 1n : this.deliveredRevision;
     channel.publish({
       type: 'lag',
       watch: this.serial,
       key: this.request.key,
-      revisions: since && last ? last.revision - this.deliveredRevision : 0n,
+      revisions: since && last ? last.revision - taken : 0n,
       ms: since ? Date.now() - since : 0,
       queued: this.queuedEvents,
     });
