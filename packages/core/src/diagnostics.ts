@@ -147,7 +147,7 @@ export interface TypedChannel<T> {
   publish(message: T): void;
 }
 
-/** @internal the channels etcdkit publishes on; check `hasSubscribers` before building a message. */
+/** The channels etcdkit publishes on (for etcdkit's packages: check `hasSubscribers` before building a message). */
 export const diagnostics = {
   rpc: tracingChannel(DIAGNOSTICS_CHANNELS.rpc) as TracingChannel<object, RpcMessage & object>,
   connection: channel(DIAGNOSTICS_CHANNELS.connection) as Channel & TypedChannel<ConnectionMessage>,
