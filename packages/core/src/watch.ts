@@ -611,7 +611,7 @@ export class WatchHub {
           return;
         }
         for (const w of this.watchers) w.disconnected(e);
-        this.retry();
+        this.retry(e);
       });
   }
 
@@ -638,13 +638,6 @@ export class WatchHub {
     const e = toEtcdError(err, { method: 'Watch.Watch' });
     if (e instanceof InvalidTokenError) this.conn.invalidateToken();
     else this.conn.reportFailure(this.streamIndex, e);
-    const log = logOf(this.conn.options);
-    if (log.enabled)
-      log.warn(
-        'watch-stream',
-        { err: e, watches: this.watchers.size },
-        `etcdkit: the watch stream broke (${e.message}); resuming every watch from its next revision`,
-      );
     this.replace(e);
   }
 
@@ -665,20 +658,22 @@ export class WatchHub {
       if (w.state !== 'paused') w.state = 'pending';
       w.disconnected(e);
     }
-    this.retry();
+    this.retry(e);
   }
 
-  private retry(): void {
+  private retry(error?: unknown): void {
     if (this.retryTimer || this.conn.closed || this.watchers.size === 0) return;
     const delayMs = this.backoff.next();
+    const attempt = this.backoff.attempts;
     if (diagnostics.connection.hasSubscribers)
-      diagnostics.connection.publish({
-        type: 'retry',
-        operation: 'Watch.Watch',
-        attempt: this.backoff.attempts,
-        delayMs,
-        error: undefined,
-      });
+      diagnostics.connection.publish({ type: 'retry', operation: 'Watch.Watch', attempt, delayMs, error });
+    const log = logOf(this.conn.options);
+    if (log.enabled)
+      log.warn(
+        'watch-stream',
+        { watches: this.watchers.size, attempt, delayMs, err: error },
+        `etcdkit: the watch stream is down${error instanceof Error ? ` (${error.message})` : ''}; retrying with backoff`,
+      );
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.open();

@@ -71,22 +71,24 @@ describe('the logger', () => {
     const retries = collect<ConnectionMessage>(DIAGNOSTICS_CHANNELS.connection);
     try {
       const s = await etcd.session({ ttl: 2 });
+      const w = etcd.watch({ prefix: uniquePrefix('outage') });
+      await w.ready;
       proxy.refuse(true);
       proxy.cut();
       await Promise.allSettled(
         Array.from({ length: 3 }, () => etcd.get(uniqueName('during'), { timeoutMs: 1000 })),
       );
-      // The keepalive stream is retried with backoff until the session is lost.
+      // The session is lost; the watch stream is retried with backoff for as long as the outage lasts.
       await s.closed;
       await until(
-        () =>
-          retries.messages.filter((m) => m.type === 'retry' && m.operation === 'Lease.LeaseKeepAlive')
-            .length > 3,
-        { what: 'several keepalive retries' },
+        () => retries.messages.filter((m) => m.type === 'retry' && m.operation === 'Watch.Watch').length > 3,
+        { what: 'several watch stream retries' },
       );
+      w.close();
       const counts = new Map<unknown, number>();
       for (const l of lines) counts.set(l.obj.condition, (counts.get(l.obj.condition) ?? 0) + 1);
       expect(counts.get('keepalive-stream')).toBe(1);
+      expect(counts.get('watch-stream')).toBe(1);
       expect(counts.get(`session-lost:${s.lease.toString(16)}`)).toBe(1);
       for (const [condition, n] of counts) expect({ condition, n }).toEqual({ condition, n: 1 });
       proxy.refuse(false);

@@ -1,4 +1,5 @@
 import { diagnostics } from '../diagnostics.js';
+import { UnknownEtcdError } from '../errors.js';
 import { type Bytes, toBuffer } from '../internal/bytes.js';
 import { logOf } from '../internal/log.js';
 import type { Session } from '../session.js';
@@ -22,7 +23,7 @@ function active(o: Observed): boolean {
 }
 
 function asError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
+  return e instanceof Error ? e : new UnknownEtcdError(String(e), { cause: e });
 }
 
 export function observeWait(o: Observed, session: Session, k: Bytes): void {
