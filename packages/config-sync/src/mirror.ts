@@ -13,6 +13,7 @@ import {
   type WatchBatch,
   type Watcher,
 } from '@etcdkit/core';
+import { diagnostics, logOf } from '@etcdkit/core/internal';
 import { type Decoder, decoders } from './decoders.js';
 import { LastKnownGoodError } from './errors.js';
 import {
@@ -98,6 +99,8 @@ export class Mirror<T> extends ConfigView<T> implements AsyncDisposable {
     const hub = new Hub<T>();
     super(hub, '', Snapshot.empty());
     hub.root = this;
+    hub.prefix = prefix.toString('utf8');
+    hub.log = logOf(etcd);
     this.etcd = etcd;
     this.etcdPrefix = prefix;
     this.pageSize = options.pageSize ?? 1000;
@@ -146,6 +149,13 @@ export class Mirror<T> extends ConfigView<T> implements AsyncDisposable {
       return;
     }
     const deferred = await this.loadItems(listed.items, listed.revision);
+    if (diagnostics.config.hasSubscribers)
+      diagnostics.config.publish({
+        type: 'synced',
+        prefix: this.hub.prefix,
+        revision: listed.revision,
+        keys: listed.items.length,
+      });
     this.lkg?.schedule();
     const watching = new Promise<void>((resolve) => {
       this.onWatching = resolve;

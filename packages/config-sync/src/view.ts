@@ -1,5 +1,5 @@
 import { AbortError, InvalidArgumentError } from '@etcdkit/core';
-import { Subject, toAsyncIterator, toObserver } from '@etcdkit/core/internal';
+import { diagnostics, type Log, logOf, Subject, toAsyncIterator, toObserver } from '@etcdkit/core/internal';
 import { EventEmitter } from 'eventemitter3';
 import type { Change, ChangesOptions } from './changes.js';
 import { ChangesOverflowError, SubscriberError } from './errors.js';
@@ -63,6 +63,8 @@ export interface MirrorEvents {
   resync: [event: ResyncEvent];
 }
 
+const channel = diagnostics.config;
+
 /** @internal What a mirror and all its views share. */
 export class Hub<T> {
   status: MirrorStatus = 'syncing';
@@ -72,6 +74,9 @@ export class Hub<T> {
   ended = false;
   endError: Error | undefined;
   root!: ConfigView<T>;
+  /** The mirrored prefix as text, for the config channel and the logger. */
+  prefix = '';
+  log: Log = logOf(undefined);
   /** Sub-prefix views by their prefix relative to the mirror. */
   readonly selects = new Map<string, ConfigView<T>>();
   /** Key views by their key relative to the mirror. */
@@ -84,6 +89,8 @@ export class Hub<T> {
   }
 
   commit(edits: readonly Edit<T>[], revision: bigint): void {
+    if (channel.hasSubscribers)
+      channel.publish({ type: 'applied', prefix: this.prefix, revision, changes: edits.length });
     this.root.apply(edits, revision);
     for (const [prefix, view] of this.selects) {
       let mine: Edit<T>[] | undefined;
@@ -101,19 +108,46 @@ export class Hub<T> {
     const previous = this.status;
     if (previous === status || previous === 'closed') return;
     this.status = status;
+    if (channel.hasSubscribers) {
+      channel.publish({ type: 'status', prefix: this.prefix, status, previous });
+      if (status === 'stale') channel.publish({ type: 'stale', prefix: this.prefix, error: this.lastError });
+    }
     for (const s of this.sources()) s.emit('status', status, previous);
   }
 
   error(err: Error, record = true): void {
     if (record) this.lastError = err;
-    for (const s of this.sources()) s.emit('error', err);
+    let heard = false;
+    for (const s of this.sources()) heard = s.emit('error', err) || heard;
+    // eventemitter3 drops an 'error' nobody listens to: the client's logger says it instead.
+    if (!heard && this.log.enabled) {
+      const code = (err as { code?: unknown }).code ?? err.name;
+      this.log.warn(
+        `config-error:${this.prefix}:${String(code)}`,
+        { prefix: this.prefix, err },
+        `etcdkit: config mirror ${JSON.stringify(this.prefix)}: ${err.message}`,
+      );
+    }
   }
 
   /** What a subscriber threw: reported on 'error', the mirror and the other subscribers go on. */
   subscriberError = (err: unknown): void => this.error(new SubscriberError(err), false);
 
   invalid(event: InvalidEvent): void {
-    this.root.emit('invalid', event);
+    if (channel.hasSubscribers)
+      channel.publish({
+        type: 'invalid',
+        prefix: this.prefix,
+        key: event.key,
+        revision: event.revision,
+        reason: event.reason,
+      });
+    if (!this.root.emit('invalid', event) && this.log.enabled)
+      this.log.warn(
+        `config-invalid:${this.prefix}:${event.key}`,
+        { prefix: this.prefix, key: event.key, revision: event.revision, reason: event.reason },
+        `etcdkit: config mirror ${JSON.stringify(this.prefix)}: invalid value of ${JSON.stringify(event.key)} (keeps its last good value): ${event.reason}`,
+      );
     for (const [prefix, view] of this.selects)
       if (event.key.startsWith(prefix) && view.listenerCount('invalid') > 0)
         view.emit('invalid', { ...event, key: event.key.slice(prefix.length) });
@@ -122,6 +156,7 @@ export class Hub<T> {
   }
 
   resync(event: ResyncEvent): void {
+    if (channel.hasSubscribers) channel.publish({ type: 'relisted', prefix: this.prefix, ...event });
     for (const s of this.sources()) s.emit('resync', event);
   }
 
@@ -130,6 +165,7 @@ export class Hub<T> {
     if (this.ended) return;
     if (error) this.lastError = error;
     this.setStatus('closed');
+    if (channel.hasSubscribers) channel.publish({ type: 'closed', prefix: this.prefix });
     this.ended = true;
     this.endError = error;
     if (error) this.error(error);

@@ -6,6 +6,8 @@ import { type Bytes, toBuffer } from './internal/bytes.js';
 import { type CallOptions, Connection } from './internal/connection.js';
 import { checkInt64 } from './internal/int64.js';
 import { type KeySelector, Keyspace } from './internal/keyspace.js';
+import { LinkMonitor } from './internal/link-monitor.js';
+import { bindLog, Log } from './internal/log.js';
 import { checkPutSize, checkTxnSize } from './internal/request-size.js';
 import type {
   WireCompactionRequest,
@@ -90,6 +92,37 @@ interface Shared {
   sessions: Set<Session>;
   /** Set when the root client begins to close: from then on nothing new may start. */
   closing: boolean;
+  log: Log;
+  link: LinkMonitor;
+}
+
+/** What etcd.health() reports: `ok` for a readiness probe, the rest to say why not. */
+export interface EtcdHealth {
+  ok: boolean;
+  /** Why not ok, one phrase each (empty when ok). */
+  problems: string[];
+  /** The endpoint with a ready connection, if any. */
+  endpoint?: string;
+  /** When a call last succeeded (ms since the epoch), if one did. */
+  lastSuccessAt?: number;
+  /** Sessions open on this client, and the least time any of them has left before its local deadline. */
+  sessions: { alive: number; minRemainingMs?: number };
+  /** Watches open, and those whose consumer is behind by more than `watchLagMs` (or paused by back-pressure). */
+  watches: { active: number; lagging: number };
+  closed: boolean;
+}
+
+export interface HealthOptions {
+  /**
+   * Check the connection now (no call is made): when the current one is not ready, wait up to
+   * `timeoutMs` (default: dialTimeoutMs) for an endpoint to connect. False: report the last
+   * state seen by calls. Default true.
+   */
+  probe?: boolean;
+  timeoutMs?: number;
+  /** A watch counts as lagging when its oldest undelivered batch is older than this, ms. Default 10000. */
+  watchLagMs?: number;
+  signal?: AbortSignal;
 }
 
 const internal = Symbol('etcdkit.internal');
@@ -178,6 +211,8 @@ export class Etcd extends EventEmitter<EtcdEvents> {
       this.isRoot = false;
     } else {
       const resolved = defaults(options);
+      const log = new Log(resolved.logger, resolved.logIntervalMs);
+      bindLog(resolved, log);
       const conn = new Connection(resolved);
       this.shared = {
         conn,
@@ -185,6 +220,8 @@ export class Etcd extends EventEmitter<EtcdEvents> {
         watches: new WatchHub(conn),
         sessions: new Set(),
         closing: false,
+        log,
+        link: new LinkMonitor(conn, log),
       };
       this.ks = new Keyspace(toBuffer(resolved.namespace));
       this.isRoot = true;
@@ -199,6 +236,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     }
     this.wire = { ks: this.ks, maxRequestBytes: this.shared.conn.options.maxRequestBytes };
     bindWatchHub(this, this.shared.watches);
+    bindLog(this, this.shared.log);
     this.shared.conn.on('connected', this.onConnected);
     this.shared.conn.on('disconnected', this.onDisconnected);
     this.shared.conn.on('endpoint', this.onEndpoint);
@@ -483,6 +521,45 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     const session = newSession(this, lease, () => sessions.delete(session));
     if (!lease.lost) sessions.add(session);
     return session;
+  }
+
+  /**
+   * The client's health for a readiness probe: ok when a connection is ready (or a call just
+   * succeeded), and no watch's consumer is far behind. Sessions are reported, not judged: a
+   * lost session is its owner's business (see a leader-runner's health()).
+   */
+  async health(options: HealthOptions = {}): Promise<EtcdHealth> {
+    const { conn, link, watches, sessions } = this.shared;
+    const watchLagMs = options.watchLagMs ?? 10_000;
+    if (!Number.isFinite(watchLagMs) || watchLagMs < 0)
+      throw new InvalidArgumentError(`watchLagMs must be a number of ms >= 0, got ${watchLagMs}`);
+    const problems: string[] = [];
+    const closed = this.closed;
+    if (closed) problems.push('the client is closed');
+    else if (options.probe ?? true) {
+      // Ready now: answered at once, without a call. Otherwise wait (up to timeoutMs) for an endpoint to connect.
+      const timeoutMs = options.timeoutMs ?? conn.options.dialTimeoutMs;
+      await conn.connect(Date.now() + timeoutMs, options.signal).catch(() => undefined);
+    }
+    const endpoint = closed ? undefined : link.connected;
+    if (!closed && endpoint === undefined) problems.push('no connection to any etcd endpoint');
+    let minRemainingMs: number | undefined;
+    for (const s of sessions) {
+      const r = s.leaseHandle.remainingMs;
+      if (minRemainingMs === undefined || r < minRemainingMs) minRemainingMs = r;
+    }
+    const lag = watches.lagging(watchLagMs);
+    if (lag.lagging > 0) problems.push(`${lag.lagging} watch(es) behind by more than ${watchLagMs} ms`);
+    const out: EtcdHealth = {
+      ok: problems.length === 0,
+      problems,
+      sessions: { alive: sessions.size, ...(minRemainingMs !== undefined ? { minRemainingMs } : {}) },
+      watches: lag,
+      closed,
+    };
+    if (endpoint !== undefined) out.endpoint = endpoint;
+    if (conn.rpcHealth.lastSuccessAt > 0) out.lastSuccessAt = conn.rpcHealth.lastSuccessAt;
+    return out;
   }
 
   /**

@@ -25,6 +25,18 @@ export type { Permission, PermissionType } from './auth.js';
 export { AuthApi } from './auth.js';
 export type { Member } from './cluster.js';
 export { ClusterApi } from './cluster.js';
+export type {
+  ConfigMessage,
+  ConnectionMessage,
+  ElectionMessage,
+  LeaderInfo,
+  LockMessage,
+  LockSubject,
+  RpcMessage,
+  SessionMessage,
+  WatchMessage,
+} from './diagnostics.js';
+export { DIAGNOSTICS_CHANNELS } from './diagnostics.js';
 export {
   AbortError,
   AuthFailedError,
@@ -53,11 +65,12 @@ export {
   UnknownEtcdError,
   WatchCanceledError,
 } from './errors.js';
-export type { EtcdEvents, GetOptions, LeaseApi, ScanOptions } from './etcd.js';
+export type { EtcdEvents, EtcdHealth, GetOptions, HealthOptions, LeaseApi, ScanOptions } from './etcd.js';
 export { Etcd } from './etcd.js';
 export type { Bytes } from './internal/bytes.js';
 export type { CallOptions } from './internal/connection.js';
 export type { KeySelector } from './internal/keyspace.js';
+export type { Logger } from './internal/log.js';
 export type { Observer, Subscription } from './internal/observable.js';
 export { symbolObservable } from './internal/observable.js';
 export type {

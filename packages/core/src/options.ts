@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from './errors.js';
 import { checkEndpoint } from './internal/endpoint.js';
+import { DEFAULT_LOG_INTERVAL_MS, isLogger, type Logger } from './internal/log.js';
 
 /** TLS material: PEM strings or Buffers (file contents, not paths). */
 export interface TlsOptions {
@@ -58,6 +59,15 @@ export interface EtcdOptions {
    * alive, and close() ends it at once. Default 30000; 0 closes it with the last watch.
    */
   watchStreamIdleMs?: number;
+  /**
+   * Where etcdkit writes what is worth a line (failover, session lost, retrying with backoff,
+   * errors nobody listened to): any object with debug/info/warn/error(obj, msg), such as pino or
+   * `console`. Each condition is logged at most once per `logIntervalMs`. Default: nothing is
+   * printed (NODE_DEBUG=etcdkit prints the lines to stderr).
+   */
+  logger?: Logger;
+  /** The rate window of the logger, per condition. Default 30000. */
+  logIntervalMs?: number;
 }
 
 /** {@link EtcdOptions} with every default filled in, as {@link defaults} returns them. */
@@ -97,6 +107,8 @@ export interface ResolvedOptions {
   watchStreamIdleMs: number;
   /** See {@link EtcdOptions.autoSyncIntervalMs}; `undefined`: off. */
   autoSyncIntervalMs: number | undefined;
+  logger: Logger | undefined;
+  logIntervalMs: number;
 }
 
 /** The largest delay Node's timers accept (2^31-1 ms, about 24.8 days); longer ones fire at once. */
@@ -117,6 +129,8 @@ const OPTION_NAMES: readonly (keyof EtcdOptions)[] = [
   'autoSyncIntervalMs',
   'watchHighWaterMark',
   'watchStreamIdleMs',
+  'logger',
+  'logIntervalMs',
 ];
 
 function shown(v: unknown): string {
@@ -242,6 +256,10 @@ export function defaults(options: EtcdOptions = {}): ResolvedOptions {
     throw new InvalidArgumentError(`Etcd options must be an object, got ${shown(options)}`);
   const o = options as Record<string, unknown>;
   checkKeys(o, OPTION_NAMES, 'Etcd options');
+  if (o.logger !== undefined && !isLogger(o.logger))
+    throw new InvalidArgumentError(
+      'logger must be an object with debug, info, warn and error methods (obj, msg), such as pino or console',
+    );
   if (o.namespace !== undefined && typeof o.namespace !== 'string')
     throw new InvalidArgumentError(`namespace must be a string (a key prefix), got ${shown(o.namespace)}`);
   return {
@@ -263,5 +281,7 @@ export function defaults(options: EtcdOptions = {}): ResolvedOptions {
     watchStreamIdleMs: whole('watchStreamIdleMs', o.watchStreamIdleMs, 30_000, 0, 2 ** 31 - 1),
     autoSyncIntervalMs:
       o.autoSyncIntervalMs === undefined ? undefined : ms('autoSyncIntervalMs', o.autoSyncIntervalMs, 0),
+    logger: o.logger as Logger | undefined,
+    logIntervalMs: ms('logIntervalMs', o.logIntervalMs, DEFAULT_LOG_INTERVAL_MS, true),
   };
 }

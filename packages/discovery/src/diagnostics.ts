@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
+import { DIAGNOSTICS_CHANNELS } from '@etcdkit/core';
 
 /**
  * 'etcdkit:discovery' carries what happens to registrations, for metrics and logs from outside
@@ -10,7 +11,7 @@ import { channel } from 'node:diagnostics_channel';
  *   { type: 'draining', service, id, key }
  *   { type: 'deregistered', service, id, key, error? }
  */
-export const discoveryChannel = channel('etcdkit:discovery');
+export const discoveryChannel = channel(DIAGNOSTICS_CHANNELS.discovery);
 
 /** A message on {@link discoveryChannel}, tagged by `type`. */
 export type DiscoveryMessage =

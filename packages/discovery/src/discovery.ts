@@ -9,7 +9,7 @@ import {
   type Subscription,
 } from '@etcdkit/config-sync';
 import { type Etcd, InvalidArgumentError, symbolObservable } from '@etcdkit/core';
-import { MAX_TIMER_MS } from '@etcdkit/core/internal';
+import { type Log, logOf, MAX_TIMER_MS } from '@etcdkit/core/internal';
 import { EventEmitter } from 'eventemitter3';
 import { decodeEndpoint, type Instance } from './format.js';
 import { checkClient, checkService, servicePrefix } from './names.js';
@@ -72,7 +72,12 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
   private readonly follow: Subscription;
 
   /** @internal use discover() */
-  constructor(service: string, source: Mirror<Instance>, options: DiscoverOptions) {
+  constructor(
+    service: string,
+    source: Mirror<Instance>,
+    options: DiscoverOptions,
+    log: Log = logOf(undefined),
+  ) {
     super();
     this.service = service;
     this.strategy = options.strategy ?? 'round-robin';
@@ -80,7 +85,15 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
     this.source = source;
     this.view = this.viewOf(source.snapshot());
     source.on('invalid', (e) => this.emit('invalid', e));
-    source.on('error', (e) => this.emit('error', e));
+    // Nobody listening here: the client's logger says it (the mirror counts this listener as one).
+    source.on('error', (e) => {
+      if (!this.emit('error', e) && log.enabled)
+        log.warn(
+          `discovery-error:${service}`,
+          { service, err: e },
+          `etcdkit: discovery of ${service}: ${e.message}`,
+        );
+    });
     source.on('status', (s, p) => this.emit('status', s, p));
     let previous = source.snapshot();
     this.follow = source.subscribe((snap) => {
@@ -259,5 +272,5 @@ export async function discover(
     ...(signal ? { signal } : {}),
     ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}),
   });
-  return new Discovery(service, source, options);
+  return new Discovery(service, source, options, logOf(etcd));
 }

@@ -8,7 +8,7 @@ import {
   type Session,
   UnknownEtcdError,
 } from '@etcdkit/core';
-import { Backoff, type BackoffOptions, MAX_TIMER_MS, sleep } from '@etcdkit/core/internal';
+import { Backoff, type BackoffOptions, logOf, MAX_TIMER_MS, sleep } from '@etcdkit/core/internal';
 import { EventEmitter } from 'eventemitter3';
 import { publish } from './diagnostics.js';
 import { RegistrationClosedError } from './errors.js';
@@ -173,11 +173,7 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
       if (attempts === undefined) return;
       const lease = this.session!.lease;
       // The key now hangs on the new lease; the old one holds nothing, so revoking it is only tidying.
-      old
-        .close()
-        .catch((err: unknown) =>
-          this.emit('error', err instanceof Error ? err : new UnknownEtcdError(String(err), { cause: err })),
-        );
+      old.close().catch((err: unknown) => this.fail(err));
       const downtimeMs = Date.now() - lostAt;
       publish({
         type: 'reregistered',
@@ -190,6 +186,19 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
       });
       this.emit('reregistered', { lease, attempts, downtimeMs });
     }
+  }
+
+  /** Something worked around failed: an 'error' event, or the client's logger when nobody listens. */
+  private fail(err: unknown): void {
+    const e = err instanceof Error ? err : new UnknownEtcdError(String(err), { cause: err });
+    if (this.emit('error', e)) return;
+    const log = logOf(this.etcd);
+    if (log.enabled)
+      log.warn(
+        `registration-error:${this.key}`,
+        { service: this.service, id: this.id, err: e },
+        `etcdkit: registration ${this.key}: ${e.message}`,
+      );
   }
 
   /** A fresh session and the key on it; the number of attempts, or undefined when stopped. */
@@ -207,12 +216,7 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
         return attempt;
       } catch (err) {
         // Revoking removes a key the put may have written; failing that, the lease expires within ttl.
-        if (s)
-          await s
-            .close()
-            .catch((e: unknown) =>
-              this.emit('error', e instanceof Error ? e : new UnknownEtcdError(String(e), { cause: e })),
-            );
+        if (s) await s.close().catch((e: unknown) => this.fail(e));
         if (this.stop.signal.aborted) return undefined;
         if (err instanceof ClientClosedError) {
           this.end(err);

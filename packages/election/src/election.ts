@@ -18,6 +18,7 @@ import {
   type LossCause,
   leaveQueue,
   linkSignals,
+  type Observed,
   type Ticket,
   takeTurn,
   type WaitOptions,
@@ -65,6 +66,8 @@ export class Election implements AsyncDisposable {
   private hold: Hold | undefined;
   private lastRevision = 0n;
   private pending: { stop: AbortController; settled: Promise<void> } | undefined;
+  /** What the election channel says this candidate is. */
+  private readonly observed: Observed;
 
   /**
    * A candidate in the election `name` on `session` (its key: `<name>/<lease id in hex>`). Nothing
@@ -79,6 +82,7 @@ export class Election implements AsyncDisposable {
     this.session = session;
     this.prefix = electionPrefix(name);
     this.key = candidateKey(this.prefix, session.lease);
+    this.observed = { channel: 'election', kind: 'candidate', name: this.prefix.subarray(0, -1).toString() };
   }
 
   /**
@@ -108,6 +112,7 @@ export class Election implements AsyncDisposable {
         blocked: anyoneAhead,
         label: 'campaign',
         timeoutReason: 'campaign',
+        observed: this.observed,
         wait: true,
         options: {
           signal: signal.signal,
@@ -122,7 +127,14 @@ export class Election implements AsyncDisposable {
       const { ticket, at } = turn!;
       this.rev = ticket.rev;
       if (at > this.lastRevision) this.lastRevision = at;
-      this.hold = new Hold(this.session, this.key, ticket.rev, at, (cause) => this.lossError(cause));
+      this.hold = new Hold(
+        this.session,
+        this.key,
+        ticket.rev,
+        at,
+        (cause) => this.lossError(cause),
+        this.observed,
+      );
     } catch (err) {
       this.forget();
       throw err;
@@ -181,7 +193,7 @@ export class Election implements AsyncDisposable {
     if (!hold)
       throw new NotLeaderError('proclaim() needs leadership: campaign() first (and again after losing it)');
     if (this.session.expired) {
-      this.forget();
+      this.forget(this.session.signal.reason);
       throw new NotLeaderError('the session is over, and leadership with it; campaign with a new session', {
         cause: this.session.signal.reason,
       });
@@ -193,14 +205,18 @@ export class Election implements AsyncDisposable {
       .commit(options)
       .catch((err: unknown) => {
         if (!(err instanceof LeaseNotFoundError)) throw err;
-        this.forget();
-        throw new NotLeaderError('the session’s lease is gone, and leadership with it', { cause: err });
+        const lost = new NotLeaderError('the session’s lease is gone, and leadership with it', {
+          cause: err,
+        });
+        this.forget(lost);
+        throw lost;
       });
     if (!r.succeeded) {
-      this.forget();
-      throw new NotLeaderError(
+      const lost = new NotLeaderError(
         `leadership was lost: the leader key ${this.key.toString()} is gone (session expired or key deleted); campaign again`,
       );
+      this.forget(lost);
+      throw lost;
     }
     this.lastRevision = r.revision;
   }
@@ -259,8 +275,9 @@ export class Election implements AsyncDisposable {
         });
   }
 
-  private forget(): void {
-    this.hold?.forget(new NotLeaderError('leadership ended'));
+  /** Drop what this candidate held; `lost`: leadership was taken away (not given up), and why. */
+  private forget(lost?: unknown): void {
+    this.hold?.forget(new NotLeaderError('leadership ended'), lost);
     this.hold = undefined;
     this.rev = undefined;
     this.holding = false;

@@ -85,8 +85,9 @@ export class Mutex extends LockHandle {
   }
 
   private take(wait: boolean, options: LockOptions | undefined): Promise<boolean> {
-    return this.state.acquire(this.key, this.label, () =>
+    return this.state.acquire(this.key, this.label, this.observed('mutex'), (observed) =>
       takeTurn(this.session, {
+        observed,
         prefix: this.prefix,
         key: this.key,
         blocked: anyoneAhead,

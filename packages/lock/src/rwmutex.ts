@@ -101,8 +101,9 @@ export class RWMutex extends LockHandle {
     const busy = !this.state.idle; // acquire() refuses; the mode in use must stay as it is
     if (!busy) this.heldMode = mode;
     try {
-      return await this.state.acquire(key, label, () =>
+      return await this.state.acquire(key, label, this.observed(mode), (observed) =>
         takeTurn(this.session, {
+          observed,
           prefix: this.prefix,
           key,
           blocked: this.rules[mode],

@@ -77,8 +77,9 @@ export class Semaphore extends LockHandle {
 
   private take(wait: boolean, options: LockOptions | undefined): Promise<boolean> {
     const value = String(this.limit);
-    return this.state.acquire(this.key, this.label, () =>
+    return this.state.acquire(this.key, this.label, this.observed('semaphore'), (observed) =>
       takeTurn(this.session, {
+        observed,
         prefix: this.prefix,
         key: this.key,
         value,

@@ -1,0 +1,7 @@
+/**
+ * @etcdkit/otel: OpenTelemetry metrics and spans from etcdkit's diagnostics channels.
+ * `const otel = instrument({ meterProvider, tracerProvider })`, later `otel.close()`.
+ */
+export type { Instrumentation, InstrumentOptions } from './instrument.js';
+export { instrument } from './instrument.js';
+export { METRICS } from './names.js';
