@@ -20,16 +20,22 @@ export const COMMAND_SUMMARIES: readonly (readonly [name: string, summary: strin
 ];
 
 export const GLOBAL_HELP = `Global options:
-  --endpoints <list>       etcd endpoints, comma separated (default: ETCD_ENDPOINTS or 127.0.0.1:2379)
+  -e, --endpoints <list>   etcd endpoints, comma separated (default: ETCD_ENDPOINTS, ETCDCTL_ENDPOINTS
+                           or 127.0.0.1:2379)
   --cacert <file>          CA certificate (PEM) to verify the servers; implies TLS
   --cert <file>            client certificate (PEM) for TLS client authentication
   --key <file>             client private key (PEM) for --cert
-  --user <name[:password]> authenticate; without ":password" the password is read from ETCDKIT_PASSWORD
+  --user <name[:password]> authenticate; without ":password" the password is read from
+                           ETCDKIT_PASSWORD (or ETCDCTL_PASSWORD)
   --namespace <prefix>     prefix every key with <prefix>
-  --json                   machine-readable output: JSON (one object per line for streams)
+  --json                   machine-readable output: JSON (one object per line for streams), and
+                           errors as {"error":{"code","name","message"}} on stderr
   --debug                  show stack traces of errors
   --dial-timeout <time>    how long to try to connect before failing (default 2s)
-  -h, --help               show help`;
+  -h, --help               show help
+
+etcdctl's variables ETCDCTL_ENDPOINTS, ETCDCTL_CACERT, ETCDCTL_CERT, ETCDCTL_KEY, ETCDCTL_USER,
+ETCDCTL_PASSWORD and ETCDCTL_DIAL_TIMEOUT are used when the flag is not given (flags win).`;
 
 export function version(): string {
   try {

@@ -61,8 +61,13 @@ export interface RunOptions {
 }
 
 function cliEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  // The tests pass --endpoints; an inherited ETCD_ENDPOINTS must not change what they mean.
-  return { ETCD_ENDPOINTS: undefined, ETCDKIT_PASSWORD: undefined, ...extra };
+  // The tests pass --endpoints; an inherited ETCD_ENDPOINTS (or etcdctl setup) must not change what they mean.
+  const etcdctl = Object.fromEntries(
+    Object.keys(process.env)
+      .filter((k) => k.startsWith('ETCDCTL_'))
+      .map((k) => [k, undefined]),
+  );
+  return { ETCD_ENDPOINTS: undefined, ETCDKIT_PASSWORD: undefined, ...etcdctl, ...extra };
 }
 
 /** A running `etcdkit` (the built dist/bin.js), its output collected. */
