@@ -127,6 +127,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     if (debug && err instanceof Error && err.stack) out.note(stackOf(err));
     return exitCodeOf(err);
   } finally {
+    out.progress?.('');
     await client?.close().catch(() => {});
   }
 }

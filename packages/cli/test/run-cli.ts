@@ -106,3 +106,21 @@ export function expectOneLineError(stderr: string): string {
 export function flags(t: EtcdFixture): string[] {
   return ['--endpoints', t.endpoints.join(',')];
 }
+
+/** `word` quoted for sh. */
+function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * A running `etcdkit` on a pseudo-terminal (util-linux `script`), as a user at a terminal runs
+ * it: its stdout and stderr both go to the terminal, which `script` copies to its own stdout.
+ */
+export function spawnCliOnTty(args: readonly string[], options: RunOptions = {}): SpawnedProcess {
+  // A terminal of a known width: `script` without one of its own makes a 0×0 one (80 columns).
+  const command = `stty cols 200 rows 50; exec ${[process.execPath, BIN, ...args].map(shellQuote).join(' ')}`;
+  return spawnProcess('script', ['-qec', command, '/dev/null'], {
+    env: { TERM: 'xterm', ...cliEnv(options.env) },
+    name: `etcdkit ${args.join(' ')} (on a terminal)`,
+  });
+}
