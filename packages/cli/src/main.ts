@@ -9,6 +9,7 @@ import {
   type OptionValues,
   userOf,
 } from './command.js';
+import { completion } from './commands/completion.js';
 import { dev } from './commands/dev.js';
 import { elect } from './commands/elect.js';
 import { lock } from './commands/lock.js';
@@ -20,7 +21,7 @@ import { describeError, describeErrorJson, EXIT_OK, exitCodeOf, UsageError } fro
 import { type Output, processOutput } from './output.js';
 import { topHelp, version } from './top-help.js';
 
-export const COMMANDS: readonly Command[] = [lock, elect, mirror, services, ls, status, dev];
+export const COMMANDS: readonly Command[] = [lock, elect, mirror, services, ls, status, dev, completion];
 
 /** Global options that take a value (long and short): the word after them is not the command name. */
 const VALUE_OPTIONS = new Set(

@@ -55,7 +55,8 @@ async function run(inv: Invocation): Promise<number> {
     );
     return EXIT_OK;
   }
-  if (listing.children.length === 0) {
+  // An empty keyspace needs no words; an empty directory says where the keys may be instead.
+  if (listing.children.length === 0 && listing.dir.length > 0) {
     inv.out.note(await nothingUnder(inv, listing.dir));
     return EXIT_OK;
   }
@@ -74,9 +75,9 @@ async function run(inv: Invocation): Promise<number> {
  */
 async function nothingUnder(inv: Invocation, dir: Buffer): Promise<string> {
   const name = dir.toString();
-  const what = name === '' ? 'no keys at all' : `no keys under ${JSON.stringify(name)}`;
+  const what = `no keys under ${JSON.stringify(name)}`;
   const other = name.startsWith('/') ? name.slice(1) : `/${name}`;
-  if (name === '' || other === '') return `etcdkit: ${what}`;
+  if (other === '') return `etcdkit: ${what}`;
   const there = await inv.client().range({ prefix: other, countOnly: true });
   if (there.count === 0) return `etcdkit: ${what}`;
   const hint = other.startsWith('/') ? 'with a leading slash' : 'without the leading slash';
