@@ -22,9 +22,8 @@ async function run(): Promise<void> {
   // A safety net: whatever escapes is still reported as one line.
   process.on('unhandledRejection', (reason) => {
     const message = reason instanceof Error ? reason.message : String(reason);
-    const text = `unexpected error: ${message.replace(/\s*\n\s*/g, ' ')}`;
-    if (json) process.stderr.write(`${describeErrorJson(new Error(text), { endpoints: [] })}\n`);
-    else process.stderr.write(`etcdkit: ${text}\n`);
+    if (json) process.stderr.write(`${describeErrorJson(reason, { endpoints: [] })}\n`);
+    else process.stderr.write(`etcdkit: unexpected error: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
     if (argv.includes('--debug') && reason instanceof Error && reason.stack)
       process.stderr.write(`${reason.stack}\n`);
     process.exit(1);

@@ -1,4 +1,5 @@
 import { op } from '@etcdkit/core';
+import { Election } from '@etcdkit/election';
 import { Mutex } from '@etcdkit/lock';
 import { killChildren, uniqueName, uniquePrefix, until, useEtcd } from '@etcdkit/testkit/vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +85,36 @@ describe('progress on a terminal', () => {
       await held.unlock();
       const p = await piped.exited;
       expect(p).toMatchObject({ code: 0, stdout: 'ran\n', stderr: '' });
+    } finally {
+      await session.close();
+    }
+  });
+
+  it('elect: "waiting to lead: the leader is <value> (key <key>, lease <hex>)…" while it campaigns; nothing extra into a pipe', async () => {
+    const name = uniqueName('progress-elect');
+    const session = await t.etcd.session({ ttl: 30 });
+    try {
+      const leader = new Election(session, name);
+      await leader.campaign('first');
+      const tty = spawnCliOnTty([...flags(t), 'elect', name, 'second']);
+      const waiting = `waiting to lead: the leader is first (key ${leader.key}, lease ${session.lease.toString(16)})…`;
+      await until(() => tty.stdout().includes(waiting), { what: 'the waiting line on the terminal' });
+      await leader.resign();
+      await until(() => tty.stdout().includes('elected: second'), { what: 'the CLI to be elected' });
+      const out = tty.stdout();
+      // The waiting line is erased before "elected".
+      expect(out.slice(out.lastIndexOf(REDRAW) + REDRAW.length)).toMatch(/^\r?\n?elected: second/);
+      await tty.kill();
+
+      await leader.campaign('first');
+      const piped = spawnCli([...flags(t), 'elect', name, 'second']);
+      await until(async () => (await t.etcd.range({ prefix: `${name}/`, countOnly: true })).count === 2, {
+        what: 'the CLI to campaign',
+      });
+      await leader.resign();
+      await piped.waitForLine(/^elected: second/, { what: 'the CLI to be elected' });
+      const r = await piped.kill('SIGTERM');
+      expect(r).toMatchObject({ code: 0, stderr: '' });
     } finally {
       await session.close();
     }

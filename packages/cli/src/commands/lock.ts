@@ -27,6 +27,8 @@ services using concurrency.Mutex.
 With --inspect, nothing is locked: etcdkit shows who holds <name> (key, lease, fencing token)
 and who waits for it, in the order they will get it, read once from etcd.
 
+On a terminal, stderr shows who holds the lock while etcdkit waits for it.
+
 Options:
   --inspect           show the holder and the waiters of <name> instead of locking
   --ttl <time>        session TTL: how long the lock outlives a crashed etcdkit (default 10s)
