@@ -55,7 +55,8 @@ describe('progress on a terminal', () => {
     expect(out).toContain(`${REDRAW}listing ${prefix}: 50 of 300 keys…`);
     const config = out.slice(out.lastIndexOf(REDRAW) + REDRAW.length).split(/\r?\n/)[0]!;
     expect(Object.keys((JSON.parse(config) as { config: object }).config)).toHaveLength(7);
-    await tty.kill();
+    tty.child.stdin!.write('\x03'); // Ctrl-C on the terminal
+    expect((await tty.exited).code).toBe(0);
 
     const piped = spawnCli([...flags(t), 'mirror', prefix, '--json', '--page-size', '50']);
     await piped.waitForLine((l) => l.includes('"config"'), { what: 'the configuration' });
@@ -104,7 +105,10 @@ describe('progress on a terminal', () => {
       const out = tty.stdout();
       // The waiting line is erased before "elected".
       expect(out.slice(out.lastIndexOf(REDRAW) + REDRAW.length)).toMatch(/^\r?\n?elected: second/);
-      await tty.kill();
+      tty.child.stdin!.write('\x03'); // Ctrl-C on the terminal: etcdkit resigns
+      const done = await tty.exited;
+      expect(done.code).toBe(0);
+      expect(done.stdout).toContain('resigned');
 
       await leader.campaign('first');
       const piped = spawnCli([...flags(t), 'elect', name, 'second']);
