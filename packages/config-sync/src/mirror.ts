@@ -50,6 +50,12 @@ export interface MirrorBaseOptions<T> {
   signal?: AbortSignal;
   /** Deep-freeze plain objects and arrays among the values, so snapshots are immutable all the way. Default true. */
   freeze?: boolean;
+  /**
+   * Called while the prefix is listed, after each page: keys read so far and keys in the prefix
+   * at the listed revision. Listing happens at start and again after a compaction outran the
+   * watch; a large prefix takes a while, and this lets a program show how far it got.
+   */
+  onListProgress?: (listed: number, total: number) => void;
 }
 
 /**
@@ -83,6 +89,7 @@ export class Mirror<T> extends ConfigView<T> implements AsyncDisposable {
   private readonly etcd: Etcd;
   private readonly pipeline: ValuePipeline<T>;
   private readonly pageSize: number;
+  private readonly onListProgress: ((listed: number, total: number) => void) | undefined;
   private readonly lkg: LastKnownGoodWriter | undefined;
   private readonly scope: FileScope;
   private readonly stop = new AbortController();
@@ -104,6 +111,7 @@ export class Mirror<T> extends ConfigView<T> implements AsyncDisposable {
     this.etcd = etcd;
     this.etcdPrefix = prefix;
     this.pageSize = options.pageSize ?? 1000;
+    this.onListProgress = options.onListProgress;
     this.pipeline = new ValuePipeline(
       options.decode ?? decoders.text,
       options.schema,
@@ -226,8 +234,11 @@ export class Mirror<T> extends ConfigView<T> implements AsyncDisposable {
           pageSize: this.pageSize,
           revision: head.revision,
           ...call,
-        }))
+        })) {
           items.push(this.item(kv));
+          if (items.length % this.pageSize === 0) this.onListProgress?.(items.length, head.count);
+        }
+        if (items.length % this.pageSize !== 0) this.onListProgress?.(items.length, head.count);
         return { revision: head.revision, items };
       } catch (err) {
         if (err instanceof CompactedError && !signal.aborted) continue;
@@ -676,4 +687,8 @@ function validate(etcd: unknown, prefix: unknown, o: MirrorOptions<unknown>): vo
     throw new InvalidArgumentError(`startTimeoutMs must be a number > 0, got ${o.startTimeoutMs}`);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
     throw new InvalidArgumentError('signal must be an AbortSignal');
+  if (o.onListProgress !== undefined && typeof o.onListProgress !== 'function')
+    throw new InvalidArgumentError(
+      'onListProgress must be a function (listed: number, total: number) => void',
+    );
 }
