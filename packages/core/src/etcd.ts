@@ -98,6 +98,10 @@ interface Shared {
 
 /** What etcd.health() reports: `ok` for a readiness probe, the rest to say why not. */
 export interface EtcdHealth {
+  /**
+   * True when `problems` is empty: the client is open, an endpoint has a ready connection, and
+   * no watch is lagging. Sessions do not count (see {@link EtcdHealth.sessions}).
+   */
   ok: boolean;
   /** Why not ok, one phrase each (empty when ok). */
   problems: string[];
@@ -106,12 +110,24 @@ export interface EtcdHealth {
   /** When a call last succeeded (ms since the epoch), if one did. */
   lastSuccessAt?: number;
   /** Sessions open on this client, and the least time any of them has left before its local deadline. */
-  sessions: { alive: number; minRemainingMs?: number };
+  sessions: {
+    /** Sessions open on the client (its namespace views included). */
+    alive: number;
+    /** The least ms any of them has left before its local deadline; absent when none is open. */
+    minRemainingMs?: number;
+  };
   /** Watches open, and those whose consumer is behind by more than `watchLagMs` (or paused by back-pressure). */
-  watches: { active: number; lagging: number };
+  watches: {
+    /** Watches open on the client's shared stream (its namespace views included). */
+    active: number;
+    /** Those paused by back-pressure, or whose oldest undelivered batch is older than `watchLagMs`. */
+    lagging: number;
+  };
+  /** True once close() was called on this client or view (then `ok` is false). */
   closed: boolean;
 }
 
+/** Options of {@link Etcd.health}. */
 export interface HealthOptions {
   /**
    * Check the connection now (no call is made): when the current one is not ready, wait up to
@@ -119,9 +135,11 @@ export interface HealthOptions {
    * state seen by calls. Default true.
    */
   probe?: boolean;
+  /** With `probe`: how long to wait for an endpoint to connect when none is ready, ms. Default: dialTimeoutMs. */
   timeoutMs?: number;
   /** A watch counts as lagging when its oldest undelivered batch is older than this, ms. Default 10000. */
   watchLagMs?: number;
+  /** Ends the wait for a connection early; health() then reports what it sees (it does not reject). */
   signal?: AbortSignal;
 }
 

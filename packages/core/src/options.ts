@@ -107,7 +107,9 @@ export interface ResolvedOptions {
   watchStreamIdleMs: number;
   /** See {@link EtcdOptions.autoSyncIntervalMs}; `undefined`: off. */
   autoSyncIntervalMs: number | undefined;
+  /** See {@link EtcdOptions.logger}; `undefined`: no logger (NODE_DEBUG=etcdkit still prints). */
   logger: Logger | undefined;
+  /** See {@link EtcdOptions.logIntervalMs}. */
   logIntervalMs: number;
 }
 

@@ -65,7 +65,9 @@ export interface LeaderRunnerHealth {
    * A follower, or a stopped runner, is healthy.
    */
   ok: boolean;
+  /** True while this process leads (its onLeading runs); false for a follower or a stopped runner. */
   leader: boolean;
+  /** True once stop() was called (or the `signal` option aborted). */
   stopped: boolean;
   /** While leading: ms until the local deadline at which leadership is declared lost. */
   leaseRemainingMs?: number;

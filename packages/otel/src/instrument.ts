@@ -26,6 +26,10 @@ import {
 } from '@opentelemetry/api';
 import { METRICS } from './names.js';
 
+/**
+ * Options of {@link instrument}, checked when it is called: an unknown name or a provider
+ * without getMeter()/getTracer() is an InvalidArgumentError.
+ */
 export interface InstrumentOptions {
   /** Where metrics go. Default: the global MeterProvider (`metrics.getMeterProvider()`). */
   meterProvider?: MeterProvider;
@@ -37,7 +41,12 @@ export interface InstrumentOptions {
 
 /** The handle instrument() returns: close() unsubscribes, after which nothing is recorded. */
 export interface Instrumentation extends Disposable {
+  /**
+   * Unsubscribe from every channel, stop the observable gauges and end the spans of locks still
+   * held. Safe to call twice; `using otel = instrument()` calls it at the end of the scope.
+   */
   close(): void;
+  /** True once close() was called. */
   readonly closed: boolean;
 }
 

@@ -5,9 +5,21 @@ import { debuglog, inspect } from 'node:util';
  * works). etcdkit calls `logger.warn({ endpoint }, 'etcd connection lost')` and the like.
  */
 export interface Logger {
+  /**
+   * Detail for debugging. `obj` holds the line's fields: what it is about (`endpoint`, `err`,
+   * ...), `condition` (the key of its rate window) and, when repeats were left out since the
+   * last line of that condition, `suppressed` (how many); `msg` is the sentence. etcdkit
+   * itself writes at info and warn.
+   */
   debug(obj: object, msg?: string): void;
+  /** A change worth knowing, e.g. a connection to an endpoint became ready. Arguments as for `debug`. */
   info(obj: object, msg?: string): void;
+  /**
+   * Something went wrong: a connection lost, a failover, a retry with backoff,
+   * a lock or leadership lost, an error nobody listened to. Arguments as for `debug`.
+   */
   warn(obj: object, msg?: string): void;
+  /** A failure that cannot be made good by retrying. Arguments as for `debug`. */
   error(obj: object, msg?: string): void;
 }
 
