@@ -7,6 +7,7 @@ import { type CallOptions, Connection } from './internal/connection.js';
 import { checkInt64 } from './internal/int64.js';
 import { type KeySelector, Keyspace } from './internal/keyspace.js';
 import { checkPutSize, checkTxnSize } from './internal/request-size.js';
+import { unref } from './internal/signals.js';
 import type {
   WireCompactionRequest,
   WireDeleteRangeResponse,
@@ -160,7 +161,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
             // The next round tries again; calls keep using the endpoints already known.
           });
         }, resolved.autoSyncIntervalMs);
-        this.syncTimer.unref();
+        unref(this.syncTimer);
       }
     }
     this.wire = { ks: this.ks, maxRequestBytes: this.shared.conn.options.maxRequestBytes };

@@ -3,6 +3,9 @@
  * backoff, signals, bytes, observables). Not a public API: it changes without notice between versions.
  */
 
+// First: the rest may use Buffer as their modules load (a global one, or the polyfill).
+import './internal/buffer-global.js';
+
 export { Hold, sessionError } from './coordination/hold.js';
 export { followOwnership, type LossCause, type Ownership } from './coordination/ownership.js';
 export {

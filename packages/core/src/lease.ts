@@ -1,4 +1,3 @@
-import type * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'eventemitter3';
 import {
   DeadlineExceededError,
@@ -13,6 +12,7 @@ import { Backoff } from './internal/backoff.js';
 import type { CallOptions, Connection } from './internal/connection.js';
 import { toEtcdError } from './internal/error-map.js';
 import { type LongTimer, longTimer } from './internal/timers.js';
+import type { StreamCall } from './internal/transport.js';
 import type {
   WireLeaseGrantResponse,
   WireLeaseKeepAliveResponse,
@@ -233,7 +233,7 @@ class LeaseRecord {
 export class LeaseManager {
   private readonly conn: Connection;
   private readonly tracked = new Map<bigint, LeaseRecord>();
-  private stream: grpc.ClientDuplexStream<{ ID: string }, WireLeaseKeepAliveResponse> | undefined;
+  private stream: StreamCall<{ ID: string }, WireLeaseKeepAliveResponse> | undefined;
   private streamIndex = 0;
   private opening: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
