@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTcpProxy, type TcpProxy } from '@etcdkit/testkit';
-import { uniquePrefix, until, useCluster } from '@etcdkit/testkit/vitest';
+import { testTransport, uniquePrefix, until, useCluster } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import { Etcd, type EtcdError, FutureRevisionError, type WatchBatch } from '../src/index.js';
 
@@ -191,8 +191,13 @@ describe('cluster and maintenance calls', () => {
         }
       }
     };
-    const hashes = await Promise.all(t.cluster.endpoints.map(hashAt));
-    expect(new Set(hashes.map((h) => h.hash)).size).toBe(1);
+    if (testTransport() === 'gateway') {
+      // etcd 3.4's gateway routes HashKV nowhere (its path is Hash's): a typed error says so.
+      await expect(etcd.maintenance.hashKv(rev)).rejects.toThrow(/HTTP gateway .* has no route/);
+    } else {
+      const hashes = await Promise.all(t.cluster.endpoints.map(hashAt));
+      expect(new Set(hashes.map((h) => h.hash)).size).toBe(1);
+    }
 
     const health = await etcd.maintenance.healthAll();
     expect(health.every((h) => h.healthy)).toBe(true);

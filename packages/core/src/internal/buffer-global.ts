@@ -4,7 +4,6 @@
  * 'buffer' (Node, Bun and Deno resolve it to their built-in, so nothing is added there). It must
  * run before any other module of etcdkit: the browser/edge entry imports it first.
  */
-// biome-ignore lint/style/useNodejsImportProtocol: the bare name lets bundlers substitute the npm package
 import { Buffer as BufferImpl } from 'buffer';
 
 const g = globalThis as { Buffer?: unknown };

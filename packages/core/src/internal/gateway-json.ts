@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../errors.js';
 import { descriptor } from './descriptor.js';
 
 /**
@@ -54,7 +55,7 @@ function lookup(name: string, scope: string[]): { path: string[]; def: TypeJson 
     for (const p of path) ns = ns?.nested?.[p];
     if (ns) return { path, def: ns };
   }
-  throw new Error(`etcdkit: type ${name} is not in the compiled schema`);
+  throw new InvalidArgumentError(`etcdkit: type ${name} is not in the compiled schema`);
 }
 
 function messageType(path: string[]): MessageType {
@@ -144,7 +145,7 @@ export function decode<T>(name: string, json: unknown): T {
 /** The request and response type names of a call. */
 export function methodTypes(service: string, name: string): { request: string; response: string } {
   const m = (root.nested?.etcdserverpb?.nested?.[service] as TypeJson | undefined)?.methods?.[name];
-  if (!m) throw new Error(`etcdkit: unknown rpc etcdserverpb.${service}/${name}`);
+  if (!m) throw new InvalidArgumentError(`etcdkit: unknown rpc etcdserverpb.${service}/${name}`);
   return { request: m.requestType, response: m.responseType };
 }
 

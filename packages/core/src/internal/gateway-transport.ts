@@ -9,6 +9,7 @@ import {
 import type { ResolvedOptions } from '../options.js';
 import { Backoff } from './backoff.js';
 import { decode, encode, methodTypes } from './gateway-json.js';
+import { unref } from './signals.js';
 import { StatusError, status } from './status.js';
 import {
   type Endpoint,
@@ -204,7 +205,7 @@ function gatewayError(httpStatus: number, body: string): StatusError {
   } catch {
     // not JSON: a proxy's or a load balancer's page
   }
-  return new StatusError(codeOfHttp(httpStatus), `HTTP ${httpStatus}: ${body.slice(0, 200)}`);
+  return new StatusError(codeOfHttp(httpStatus), `HTTP ${httpStatus}: ${body.slice(0, 200).trim()}`);
 }
 
 /** Each line of a newline-delimited JSON body, parsed. */
@@ -232,6 +233,21 @@ async function* lines(body: ReadableStream<Uint8Array>): AsyncGenerator<unknown,
   }
 }
 
+interface Probe {
+  /** The latest deadline of those waiting: the probe goes on until then. */
+  until: number;
+  answered: Promise<void>;
+  reason: string | undefined;
+  failure: Error | undefined;
+}
+
+/**
+ * Unary requests in flight per client. fetch opens an HTTP/1.1 connection per concurrent request
+ * (Node's has no limit, browsers 6 per host): beyond this many, calls queue in order rather than
+ * open ever more connections to etcd.
+ */
+const MAX_UNARY = 64;
+
 /**
  * etcd's HTTP/JSON gateway over `fetch`: no HTTP/2, no Node built-ins. Unary calls are one POST
  * each. A bidirectional stream cannot be driven through fetch (a request body must be complete
@@ -247,6 +263,10 @@ export class GatewayTransport implements Transport {
   private readonly up: (boolean | undefined)[] = [];
   private readonly inflight = new Set<AbortController>();
   private readonly init: Record<string, unknown>;
+  private readonly probes: (Probe | undefined)[] = [];
+  /** Unary requests in flight, and those waiting for one of the MAX_UNARY places. */
+  private active = 0;
+  private readonly queue: (() => void)[] = [];
   private closed = false;
 
   constructor(endpoints: readonly Endpoint[], options: ResolvedOptions) {
@@ -299,17 +319,11 @@ export class GatewayTransport implements Transport {
     if (this.closed) return Promise.reject(new ClientClosedError());
     return new Promise<number>((resolve, reject) => {
       let done = false;
-      const reasons: (string | undefined)[] = [];
-      const failures: (Error | undefined)[] = [];
-      const controller = new AbortController();
-      const untrack = this.track(controller);
       const finish = (err: Error | undefined, i?: number) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        controller.abort();
-        untrack();
         if (err) reject(err);
         else resolve(i!);
       };
@@ -322,9 +336,9 @@ export class GatewayTransport implements Transport {
         if (this.closed) return finish(new ClientClosedError());
         const attempts: DialAttempt[] = order.map((i) => ({
           endpoint: this.endpoints[i]!.label,
-          reason: reasons[i] ?? 'no answer',
+          reason: this.probes[i]?.reason ?? 'no answer',
         }));
-        const causes = order.map((i) => failures[i]).filter((e): e is Error => e !== undefined);
+        const causes = order.map((i) => this.probes[i]?.failure).filter((e): e is Error => e !== undefined);
         finish(
           new DialTimeoutError(
             `could not reach etcd's HTTP gateway within ${ms} ms; tried ${attempts.map((a) => `${a.endpoint} (${a.reason})`).join(', ')}. ` +
@@ -339,10 +353,41 @@ export class GatewayTransport implements Transport {
           ),
         );
       }, ms);
-      // Any answer of etcd's (an error body included) shows the endpoint is up.
-      const probe = async (i: number) => {
-        const backoff = new Backoff({ baseMs: 100, capMs: 1000 });
-        while (!done) {
+      for (const i of order)
+        this.probe(i, deadline).then(
+          () => finish(undefined, i),
+          (err: unknown) => {
+            if (err instanceof ClientClosedError) finish(err);
+          },
+        );
+    });
+  }
+
+  /**
+   * Resolves once endpoint `i` answers (any answer of etcd's, an error body included, shows it
+   * is up). One probe loop per endpoint, shared by every call waiting for it: many calls made
+   * before the first connection cost one probe, not one each.
+   */
+  private probe(i: number, deadline: number): Promise<void> {
+    const p = this.probes[i];
+    if (p) {
+      p.until = Math.max(p.until, deadline);
+      return p.answered;
+    }
+    const state: Probe = {
+      until: deadline,
+      answered: Promise.resolve(),
+      reason: undefined,
+      failure: undefined,
+    };
+    this.probes[i] = state;
+    const controller = new AbortController();
+    const untrack = this.track(controller);
+    state.answered = (async () => {
+      const backoff = new Backoff({ baseMs: 100, capMs: 1000 });
+      try {
+        for (;;) {
+          if (this.closed) throw new ClientClosedError();
           try {
             const res = await this.fetch(
               i,
@@ -355,26 +400,44 @@ export class GatewayTransport implements Transport {
             await res.arrayBuffer();
             if (res.status === 200 || res.headers.get('content-type')?.includes('json')) {
               this.up[i] = true;
-              return finish(undefined, i);
+              return;
             }
-            reasons[i] = `HTTP ${res.status}`;
+            state.reason = `HTTP ${res.status}`;
           } catch (err) {
-            if (done) return;
-            if (this.closed) return finish(new ClientClosedError());
+            if (this.closed) throw new ClientClosedError();
             const e = err as Error & { cause?: { code?: string; message?: string } };
-            reasons[i] = e.cause?.code ?? e.cause?.message ?? e.message;
-            failures[i] = e;
+            state.reason = e.cause?.code ?? e.cause?.message ?? e.message;
+            state.failure = e;
           }
-          await new Promise((r) =>
-            setTimeout(r, Math.min(backoff.next(), Math.max(0, deadline - Date.now()))),
-          );
+          const left = state.until - Date.now();
+          if (left <= 0) throw new DialTimeoutError(`${this.endpoints[i]!.label}: ${state.reason}`, []);
+          await new Promise((r) => setTimeout(r, Math.min(backoff.next(), left)));
         }
-      };
-      for (const i of order) void probe(i);
-    });
+      } finally {
+        untrack();
+        if (this.probes[i] === state) this.probes[i] = undefined;
+      }
+    })();
+    // Each waiter handles the outcome; this keeps an unawaited failure from going unhandled.
+    state.answered.catch(() => {});
+    return state.answered;
   }
 
-  async unary<Req, Res>(i: number, service: ServiceName, name: string, req: Req, c: UnaryCall): Promise<Res> {
+  unary<Req, Res>(i: number, service: ServiceName, name: string, req: Req, c: UnaryCall): Promise<Res> {
+    if (this.active < MAX_UNARY) return this.unaryNow(i, service, name, req, c);
+    return new Promise<void>((resolve) => this.queue.push(resolve)).then(() =>
+      this.unaryNow<Req, Res>(i, service, name, req, c),
+    );
+  }
+
+  private async unaryNow<Req, Res>(
+    i: number,
+    service: ServiceName,
+    name: string,
+    req: Req,
+    c: UnaryCall,
+  ): Promise<Res> {
+    this.active++;
     const r = route(service, name);
     const controller = new AbortController();
     const untrack = this.track(controller);
@@ -404,12 +467,20 @@ export class GatewayTransport implements Transport {
         throw unavailable(err, `${service}.${name} could not reach ${this.endpoints[i]!.label}`);
       }
       this.up[i] = true;
+      if (res.status === 404 && !body.startsWith('{'))
+        throw new StatusError(
+          status.UNIMPLEMENTED,
+          `etcd's HTTP gateway at ${this.endpoints[i]!.label} has no route ${r.path} ` +
+            '(etcd 3.4 serves no HashKV there, for one); use the gRPC transport for this call',
+        );
       if (res.status !== 200) throw gatewayError(res.status, body);
       return decode<Res>(r.response, JSON.parse(body));
     } finally {
       clearTimeout(timer);
       c.signal?.removeEventListener('abort', onAbort);
       untrack();
+      this.active--;
+      this.queue.shift()?.();
     }
   }
 
@@ -465,10 +536,12 @@ export class GatewayTransport implements Transport {
     this.closed = true;
     for (const c of this.inflight) c.abort();
     this.inflight.clear();
+    // Queued calls go on to find the transport closed.
+    for (const next of this.queue.splice(0)) next();
   }
 
-  get isClosed(): boolean {
-    return this.closed;
+  get keepalive(): { timeMs: number; timeoutMs: number } {
+    return { timeMs: this.options.keepaliveTimeMs, timeoutMs: this.options.keepaliveTimeoutMs };
   }
 
   label(i: number): string {
@@ -576,6 +649,7 @@ class GatewayWatchStream extends EventEmitter<StreamEvents<WireWatchResponse>> {
   private readonly unconfirmed: WatchSub[] = [];
   private nextId = 0;
   private stopped = false;
+  private heartbeat: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly t: GatewayTransport,
@@ -603,6 +677,7 @@ class GatewayWatchStream extends EventEmitter<StreamEvents<WireWatchResponse>> {
     };
     this.subs.set(sub.id, sub);
     this.unconfirmed.push(sub);
+    this.beat();
     const untrack = this.t.track(sub.controller);
     const run = async () => {
       const res = await this.t.fetch(
@@ -638,6 +713,49 @@ class GatewayWatchStream extends EventEmitter<StreamEvents<WireWatchResponse>> {
         );
       })
       .finally(untrack);
+  }
+
+  /**
+   * An HTTP stream whose connection went silent (a partition that drops packets) would wait
+   * forever: there are no HTTP/2 pings here. Instead, every keepaliveTimeMs while watches are
+   * open, the stream's member is asked for its status; no answer within keepaliveTimeoutMs
+   * fails the stream, as a missed gRPC ping does.
+   */
+  private beat(): void {
+    if (this.stopped || this.heartbeat !== undefined) return;
+    const { timeMs, timeoutMs } = this.t.keepalive;
+    this.heartbeat = setTimeout(() => {
+      this.heartbeat = undefined;
+      if (this.stopped || this.subs.size === 0) return;
+      this.t
+        .unary(
+          this.i,
+          'Maintenance',
+          'Status',
+          {},
+          {
+            deadline: Date.now() + timeoutMs,
+            signal: undefined,
+            token: undefined,
+          },
+        )
+        .then(
+          () => this.beat(),
+          (err: unknown) => {
+            const code = (err as { code?: unknown }).code;
+            // Any answer of etcd's, an error included, shows the member is there.
+            if (code !== status.UNAVAILABLE && code !== status.DEADLINE_EXCEEDED) return this.beat();
+            this.fail(
+              new StatusError(
+                status.UNAVAILABLE,
+                `${this.t.label(this.i)} did not answer a health check within ${timeoutMs} ms`,
+                { cause: err },
+              ),
+            );
+          },
+        );
+    }, timeMs);
+    unref(this.heartbeat);
   }
 
   private deliver(sub: WatchSub, r: WireWatchResponse): void {
@@ -689,6 +807,8 @@ class GatewayWatchStream extends EventEmitter<StreamEvents<WireWatchResponse>> {
 
   private stop(): void {
     this.stopped = true;
+    clearTimeout(this.heartbeat);
+    this.heartbeat = undefined;
     for (const s of this.subs.values()) s.controller.abort();
     this.subs.clear();
     this.unconfirmed.length = 0;
