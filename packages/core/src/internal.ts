@@ -32,7 +32,7 @@ export {
   waitScope,
 } from './coordination/wait.js';
 export { Backoff, type BackoffOptions, type RetryOptions, retry } from './internal/backoff.js';
-export { type Bytes, concat, describe, prefixEnd, toBuffer, toKey } from './internal/bytes.js';
+export { type Bytes, concat, describe, isUtf8, prefixEnd, toBuffer, toKey } from './internal/bytes.js';
 export { checkInt64, checkUint63, INT64_MAX, INT64_MIN, type Int64Range } from './internal/int64.js';
 export {
   type ErrorReporter,

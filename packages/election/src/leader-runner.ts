@@ -240,7 +240,10 @@ export class LeaderRunner implements AsyncDisposable {
   private report(err: unknown): void {
     const error = err instanceof Error ? err : new UnknownEtcdError(String(err), { cause: err });
     if (!this.onError) {
-      process.emitWarning(error);
+      // Node's warning channel; runtimes without one (browsers) get the console.
+      const proc = (globalThis as { process?: { emitWarning?: (e: Error) => void } }).process;
+      if (proc?.emitWarning) proc.emitWarning(error);
+      else console.warn(error);
       return;
     }
     try {
