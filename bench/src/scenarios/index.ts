@@ -6,7 +6,18 @@ import { election } from './election.js';
 import { lock } from './lock.js';
 import { queue } from './queue.js';
 import { stm } from './stm.js';
+import { transport } from './transport.js';
 import { watch } from './watch.js';
 
 /** Every scenario, in the order they run. Add yours here: one import, one entry. */
-export const scenarios: Scenario[] = [coreKv, watch, lock, election, configSync, stm, queue, discovery];
+export const scenarios: Scenario[] = [
+  coreKv,
+  watch,
+  lock,
+  election,
+  configSync,
+  stm,
+  queue,
+  discovery,
+  transport,
+];
