@@ -9,7 +9,6 @@ const overGateway = [
   'packages/core/test/kv.test.ts',
   'packages/core/test/scan.test.ts',
   'packages/core/test/txn.test.ts',
-  'packages/core/test/stm.test.ts',
   'packages/core/test/lease.test.ts',
   'packages/core/test/lease-limits.test.ts',
   'packages/core/test/watch.test.ts',
@@ -17,6 +16,10 @@ const overGateway = [
   'packages/core/test/watch-stream.test.ts',
   'packages/core/test/cluster.test.ts',
   'packages/core/test/connection.test.ts',
+  'packages/core/test/auth.test.ts',
+  'packages/core/test/maintenance.test.ts',
+  'packages/core/test/coordination.test.ts',
+  'packages/core/test/cleanup.test.ts',
   'examples/test/contract.test.ts',
   'examples/test/contract-stm-recipes.test.ts',
 ];
