@@ -17,8 +17,16 @@ const main = `${root}examples/dist/runtime-smoke/main.js`;
 const bin = (name: string) => `${root}node_modules/.bin/${name}`;
 const CHROMIUM = '/usr/bin/chromium';
 
+/** The script runs from the build: without one, say how to make it. */
+function built(path: string): string {
+  if (!existsSync(path))
+    throw new Error(`${path} is missing: build first (pnpm exec tsc -b; pnpm test does)`);
+  return path;
+}
+
 /** Runs the smoke script with `command args`, and expects every step and a clean exit. */
 async function runSmoke(command: string, args: string[]) {
+  built(main);
   const child = spawnProcess(command, [...args, main], {
     env: { ETCD_ENDPOINTS: t.endpoints.join(','), ETCDKIT_TRANSPORT: undefined, NO_COLOR: '1' },
     cwd: root,
@@ -76,7 +84,7 @@ describe('the runtime smoke script over the gateway', () => {
 describe('the browser build', () => {
   const bundle = () =>
     build({
-      entryPoints: [`${root}examples/dist/runtime-smoke/browser.js`],
+      entryPoints: [built(`${root}examples/dist/runtime-smoke/browser.js`)],
       bundle: true,
       write: false,
       format: 'esm',

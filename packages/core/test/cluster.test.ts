@@ -84,7 +84,9 @@ describe('a 3-member cluster', () => {
       await watcher.close();
       await writer.close();
     }
-  });
+    // 5000 serial writes through two member restarts: on a loaded machine (and over the
+    // gateway, whose calls cost more client CPU) that outlasts the default minute.
+  }, 180_000);
 
   it('replaces a connection that stays open but answers nothing (keepalive pings), and cut connections, without losing events', async () => {
     const proxies: TcpProxy[] = await Promise.all(t.cluster.members.map((m) => startTcpProxy(m.endpoint)));

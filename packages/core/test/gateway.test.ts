@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -97,8 +98,11 @@ describe('the gateway transport', () => {
   });
 
   it('the browser/edge entry defaults to the gateway and refuses gRPC, which it does not carry', async () => {
+    const entry = `${root}packages/core/dist/gateway.js`;
+    if (!existsSync(entry))
+      throw new Error(`${entry} is missing: build first (pnpm exec tsc -b; pnpm test does)`);
     const script = `
-      const { Etcd } = await import(${JSON.stringify(`${root}packages/core/dist/gateway.js`)});
+      const { Etcd } = await import(${JSON.stringify(entry)});
       const etcd = new Etcd({ endpoints: [${JSON.stringify(t.endpoints[0])}] });
       await etcd.put('gateway-entry', 'yes');
       console.log('read ' + (await etcd.get('gateway-entry')).value.toString());
