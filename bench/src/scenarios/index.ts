@@ -7,6 +7,7 @@ import { lock } from './lock.js';
 import { observability } from './observability.js';
 import { queue } from './queue.js';
 import { stm } from './stm.js';
+import { transport } from './transport.js';
 import { watch } from './watch.js';
 
 /** Every scenario, in the order they run. Add yours here: one import, one entry. */
@@ -20,4 +21,5 @@ export const scenarios: Scenario[] = [
   queue,
   discovery,
   observability,
+  transport,
 ];

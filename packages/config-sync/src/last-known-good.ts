@@ -1,6 +1,4 @@
-import { isUtf8 } from 'node:buffer';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { isUtf8 } from '@etcdkit/core/internal';
 import { LastKnownGoodError } from './errors.js';
 import type { Rev } from './snapshot.js';
 
@@ -54,6 +52,7 @@ export function serialize(scope: FileScope, revision: bigint, entries: Iterable<
 export async function readLastKnownGood(path: string, scope: FileScope): Promise<FileContent> {
   let text: string;
   try {
+    const { readFile } = await import('node:fs/promises');
     text = await readFile(path, 'utf8');
   } catch (cause) {
     const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
@@ -110,6 +109,11 @@ let seq = 0;
 
 /** Write to a temporary file beside the target, fsync, rename over it: readers see the old or the new file, never a mix. */
 async function writeAtomically(path: string, data: string): Promise<void> {
+  // Loaded here: a mirror without a last-known-good file runs where there is no file system.
+  const [{ mkdir, open, rename, rm }, { dirname }] = await Promise.all([
+    import('node:fs/promises'),
+    import('node:path'),
+  ]);
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const tmp = `${path}.${process.pid}.${++seq}.tmp`;

@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import {
   AbortError,
   ClientClosedError,
@@ -13,7 +12,7 @@ import {
   type WatchBatch,
   type Watcher,
 } from '@etcdkit/core';
-import { diagnostics, logOf } from '@etcdkit/core/internal';
+import { diagnostics, isUtf8, logOf } from '@etcdkit/core/internal';
 import { type Decoder, decoders } from './decoders.js';
 import { LastKnownGoodError } from './errors.js';
 import {
@@ -187,9 +186,9 @@ export class Mirror<T> extends ConfigView<T> implements AsyncDisposable {
    */
   private defer(events: InvalidEvent[]): void {
     if (events.length === 0) return;
-    setImmediate(() => {
+    setTimeout(() => {
       for (const e of events) if (!this.hub.ended) this.hub.invalid(e);
-    });
+    }, 0);
   }
 
   private launch(needsList: boolean): void {

@@ -1,5 +1,7 @@
-import { type Channel, channel, type TracingChannel, tracingChannel } from 'node:diagnostics_channel';
+import type * as dc from 'node:diagnostics_channel';
+import type { Channel, TracingChannel } from 'node:diagnostics_channel';
 import type { DialTimeoutError, EtcdError } from './errors.js';
+import { nodeBuiltin } from './internal/node-builtin.js';
 
 /**
  * The names of etcdkit's `node:diagnostics_channel` channels. Subscribe with
@@ -495,6 +497,15 @@ export interface TypedChannel<T> {
   readonly hasSubscribers: boolean;
   publish(message: T): void;
 }
+
+// Where the runtime has no diagnostics_channel (browsers, edge runtimes), channels nobody can
+// subscribe to: publishing is skipped by the `hasSubscribers` checks, and traced calls just run.
+const builtin = nodeBuiltin<typeof dc>('node:diagnostics_channel');
+const inert = { hasSubscribers: false, publish() {}, tracePromise: (fn: () => unknown) => fn() };
+const channel = (name: string): Channel =>
+  builtin ? builtin.channel(name) : (inert as unknown as Channel);
+const tracingChannel = (name: string): TracingChannel<object, object> =>
+  builtin ? builtin.tracingChannel(name) : (inert as unknown as TracingChannel<object, object>);
 
 /** The channels etcdkit publishes on (for etcdkit's packages: check `hasSubscribers` before building a message). */
 export const diagnostics = {

@@ -3,12 +3,13 @@ import { AuthApi } from './auth.js';
 import { ClusterApi } from './cluster.js';
 import { ClientClosedError, type EtcdError, InvalidArgumentError } from './errors.js';
 import { type Bytes, toBuffer } from './internal/bytes.js';
-import { type CallOptions, Connection } from './internal/connection.js';
+import { type CallOptions, Connection, type UnaryOptions } from './internal/connection.js';
 import { checkInt64 } from './internal/int64.js';
 import { type KeySelector, Keyspace } from './internal/keyspace.js';
 import { LinkMonitor } from './internal/link-monitor.js';
 import { bindLog, Log } from './internal/log.js';
 import { checkPutSize, checkTxnSize } from './internal/request-size.js';
+import { unref } from './internal/signals.js';
 import type {
   WireCompactionRequest,
   WireDeleteRangeResponse,
@@ -145,6 +146,14 @@ export interface HealthOptions {
 
 const internal = Symbol('etcdkit.internal');
 
+/**
+ * The options of one call, of one fixed shape: a spread of the caller's options (which carry
+ * put or range options too) on every call showed in profiles.
+ */
+function callOptions(idempotent: boolean, o: CallOptions, context: UnaryOptions['context']): UnaryOptions {
+  return { idempotent, timeoutMs: o.timeoutMs, signal: o.signal, context };
+}
+
 /** The read of a transaction at the oldest revision (the one a CompactedError is about), if any. */
 function oldestRead(req: WireTxnRequest): { key: Buffer; revision: bigint } | undefined {
   let best: { key: Buffer; revision: bigint } | undefined;
@@ -249,7 +258,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
             // The next round tries again; calls keep using the endpoints already known.
           });
         }, resolved.autoSyncIntervalMs);
-        this.syncTimer.unref();
+        unref(this.syncTimer);
       }
     }
     this.wire = { ks: this.ks, maxRequestBytes: this.shared.conn.options.maxRequestBytes };
@@ -365,11 +374,12 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   }
 
   private rawRange(req: WireRangeRequest, o: CallOptions): Promise<WireRangeResponse> {
-    return this.shared.conn.unary<WireRangeRequest, WireRangeResponse>('KV', 'Range', req, {
-      idempotent: true,
-      ...o,
-      context: { key: req.key as Buffer, revision: BigInt(req.revision ?? 0) },
-    });
+    return this.shared.conn.unary<WireRangeRequest, WireRangeResponse>(
+      'KV',
+      'Range',
+      req,
+      callOptions(true, o, { key: req.key as Buffer, revision: BigInt(req.revision ?? 0) }),
+    );
   }
 
   /**
@@ -415,11 +425,18 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     this.assertOpen();
     const req = putRequest(key, value, options, this.wire);
     checkPutSize(req, this.wire.maxRequestBytes, this.shared.conn.options.auth?.username);
-    const r = await this.shared.conn.unary<typeof req, WirePutResponse>('KV', 'Put', req, {
-      idempotent: false,
-      ...options,
-      context: { key: req.key as Buffer, ...(options.lease !== undefined ? { leaseId: options.lease } : {}) },
-    });
+    const r = await this.shared.conn.unary<typeof req, WirePutResponse>(
+      'KV',
+      'Put',
+      req,
+      callOptions(
+        false,
+        options,
+        options.lease !== undefined
+          ? { key: req.key as Buffer, leaseId: options.lease }
+          : { key: req.key as Buffer },
+      ),
+    );
     const out: PutResult = { revision: BigInt(r.header.revision) };
     if (r.prevKv) out.prevKv = toKeyValue(r.prevKv, this.ks);
     return out;
@@ -438,11 +455,12 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   async delete(target: DeleteTarget, options: DeleteOptions & CallOptions = {}): Promise<DeleteResult> {
     this.assertOpen();
     const req = deleteRequest(target, options, this.wire);
-    const r = await this.shared.conn.unary<typeof req, WireDeleteRangeResponse>('KV', 'DeleteRange', req, {
-      idempotent: false,
-      ...options,
-      context: { key: req.key as Buffer },
-    });
+    const r = await this.shared.conn.unary<typeof req, WireDeleteRangeResponse>(
+      'KV',
+      'DeleteRange',
+      req,
+      callOptions(false, options, { key: req.key as Buffer }),
+    );
     return {
       deleted: Number(r.deleted),
       prevKvs: r.prevKvs.map((kv) => toKeyValue(kv, this.ks)),
@@ -461,11 +479,12 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     // A read-only txn is served without going through raft, where etcd checks the size.
     if (!readOnly) checkTxnSize(req, this.wire.maxRequestBytes, this.shared.conn.options.auth?.username);
     const read = oldestRead(req);
-    const r = await this.shared.conn.unary<WireTxnRequest, WireTxnResponse>('KV', 'Txn', req, {
-      idempotent: readOnly,
-      ...o,
-      ...(read ? { context: read } : {}),
-    });
+    const r = await this.shared.conn.unary<WireTxnRequest, WireTxnResponse>(
+      'KV',
+      'Txn',
+      req,
+      callOptions(readOnly, o, read),
+    );
     return toTxnResult(r, this.ks);
   }
 
@@ -488,7 +507,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
       'KV',
       'Compact',
       { revision: rev, physical: options.physical ?? false },
-      { idempotent: true, ...options },
+      callOptions(true, options, undefined),
     );
   }
 

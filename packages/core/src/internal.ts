@@ -3,6 +3,9 @@
  * backoff, signals, bytes, observables). Not a public API: it changes without notice between versions.
  */
 
+// First: the rest may use Buffer as their modules load (a global one, or the polyfill).
+import './internal/buffer-global.js';
+
 export { Hold, sessionError } from './coordination/hold.js';
 export type { Observed } from './coordination/observe.js';
 export { followOwnership, type LossCause, type Ownership } from './coordination/ownership.js';
@@ -31,7 +34,7 @@ export {
 } from './coordination/wait.js';
 export { diagnostics, type TypedChannel } from './diagnostics.js';
 export { Backoff, type BackoffOptions, type RetryOptions, retry } from './internal/backoff.js';
-export { type Bytes, concat, describe, prefixEnd, toBuffer, toKey } from './internal/bytes.js';
+export { type Bytes, concat, describe, isUtf8, prefixEnd, toBuffer, toKey } from './internal/bytes.js';
 export { checkInt64, checkUint63, INT64_MAX, INT64_MIN, type Int64Range } from './internal/int64.js';
 export { bindLog, Log, type LogLevel, logOf } from './internal/log.js';
 export {

@@ -1,4 +1,3 @@
-import type * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'eventemitter3';
 import { diagnostics } from './diagnostics.js';
 import {
@@ -15,6 +14,7 @@ import type { CallOptions, Connection } from './internal/connection.js';
 import { toEtcdError } from './internal/error-map.js';
 import { logOf } from './internal/log.js';
 import { type LongTimer, longTimer } from './internal/timers.js';
+import type { StreamCall } from './internal/transport.js';
 import type {
   WireLeaseGrantResponse,
   WireLeaseKeepAliveResponse,
@@ -270,7 +270,7 @@ class LeaseRecord {
 export class LeaseManager {
   private readonly conn: Connection;
   private readonly tracked = new Map<bigint, LeaseRecord>();
-  private stream: grpc.ClientDuplexStream<{ ID: string }, WireLeaseKeepAliveResponse> | undefined;
+  private stream: StreamCall<{ ID: string }, WireLeaseKeepAliveResponse> | undefined;
   private streamIndex = 0;
   private opening: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;

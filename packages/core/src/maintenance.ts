@@ -1,6 +1,3 @@
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
 import { InvalidArgumentError, PermissionDeniedError } from './errors.js';
 import type { CallOptions, Connection } from './internal/connection.js';
 import { toEtcdError } from './internal/error-map.js';
@@ -313,16 +310,22 @@ export class MaintenanceApi {
     /** Its size in bytes. */
     bytes: number;
   }> {
+    // Loaded here, not at the top: the rest of core runs where there is no file system (browsers).
+    const [{ EventEmitter }, { createWriteStream }, { rename, rm }] = await Promise.all([
+      import('node:events'),
+      import('node:fs'),
+      import('node:fs/promises'),
+    ]);
     const tmp = `${path}.part`;
     const out = createWriteStream(tmp);
     let bytes = 0;
     try {
       for await (const chunk of this.snapshot(options)) {
         bytes += chunk.length;
-        if (!out.write(chunk)) await once(out, 'drain');
+        if (!out.write(chunk)) await EventEmitter.once(out, 'drain');
       }
       out.end();
-      await once(out, 'finish');
+      await EventEmitter.once(out, 'finish');
       await rename(tmp, path);
       return { path, bytes };
     } catch (err) {

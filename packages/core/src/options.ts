@@ -68,6 +68,13 @@ export interface EtcdOptions {
   logger?: Logger;
   /** The rate window of the logger, per condition. Default 30000. */
   logIntervalMs?: number;
+  /**
+   * How calls reach etcd: 'grpc' (grpc-js over HTTP/2, the default on Node) or 'gateway' (etcd's
+   * HTTP/JSON gateway through `fetch`: Bun, Deno, edge runtimes, browsers; see the README's
+   * "Transports"). Default: ETCDKIT_TRANSPORT when set, else 'grpc' (the browser/edge entry:
+   * 'gateway').
+   */
+  transport?: 'grpc' | 'gateway';
 }
 
 /** {@link EtcdOptions} with every default filled in, as {@link defaults} returns them. */
@@ -111,6 +118,8 @@ export interface ResolvedOptions {
   logger: Logger | undefined;
   /** See {@link EtcdOptions.logIntervalMs}. */
   logIntervalMs: number;
+  /** See {@link EtcdOptions.transport}; `undefined`: the entry point's default. */
+  transport: 'grpc' | 'gateway' | undefined;
 }
 
 /** The largest delay Node's timers accept (2^31-1 ms, about 24.8 days); longer ones fire at once. */
@@ -133,6 +142,7 @@ const OPTION_NAMES: readonly (keyof EtcdOptions)[] = [
   'watchStreamIdleMs',
   'logger',
   'logIntervalMs',
+  'transport',
 ];
 
 function shown(v: unknown): string {
@@ -143,7 +153,7 @@ function shown(v: unknown): string {
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 }
 
 /** Refuse names not in `known`: a misspelt option must not pass silently. */
@@ -177,8 +187,31 @@ function whole(name: string, v: unknown, fallback: number, min: number, max: num
   return v;
 }
 
+/** An environment variable, where the runtime has them (not in a browser). */
+function env(name: string): string | undefined {
+  const p = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  return p?.env?.[name];
+}
+
+const TRANSPORTS = ['grpc', 'gateway'] as const;
+
+function transportOption(v: unknown): ResolvedOptions['transport'] {
+  let name = 'transport';
+  if (v === undefined) {
+    v = env('ETCDKIT_TRANSPORT') || undefined;
+    name = 'ETCDKIT_TRANSPORT';
+  }
+  if (v === undefined) return undefined;
+  if (!TRANSPORTS.includes(v as 'grpc'))
+    throw new InvalidArgumentError(
+      `${name} must be 'grpc' (grpc-js, HTTP/2) or 'gateway' (etcd's HTTP/JSON gateway over fetch), got ${shown(v)}`,
+    );
+  return v as 'grpc' | 'gateway';
+}
+
 function endpointList(v: unknown): string[] {
-  const fromEnv = process.env.ETCD_ENDPOINTS?.split(',')
+  const fromEnv = env('ETCD_ENDPOINTS')
+    ?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
   let list: string[];
@@ -285,5 +318,6 @@ export function defaults(options: EtcdOptions = {}): ResolvedOptions {
       o.autoSyncIntervalMs === undefined ? undefined : ms('autoSyncIntervalMs', o.autoSyncIntervalMs, 0),
     logger: o.logger as Logger | undefined,
     logIntervalMs: ms('logIntervalMs', o.logIntervalMs, DEFAULT_LOG_INTERVAL_MS, true),
+    transport: transportOption(o.transport),
   };
 }

@@ -1,4 +1,3 @@
-import type * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'eventemitter3';
 import { diagnostics } from './diagnostics.js';
 import {
@@ -18,6 +17,8 @@ import type { Connection } from './internal/connection.js';
 import { toEtcdError } from './internal/error-map.js';
 import type { KeySelector, Keyspace } from './internal/keyspace.js';
 import { logOf } from './internal/log.js';
+import { unref } from './internal/signals.js';
+import type { StreamCall } from './internal/transport.js';
 import type {
   WireEvent,
   WireWatchCreateRequest,
@@ -446,7 +447,7 @@ export interface WatchHubStats {
  */
 export class WatchHub {
   private readonly conn: Connection;
-  private stream: grpc.ClientDuplexStream<WireWatchRequest, WireWatchResponse> | undefined;
+  private stream: StreamCall<WireWatchRequest, WireWatchResponse> | undefined;
   private streamIndex = 0;
   private opening = false;
   /** One create is out to learn etcd's revision; the other pending watches wait for its answer. */
@@ -601,7 +602,7 @@ export class WatchHub {
       this.idleTimer = undefined;
       if (this.watchers.size === 0 && this.creating.length === 0) this.closeStream();
     }, this.idleMs);
-    this.idleTimer.unref();
+    unref(this.idleTimer);
     this.refStream(false);
   }
 

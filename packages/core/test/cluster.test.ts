@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTcpProxy, type TcpProxy } from '@etcdkit/testkit';
-import { uniquePrefix, until, useCluster } from '@etcdkit/testkit/vitest';
+import { testTransport, uniquePrefix, until, useCluster } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import { Etcd, type EtcdError, FutureRevisionError, type WatchBatch } from '../src/index.js';
 
@@ -84,7 +84,9 @@ describe('a 3-member cluster', () => {
       await watcher.close();
       await writer.close();
     }
-  });
+    // 5000 serial writes through two member restarts: on a loaded machine (and over the
+    // gateway, whose calls cost more client CPU) that outlasts the default minute.
+  }, 180_000);
 
   it('replaces a connection that stays open but answers nothing (keepalive pings), and cut connections, without losing events', async () => {
     const proxies: TcpProxy[] = await Promise.all(t.cluster.members.map((m) => startTcpProxy(m.endpoint)));
@@ -191,8 +193,13 @@ describe('cluster and maintenance calls', () => {
         }
       }
     };
-    const hashes = await Promise.all(t.cluster.endpoints.map(hashAt));
-    expect(new Set(hashes.map((h) => h.hash)).size).toBe(1);
+    if (testTransport() === 'gateway') {
+      // etcd 3.4's gateway routes HashKV nowhere (its path is Hash's): a typed error says so.
+      await expect(etcd.maintenance.hashKv(rev)).rejects.toThrow(/HTTP gateway .* has no route/);
+    } else {
+      const hashes = await Promise.all(t.cluster.endpoints.map(hashAt));
+      expect(new Set(hashes.map((h) => h.hash)).size).toBe(1);
+    }
 
     const health = await etcd.maintenance.healthAll();
     expect(health.every((h) => h.healthy)).toBe(true);

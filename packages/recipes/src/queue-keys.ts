@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   type Bytes,
   compare,
@@ -38,7 +37,7 @@ export function outcomeUnknown(err: unknown): boolean {
  */
 export async function putNew(etcd: Etcd, base: string, value: Bytes): Promise<string> {
   for (;;) {
-    const key = `${base}${randomBytes(8).toString('hex')}`;
+    const key = `${base}${Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex')}`;
     const r = await etcd
       .txn()
       .if(compare.createRevision(key, '==', 0))

@@ -28,6 +28,14 @@ export type {
 } from './child-process.js';
 export { killChildren, spawnProcess, spawnTs, TYPESCRIPT_LOADER } from './child-process.js';
 
+/**
+ * The transport the clients of this test run use: the suite runs some files twice, once per
+ * transport (vitest.config.ts), with ETCDKIT_TRANSPORT, which is also the clients' default.
+ */
+export function testTransport(): 'grpc' | 'gateway' {
+  return process.env.ETCDKIT_TRANSPORT === 'gateway' ? 'gateway' : 'grpc';
+}
+
 /** What useEtcd() and useCluster() give a test file; read it inside tests and hooks. */
 export interface EtcdFixture {
   /** The client endpoints. */

@@ -1,5 +1,6 @@
 import { AbortError } from '../errors.js';
 import type { Etcd } from '../etcd.js';
+import { unref } from '../internal/signals.js';
 import type { KeyValue } from '../kv.js';
 import type { WatchBatch, Watcher } from '../watch.js';
 
@@ -73,7 +74,7 @@ export class DeleteFollower {
     if (this.regs.size === 0 && !this.failure) {
       // Kept a little while: the next wait on this prefix then needs no watch and no read.
       this.lingerTimer = setTimeout(() => this.close(), LINGER_MS);
-      this.lingerTimer.unref();
+      unref(this.lingerTimer);
     }
   }
 

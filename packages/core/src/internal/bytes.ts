@@ -44,3 +44,15 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return typeof value;
 }
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Whether `b` is valid UTF-8 (node:buffer's isUtf8, without Node built-ins: browsers run this too). */
+export function isUtf8(b: Uint8Array): boolean {
+  try {
+    strictUtf8.decode(b);
+    return true;
+  } catch {
+    return false;
+  }
+}

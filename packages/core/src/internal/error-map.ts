@@ -1,4 +1,3 @@
-import { status } from '@grpc/grpc-js';
 import {
   AbortError,
   AuthFailedError,
@@ -16,6 +15,7 @@ import {
   UnavailableError,
   UnknownEtcdError,
 } from '../errors.js';
+import { status } from './status.js';
 
 /** What the failed call was, so the error can say so. */
 export interface CallContext {

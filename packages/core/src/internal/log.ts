@@ -1,4 +1,5 @@
-import { debuglog, inspect } from 'node:util';
+import type * as util from 'node:util';
+import { nodeBuiltin } from './node-builtin.js';
 
 /**
  * What the `logger` option takes: the shape of pino, bunyan and console (`console` itself
@@ -28,7 +29,11 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 /** One rate window per condition: a condition repeating within it is counted, not logged. */
 export const DEFAULT_LOG_INTERVAL_MS = 30_000;
 
-const nodeDebug = debuglog('etcdkit');
+// NODE_DEBUG=etcdkit where the runtime has node:util; elsewhere only a given logger prints.
+const nodeUtil = nodeBuiltin<typeof util>('node:util');
+const nodeDebug = nodeUtil?.debuglog('etcdkit') ?? Object.assign(() => {}, { enabled: false });
+const inspect = (v: unknown, o: util.InspectOptions): string =>
+  nodeUtil ? nodeUtil.inspect(v, o) : JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x));
 
 /**
  * etcdkit's own lines, for what is worth one: a failover, a session lost, a retry with backoff.

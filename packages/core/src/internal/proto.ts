@@ -1,6 +1,7 @@
 import { fromJSON, type MethodDefinition, type Options } from '@grpc/proto-loader';
 import { InvalidArgumentError } from '../errors.js';
 import { descriptor } from './descriptor.js';
+import type { ServiceName } from './transport.js';
 
 /**
  * How messages map to JavaScript. The schema itself is compiled in (descriptor.ts, generated from
@@ -20,8 +21,6 @@ export const loaderOptions = {
 // Built on first use, once per process: every client shares the (immutable) definitions, and
 // importing the package costs nothing until a connection makes its first call.
 let definition: ReturnType<typeof fromJSON> | undefined;
-
-export type ServiceName = 'KV' | 'Watch' | 'Lease' | 'Cluster' | 'Maintenance' | 'Auth';
 
 // biome-ignore lint/suspicious/noExplicitAny: the wire layer is typed by internal/wire.ts at each call site
 export type AnyMethod = MethodDefinition<any, any>;

@@ -1,5 +1,4 @@
 import { RequestTooLargeError } from '../errors.js';
-import { method } from './proto.js';
 import type { WirePutRequest, WireTxnRequest } from './wire.js';
 
 /**
@@ -88,11 +87,22 @@ function txnBound(r: WireTxnRequest): number {
   return bytes + items * 128;
 }
 
+/**
+ * How to encode a TxnRequest for its exact length. The gRPC transport sets it (it carries the
+ * protobuf encoder); without it (the browser/edge build) the bound is used, which refuses a txn a
+ * little earlier than etcd would, never later.
+ */
+let encodedTxnLength: ((r: WireTxnRequest) => number) | undefined;
+
+export function setTxnEncoder(encode: (r: WireTxnRequest) => number): void {
+  encodedTxnLength = encode;
+}
+
 /** The encoded length of a TxnRequest: encoded for real only when it may come near the limit. */
 function txnRequestLength(r: WireTxnRequest, limit: number): number {
   const bound = txnBound(r);
-  if (bound + 64 <= limit) return bound;
-  return method('KV', 'Txn').requestSerialize(r).length;
+  if (bound + 64 <= limit || !encodedTxnLength) return bound;
+  return encodedTxnLength(r);
 }
 
 /** The size etcd compares with --max-request-bytes for this write. */

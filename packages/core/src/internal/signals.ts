@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { AbortError } from '../errors.js';
 
 /** One signal that aborts when any of its sources does, with that source's reason. */
@@ -47,7 +46,24 @@ export function linkSignals(...signals: (AbortSignal | undefined)[]): LinkedSign
 /** Wait `ms`. Resolves true when the time passed, false as soon as `signal` aborts. Never rejects. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
   if (signal?.aborted) return Promise.resolve(false);
-  return delay(ms, true, signal ? { signal, ref: false } : { ref: false }).catch(() => false);
+  return new Promise<boolean>((resolve) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    // A sleep does not keep the process alive on its own (where timers can be unreferenced).
+    unref(timer);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Let a timer not keep the process alive, where the runtime has that notion (not in browsers). */
+export function unref(timer: unknown): void {
+  (timer as { unref?: () => void } | undefined)?.unref?.();
 }
 
 /** Wait for `p` unless `signal` fires first; then reject with the signal's reason. */

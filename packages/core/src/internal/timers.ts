@@ -1,3 +1,5 @@
+import { unref } from './signals.js';
+
 /** The longest delay Node's setTimeout takes as given; a longer one fires after 1 ms instead. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -17,7 +19,7 @@ export function longTimer(fn: () => void, ms: number, options: { unref?: boolean
   const arm = (): void => {
     const left = at - Date.now();
     timer = left > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(fn, Math.max(0, left));
-    if (options.unref) timer.unref();
+    if (options.unref) unref(timer);
   };
   arm();
   return {

@@ -1,0 +1,284 @@
+import * as grpc from '@grpc/grpc-js';
+import { AbortError, ClientClosedError, type DialAttempt, DialTimeoutError } from '../errors.js';
+import type { ResolvedOptions } from '../options.js';
+import { type AnyMethod, method } from './proto.js';
+import { setTxnEncoder } from './request-size.js';
+import {
+  type Endpoint,
+  type ReadCall,
+  registerTransport,
+  type ServiceName,
+  type StreamCall,
+  type StreamOptions,
+  type Transport,
+  type UnaryCall,
+} from './transport.js';
+
+const { READY, SHUTDOWN, TRANSIENT_FAILURE } = grpc.connectivityState;
+
+function pem(v: string | Uint8Array | undefined): Buffer | null {
+  return v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(v as string);
+}
+
+type Methods = Record<ServiceName, Record<string, AnyMethod>>;
+
+// Resolved once per process, on first use: a call then finds its method by two property reads.
+let methods: Methods | undefined;
+function methodTable(): Methods {
+  if (!methods) {
+    const table = {} as Methods;
+    const names: Record<ServiceName, string[]> = {
+      KV: ['Range', 'Put', 'DeleteRange', 'Txn', 'Compact'],
+      Watch: ['Watch'],
+      Lease: ['LeaseGrant', 'LeaseRevoke', 'LeaseKeepAlive', 'LeaseTimeToLive', 'LeaseLeases'],
+      Cluster: ['MemberAdd', 'MemberRemove', 'MemberUpdate', 'MemberList', 'MemberPromote'],
+      Maintenance: ['Alarm', 'Status', 'Defragment', 'Hash', 'HashKV', 'Snapshot', 'MoveLeader', 'Downgrade'],
+      Auth: [
+        'AuthEnable',
+        'AuthDisable',
+        'AuthStatus',
+        'Authenticate',
+        'UserAdd',
+        'UserGet',
+        'UserList',
+        'UserDelete',
+        'UserChangePassword',
+        'UserGrantRole',
+        'UserRevokeRole',
+        'RoleAdd',
+        'RoleGet',
+        'RoleList',
+        'RoleDelete',
+        'RoleGrantPermission',
+        'RoleRevokePermission',
+      ],
+    };
+    for (const [svc, list] of Object.entries(names) as [ServiceName, string[]][]) {
+      const row: Record<string, AnyMethod> = Object.create(null);
+      for (const n of list) {
+        try {
+          row[n] = method(svc, n);
+        } catch {
+          // not in this schema (a newer etcd's call): resolved by name if ever used
+        }
+      }
+      table[svc] = row;
+    }
+    methods = table;
+  }
+  return methods;
+}
+
+function find(service: ServiceName, name: string): AnyMethod {
+  return methodTable()[service][name] ?? method(service, name);
+}
+
+/** etcd over gRPC (grpc-js): one channel per endpoint, created on first use. */
+export class GrpcTransport implements Transport {
+  readonly kind = 'grpc' as const;
+  private readonly endpoints: readonly Endpoint[];
+  private readonly options: ResolvedOptions;
+  private readonly clients: (grpc.Client | undefined)[] = [];
+  private readonly credentials: grpc.ChannelCredentials;
+  private readonly inflight = new Set<{ cancel(): void }>();
+  private closed = false;
+
+  constructor(endpoints: readonly Endpoint[], options: ResolvedOptions) {
+    this.endpoints = endpoints;
+    this.options = options;
+    const tls = options.tls ?? {};
+    this.credentials = endpoints[0]?.secure
+      ? grpc.credentials.createSsl(pem(tls.ca), pem(tls.key), pem(tls.cert))
+      : grpc.credentials.createInsecure();
+  }
+
+  private client(i: number): grpc.Client {
+    let c = this.clients[i];
+    if (!c) {
+      const o = this.options;
+      const channelOptions: grpc.ChannelOptions = {
+        'grpc.keepalive_time_ms': o.keepaliveTimeMs,
+        'grpc.keepalive_timeout_ms': o.keepaliveTimeoutMs,
+        // etcd's server refuses pings on connections without streams.
+        'grpc.keepalive_permit_without_calls': 0,
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 1000,
+        'grpc.max_receive_message_length': 2 ** 31 - 1,
+        'grpc.max_send_message_length': 2 ** 31 - 1,
+        'grpc.use_local_subchannel_pool': 1,
+        'grpc.service_config_disable_resolution': 1,
+      };
+      if (o.tls?.serverName) channelOptions['grpc.ssl_target_name_override'] = o.tls.serverName;
+      c = new grpc.Client(this.endpoints[i]!.address, this.credentials, channelOptions);
+      this.clients[i] = c;
+    }
+    return c;
+  }
+
+  ready(i: number): boolean {
+    return this.client(i).getChannel().getConnectivityState(false) === READY;
+  }
+
+  failed(_i: number): void {
+    // grpc-js follows each channel's state itself.
+  }
+
+  dial(order: number[], deadline: number, signal: AbortSignal | undefined): Promise<number> {
+    const n = this.endpoints.length;
+    return new Promise<number>((resolve, reject) => {
+      let done = false;
+      const states: string[] = new Array(n).fill('IDLE');
+      const reasons: (string | undefined)[] = new Array(n).fill(undefined);
+      const failures: (Error | undefined)[] = new Array(n).fill(undefined);
+      const finish = (err: Error | undefined, i?: number) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(i!);
+      };
+      const onAbort = () =>
+        finish(new AbortError('connecting to etcd was aborted', { cause: signal?.reason }));
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const ms = Math.max(0, deadline - Date.now());
+      const timer = setTimeout(() => {
+        const attempts: DialAttempt[] = order.map((i) => ({
+          endpoint: this.endpoints[i]!.label,
+          reason: reasons[i] ?? `no connection (state ${states[i]})`,
+        }));
+        const tried = attempts.map((a) => `${a.endpoint} (${a.reason})`);
+        const tls = reasons.some((r) => r && /certificate|CERT_|self.signed|SSL|TLS|handshake/i.test(r));
+        const causes = order.map((i) => failures[i]).filter((e): e is Error => e !== undefined);
+        finish(
+          new DialTimeoutError(
+            `could not connect to etcd within ${ms} ms; tried ${tried.join(', ')}. ` +
+              (tls
+                ? 'The TLS handshake failed: the server certificate did not verify against tls.ca (or the client certificate was refused); check tls.ca, tls.cert, tls.key and tls.serverName'
+                : 'Check that etcd runs there, the scheme (http/https) and TLS settings, or raise dialTimeoutMs'),
+            attempts,
+            causes.length === 0
+              ? {}
+              : {
+                  cause:
+                    causes.length === 1 ? causes[0] : new AggregateError(causes, 'every endpoint failed'),
+                },
+          ),
+        );
+      }, ms);
+      const watch = (i: number) => {
+        if (done || this.closed) return finish(this.closed ? new ClientClosedError() : undefined, i);
+        const ch = this.client(i).getChannel();
+        const s = ch.getConnectivityState(true);
+        states[i] = grpc.connectivityState[s] ?? String(s);
+        if (s === READY) return finish(undefined, i);
+        if (s === SHUTDOWN) return;
+        if (s === TRANSIENT_FAILURE && reasons[i] === undefined)
+          this.probe(i, (r, e) => {
+            reasons[i] = r;
+            failures[i] = e;
+          });
+        ch.watchConnectivityState(s, deadline, (err) => {
+          if (!err) watch(i);
+        });
+      };
+      for (const i of order) watch(i);
+    });
+  }
+
+  /** Learn why a failing channel fails: a call on it is refused at once with the last connection error. */
+  private probe(i: number, report: (reason: string, err: Error) => void): void {
+    const m = find('Maintenance', 'Status');
+    this.client(i).makeUnaryRequest(
+      m.path,
+      m.requestSerialize,
+      m.responseDeserialize,
+      {},
+      new grpc.Metadata(),
+      { deadline: Date.now() + 1000 },
+      (err) => {
+        if (err)
+          report(
+            err.details
+              .replace(/^No connection established\. Last error: /, '')
+              .replace(/^Error: /, '')
+              .replace(/\.? ?Resolution note: ?$/, '')
+              .trim(),
+            err,
+          );
+      },
+    );
+  }
+
+  private metadata(token: string | undefined, requireLeader?: boolean): grpc.Metadata {
+    const md = new grpc.Metadata();
+    if (token !== undefined) md.set('token', token);
+    if (requireLeader) md.set('hasleader', 'true');
+    return md;
+  }
+
+  unary<Req, Res>(i: number, service: ServiceName, name: string, req: Req, c: UnaryCall): Promise<Res> {
+    const m = find(service, name);
+    const md = this.metadata(c.token);
+    const signal = c.signal;
+    return new Promise<Res>((resolve, reject) => {
+      const onAbort = () => call.cancel();
+      const call = this.client(i).makeUnaryRequest<Req, Res>(
+        m.path,
+        m.requestSerialize,
+        m.responseDeserialize,
+        req,
+        md,
+        { deadline: c.deadline },
+        (err, res) => {
+          this.inflight.delete(call);
+          signal?.removeEventListener('abort', onAbort);
+          if (err) reject(err);
+          else resolve(res as Res);
+        },
+      );
+      this.inflight.add(call);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  serverStream<Req, Res>(
+    i: number,
+    service: ServiceName,
+    name: string,
+    req: Req,
+    o: StreamOptions,
+  ): ReadCall<Res> {
+    const m = find(service, name);
+    return this.client(i).makeServerStreamRequest<Req, Res>(
+      m.path,
+      m.requestSerialize,
+      m.responseDeserialize,
+      req,
+      this.metadata(o.token, o.requireLeader),
+      {},
+    ) as unknown as ReadCall<Res>;
+  }
+
+  bidi<Req, Res>(i: number, service: ServiceName, name: string, o: StreamOptions): StreamCall<Req, Res> {
+    const m = find(service, name);
+    return this.client(i).makeBidiStreamRequest<Req, Res>(
+      m.path,
+      m.requestSerialize,
+      m.responseDeserialize,
+      this.metadata(o.token, o.requireLeader),
+      {},
+    );
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const c of this.inflight) c.cancel();
+    this.inflight.clear();
+    for (const c of this.clients) c?.close();
+  }
+}
+
+registerTransport('grpc', (endpoints, options) => new GrpcTransport(endpoints, options));
+setTxnEncoder((r) => find('KV', 'Txn').requestSerialize(r).length);
