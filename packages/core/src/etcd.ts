@@ -26,6 +26,7 @@ import {
   type RangeOptions,
   type RangeResult,
   type Revision,
+  revisionString,
   toKeyValue,
   toRangeRequest,
 } from './kv.js';
@@ -34,16 +35,7 @@ import { MaintenanceApi } from './maintenance.js';
 import { defaults, type EtcdOptions } from './options.js';
 import { newSession, type Session, type SessionOptions } from './session.js';
 import { runStm, type StmOptions, type StmTx } from './stm.js';
-import {
-  deleteRequest,
-  putRequest,
-  Txn,
-  type TxnBranches,
-  type TxnResult,
-  toTxnResult,
-  txnRequest,
-  type WireContext,
-} from './txn.js';
+import { deleteRequest, putRequest, Txn, type TxnResult, toTxnResult, type WireContext } from './txn.js';
 import { bindWatchHub, type Watcher, WatchHub, type WatchOptions } from './watch.js';
 
 export interface EtcdEvents {
@@ -225,9 +217,14 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     return new Etcd(undefined, { [internal]: { shared: this.shared, ks: this.ks.child(prefix) } });
   }
 
-  async get(key: Bytes, options: GetOptions = {}): Promise<KeyValue | undefined> {
-    const r = await this.range({ key, ...options });
-    return r.kvs[0];
+  async get(key: Bytes, options?: GetOptions): Promise<KeyValue | undefined> {
+    this.assertOpen();
+    const req: WireRangeRequest = { key: this.ks.key(key) };
+    if (options?.revision !== undefined) req.revision = revisionString(options.revision);
+    if (options?.serializable) req.serializable = true;
+    const r = await this.rawRange(req, options);
+    const kv = r.kvs[0];
+    return kv ? toKeyValue(kv, this.ks) : undefined;
   }
 
   async range(options: RangeOptions & CallOptions): Promise<RangeResult> {
@@ -242,11 +239,12 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     };
   }
 
-  private rawRange(req: WireRangeRequest, o: CallOptions): Promise<WireRangeResponse> {
+  private rawRange(req: WireRangeRequest, o: CallOptions | undefined): Promise<WireRangeResponse> {
     return this.shared.conn.unary<WireRangeRequest, WireRangeResponse>('KV', 'Range', req, {
       idempotent: true,
-      ...o,
-      context: { key: req.key as Buffer, revision: BigInt(req.revision ?? 0) },
+      timeoutMs: o?.timeoutMs,
+      signal: o?.signal,
+      context: { key: req.key as Buffer, revision: req.revision === undefined ? 0n : BigInt(req.revision) },
     });
   }
 
@@ -279,8 +277,12 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     checkPutSize(req, this.wire.maxRequestBytes, this.shared.conn.options.auth?.username);
     const r = await this.shared.conn.unary<typeof req, WirePutResponse>('KV', 'Put', req, {
       idempotent: false,
-      ...options,
-      context: { key: req.key as Buffer, ...(options.lease !== undefined ? { leaseId: options.lease } : {}) },
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+      context:
+        options.lease !== undefined
+          ? { key: req.key as Buffer, leaseId: options.lease }
+          : { key: req.key as Buffer },
     });
     const out: PutResult = { revision: BigInt(r.header.revision) };
     if (r.prevKv) out.prevKv = toKeyValue(r.prevKv, this.ks);
@@ -292,7 +294,8 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     const req = deleteRequest(target, options, this.wire);
     const r = await this.shared.conn.unary<typeof req, WireDeleteRangeResponse>('KV', 'DeleteRange', req, {
       idempotent: false,
-      ...options,
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
       context: { key: req.key as Buffer },
     });
     return {
@@ -304,19 +307,26 @@ export class Etcd extends EventEmitter<EtcdEvents> {
 
   /** Build a transaction: `txn().if(...compares).then(...ops).else(...ops).commit()`. */
   txn(): Txn {
-    return new Txn((branches, readOnly, o) => this.commit(branches, readOnly, o));
+    return new Txn(this.wire, this.runTxn);
   }
 
-  private async commit(branches: TxnBranches, readOnly: boolean, o: CallOptions = {}): Promise<TxnResult> {
+  // Bound once per client rather than a closure per txn().
+  private readonly runTxn = (req: WireTxnRequest, readOnly: boolean, o?: CallOptions): Promise<TxnResult> =>
+    this.commit(req, readOnly, o);
+
+  private async commit(
+    req: WireTxnRequest,
+    readOnly: boolean,
+    o: CallOptions | undefined,
+  ): Promise<TxnResult> {
     this.assertOpen();
-    const req = txnRequest(branches, this.wire);
     // A read-only txn is served without going through raft, where etcd checks the size.
     if (!readOnly) checkTxnSize(req, this.wire.maxRequestBytes, this.shared.conn.options.auth?.username);
-    const read = oldestRead(req);
     const r = await this.shared.conn.unary<WireTxnRequest, WireTxnResponse>('KV', 'Txn', req, {
       idempotent: readOnly,
-      ...o,
-      ...(read ? { context: read } : {}),
+      timeoutMs: o?.timeoutMs,
+      signal: o?.signal,
+      context: oldestRead(req),
     });
     return toTxnResult(r, this.ks);
   }

@@ -61,6 +61,23 @@ function int64(v: Revision | bigint, what: string): string {
   return revisionString(v, what)!;
 }
 
+/**
+ * An operation's or compare's wire form, built on first use by a client (its namespace and size
+ * limit) and kept: an op used in many transactions of one client is built once. Keys and values
+ * are taken as they are at that first use.
+ */
+function once<T>(build: (ctx: WireContext) => T): (ctx: WireContext) => T {
+  let seen: WireContext | undefined;
+  let wire: T | undefined;
+  return (ctx) => {
+    if (ctx !== seen) {
+      wire = build(ctx);
+      seen = ctx;
+    }
+    return wire as T;
+  };
+}
+
 function makeCompare(
   key: Bytes,
   operator: CompareOp,
@@ -70,11 +87,11 @@ function makeCompare(
   const res = result(operator);
   return {
     kind: 'compare',
-    toWire(ctx) {
+    toWire: once((ctx) => {
       const c: WireCompare = { result: res, target, key: ctx.ks.key(key) };
       operand(c);
       return c;
-    },
+    }),
   };
 }
 
@@ -146,7 +163,9 @@ export function deleteRequest(
   const sel = typeof target === 'string' || target instanceof Uint8Array ? { key: target } : target;
   if (sel === null || typeof sel !== 'object')
     throw new InvalidArgumentError('delete needs a key or { prefix | key, end | fromKey }');
-  const req: WireDeleteRangeRequest = { ...ctx.ks.range(sel) };
+  const range = ctx.ks.range(sel);
+  const req: WireDeleteRangeRequest = { key: range.key };
+  if (range.rangeEnd !== undefined) req.rangeEnd = range.rangeEnd;
   if (o?.prevKv) req.prevKv = true;
   return req;
 }
@@ -162,26 +181,27 @@ export const op = {
   put: (key: Bytes, value: Bytes, options?: PutOptions): Op => ({
     kind: 'op',
     readOnly: false,
-    toWire: (ctx) => ({ requestPut: putRequest(key, value, options, ctx) }),
+    toWire: once((ctx) => ({ requestPut: putRequest(key, value, options, ctx) })),
   }),
   get: (target: Bytes | RangeOptions): Op => ({
     kind: 'op',
     readOnly: true,
-    toWire: (ctx) => ({
+    toWire: once((ctx) => ({
       requestRange: toRangeRequest(
         typeof target === 'string' || target instanceof Uint8Array ? { key: target } : target,
         ctx.ks,
       ),
-    }),
+    })),
   }),
   delete: (target: DeleteTarget, options?: DeleteOptions): Op => ({
     kind: 'op',
     readOnly: false,
-    toWire: (ctx) => ({ requestDeleteRange: deleteRequest(target, options, ctx) }),
+    toWire: once((ctx) => ({ requestDeleteRange: deleteRequest(target, options, ctx) })),
   }),
   txn: (branches: TxnBranches): Op => ({
     kind: 'op',
-    readOnly: [...(branches.then ?? []), ...(branches.else ?? [])].every((o) => o.readOnly),
+    readOnly:
+      (branches.then ?? []).every((o) => o.readOnly) && (branches.else ?? []).every((o) => o.readOnly),
     toWire: (ctx) => ({ requestTxn: txnRequest(branches, ctx) }),
   }),
 };
@@ -253,38 +273,65 @@ export function toTxnResult(r: WireTxnResponse, ks: Keyspace): TxnResult {
   };
 }
 
-/** A transaction being built: `etcd.txn().if(...).then(...).else(...).commit()`. */
-export class Txn {
-  private readonly compares: Compare[] = [];
-  private readonly success: Op[] = [];
-  private readonly failure: Op[] = [];
-  private readonly run: (
-    branches: TxnBranches,
-    readOnly: boolean,
-    o?: { signal?: AbortSignal; timeoutMs?: number },
-  ) => Promise<TxnResult>;
+/** What commit() hands to the client: the request, built once, and how it may be sent. */
+export type TxnRunner = (
+  req: WireTxnRequest,
+  readOnly: boolean,
+  o?: { signal?: AbortSignal; timeoutMs?: number },
+) => Promise<TxnResult>;
 
-  constructor(run: Txn['run']) {
+/**
+ * A transaction being built: `etcd.txn().if(...).then(...).else(...).commit()`. Each compare and
+ * operation is put in wire form as it is added, once: commit() sends what was built. An
+ * operation that cannot be built (a bad key, a value over the size limit) is reported by
+ * commit(), as a rejection, like every other failure of the transaction.
+ */
+export class Txn {
+  private readonly ctx: WireContext;
+  private readonly req: WireTxnRequest = { compare: [], success: [], failure: [] };
+  private readOnly = true;
+  private failure: { error: unknown } | undefined;
+  private readonly run: TxnRunner;
+
+  constructor(ctx: WireContext, run: TxnRunner) {
+    this.ctx = ctx;
     this.run = run;
   }
 
   if(...compares: Compare[]): this {
-    this.compares.push(...check(compares, 'compare', 'txn().if()'));
+    check(compares, 'compare', 'txn().if()');
+    if (this.failure) return this;
+    try {
+      for (const c of compares) this.req.compare.push(c.toWire(this.ctx));
+    } catch (error) {
+      this.failure = { error };
+    }
     return this;
   }
 
   then(...ops: Op[]): this {
-    this.success.push(...check(ops, 'op', 'txn().then()'));
-    return this;
+    return this.add(this.req.success, check(ops, 'op', 'txn().then()'));
   }
 
   else(...ops: Op[]): this {
-    this.failure.push(...check(ops, 'op', 'txn().else()'));
+    return this.add(this.req.failure, check(ops, 'op', 'txn().else()'));
+  }
+
+  private add(branch: WireRequestOp[], ops: Op[]): this {
+    if (this.failure) return this;
+    try {
+      for (const o of ops) {
+        branch.push(o.toWire(this.ctx));
+        if (!o.readOnly) this.readOnly = false;
+      }
+    } catch (error) {
+      this.failure = { error };
+    }
     return this;
   }
 
   commit(options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<TxnResult> {
-    const readOnly = [...this.success, ...this.failure].every((o) => o.readOnly);
-    return this.run({ if: this.compares, then: this.success, else: this.failure }, readOnly, options);
+    if (this.failure) return Promise.reject(this.failure.error);
+    return this.run(this.req, this.readOnly, options);
   }
 }

@@ -94,8 +94,10 @@ export class DeleteFollower {
   private apply(b: WatchBatch): void {
     this.processed = b.revision;
     if (b.events.length === 0) return;
-    if (this.joining > 0) for (const ev of b.events) this.log.set(ev.kv.key.toString('latin1'), b.revision);
-    for (const reg of this.regs) reg.deleted(b.revision, b.events);
+    // Each key spelled once per batch, not once per waiter.
+    const keys = b.events.map((ev) => ev.kv.key.toString('latin1'));
+    if (this.joining > 0) for (const k of keys) this.log.set(k, b.revision);
+    for (const reg of this.regs) reg.deleted(b.revision, keys);
   }
 
   private fail(err: Error): void {
@@ -151,16 +153,23 @@ export class Registration {
     for (const [k, rev] of this.feed.started(revision)) this.remove(k, rev);
   }
 
-  /** @internal deletions of one revision */
-  deleted(revision: bigint, events: readonly { kv: KeyValue }[]): void {
+  /** @internal the keys (latin1) deleted at one revision; the waiter wakes only if one concerned it */
+  deleted(revision: bigint, keys: readonly string[]): void {
     if (this.state !== 'started' || revision <= this.since) return;
-    for (const ev of events) this.remove(ev.kv.key.toString('latin1'), revision);
-    this.poke();
+    let changed = false;
+    for (const k of keys) if (this.remove(k, revision)) changed = true;
+    if (changed) this.poke();
   }
 
-  private remove(k: string, revision: bigint): void {
-    if (k === this.mine) this.gone = true;
-    else if (this.ahead.delete(k) && revision > this.lastDeletion) this.lastDeletion = revision;
+  /** True when `k` was my key or one ahead of me. */
+  private remove(k: string, revision: bigint): boolean {
+    if (k === this.mine) {
+      this.gone = true;
+      return true;
+    }
+    if (!this.ahead.delete(k)) return false;
+    if (revision > this.lastDeletion) this.lastDeletion = revision;
+    return true;
   }
 
   /** @internal the feed broke: the waiter reads the queue again on a new one */

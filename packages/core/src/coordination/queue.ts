@@ -4,7 +4,7 @@ import { Backoff } from '../internal/backoff.js';
 import { type Bytes, toBuffer } from '../internal/bytes.js';
 import type { KeyValue } from '../kv.js';
 import type { Session } from '../session.js';
-import { compare, type OpResponse, op } from '../txn.js';
+import { type Compare, compare, type Op, type OpResponse, op } from '../txn.js';
 import { followDeletes, type Registration } from './deletes.js';
 
 /**
@@ -62,12 +62,13 @@ export async function joinQueue(session: Session, o: JoinOptions): Promise<Ticke
   const feed = followDeletes(client, prefix, { create: false });
   const registration = feed?.register();
   try {
-    const queue = op.get({ prefix, sort: { target: 'create', order: 'ascend' }, keysOnly: !o.aheadValues });
+    const j = joinOps(session, prefix, key, o.aheadValues ?? false);
+    const put = o.value === undefined ? j.putEmpty : op.put(key, o.value, { lease: session.lease });
     const r = await client
       .txn()
-      .if(compare.createRevision(key, '==', 0))
-      .then(op.put(key, o.value ?? '', { lease: session.lease }), queue)
-      .else(op.get(key), queue)
+      .if(j.absent)
+      .then(put, j.queue)
+      .else(j.own, j.queue)
       .commit(o.signal ? { signal: o.signal } : {});
     const found = r.succeeded ? undefined : kvs(r.responses[0])[0];
     // Not found in the else branch cannot happen (compare and read are one txn): treat as a fresh key.
@@ -90,6 +91,35 @@ export async function joinQueue(session: Session, o: JoinOptions): Promise<Ticke
     registration?.end();
     throw err;
   }
+}
+
+/** The parts of a join that are the same every time a session joins a queue with one key. */
+interface JoinOps {
+  absent: Compare;
+  putEmpty: Op;
+  own: Op;
+  queue: Op;
+}
+const joinCache = new WeakMap<Session, Map<string, JoinOps>>();
+
+/** Built once per session and key (and their wire form once per client, see txn.ts): a lock taken again and again rebuilds nothing. */
+function joinOps(session: Session, prefix: Buffer, key: Buffer, aheadValues: boolean): JoinOps {
+  let m = joinCache.get(session);
+  if (!m) joinCache.set(session, (m = new Map()));
+  const id = `${aheadValues ? 'v' : 'k'}${prefix.length}:${prefix.toString('latin1')}${key.toString('latin1')}`;
+  let j = m.get(id);
+  if (!j) {
+    // A session uses a handful of queues: keep the cache from growing with one-off names.
+    if (m.size >= 64) m.clear();
+    j = {
+      absent: compare.createRevision(key, '==', 0),
+      putEmpty: op.put(key, '', { lease: session.lease }),
+      own: op.get(key),
+      queue: op.get({ prefix, sort: { target: 'create', order: 'ascend' }, keysOnly: !aheadValues }),
+    };
+    m.set(id, j);
+  }
+  return j;
 }
 
 /** Stop following the queue for this ticket (my turn came, or I leave). Safe to call twice. */
