@@ -8,7 +8,6 @@ import {
   LeaseNotFoundError,
   op,
   type Session,
-  SessionExpiredError,
 } from '@etcdkit/core';
 import {
   anyoneAhead,
