@@ -441,6 +441,7 @@ async function handOverByWaiters(ctx: BenchContext, counts: Counts): Promise<Ben
       let handovers = 0;
       let before: ServerCounters | undefined;
       let started: Promise<ServerCounters> | undefined;
+      let ended: Promise<ServerCounters> | undefined;
       const loops = sessions.map(async (session) => {
         const m = new Mutex(session, name);
         while (!stop.signal.aborted) {
@@ -457,6 +458,9 @@ async function handOverByWaiters(ctx: BenchContext, counts: Counts): Promise<Ben
             if (handovers === warm) started = serverCounters(ctx.endpoints[0]!);
           }
           if (handovers >= wanted) {
+            // Counted before the others are stopped: their leaving is no part of a hand-over.
+            ended = serverCounters(ctx.endpoints[0]!);
+            await ended;
             stop.abort();
             await m.unlock();
             return;
@@ -467,7 +471,7 @@ async function handOverByWaiters(ctx: BenchContext, counts: Counts): Promise<Ben
       });
       await Promise.all(loops);
       before = await started;
-      const after = await serverCounters(ctx.endpoints[0]!);
+      const after = await (ended ?? serverCounters(ctx.endpoints[0]!));
       latencies.sort((a, b) => a - b);
       const m: Measurement = {
         ops: latencies.length,
@@ -491,7 +495,7 @@ async function handOverByWaiters(ctx: BenchContext, counts: Counts): Promise<Ben
           unit: '',
           better: 'lower',
           samples: latencies.length,
-          note: `counted by etcd (/metrics), the release and the re-join of the one that released: ${describePerOp(d, latencies.length)}`,
+          note: `counted by etcd (/metrics); a hand-over is the release and the re-join of the one that released: ${describePerOp(d, latencies.length)}`,
         });
       }
     } finally {
