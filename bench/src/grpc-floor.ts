@@ -3,10 +3,50 @@
  * loader options @etcdkit/core uses. No retries, deadlines, metadata, failover or conversions:
  * what any etcd client on grpc-js pays at least, so etcdkit's overhead is what it adds above this.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import type * as GrpcJs from '@grpc/grpc-js';
+import type * as ProtoLoader from '@grpc/proto-loader';
+// Loaded first, so that its copy of grpc-js is in the module cache when the floor checks it.
+import '@etcdkit/core';
+
+/**
+ * grpc-js and proto-loader as @etcdkit/core resolves them: the floor must run on the very module
+ * copy etcdkit runs on (two copies of grpc-js in one process measured 14-24% apart here, whichever
+ * was the floor), so they are required from core's own location, not from the bench's.
+ */
+const coreRequire = createRequire(fileURLToPath(import.meta.resolve('@etcdkit/core/package.json')));
+const grpc = coreRequire('@grpc/grpc-js') as typeof GrpcJs;
+const { loadSync } = coreRequire('@grpc/proto-loader') as typeof ProtoLoader;
+
+/** Where a module resolves from a package's location (its real path), or undefined. */
+function resolvedFrom(req: NodeJS.Require, id: string): string | undefined {
+  try {
+    return realpathSync(req.resolve(id));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Checks, at start-up, that the floor's grpc-js is the module instance etcdkit loaded (the same
+ * file and the same object in the module cache); throws otherwise. Returns where it lives, and
+ * whether the etcd3 npm client resolves the same file (it reports, not a requirement).
+ */
+export function checkSameGrpc(): { path: string; etcd3Same: boolean } {
+  const path = resolvedFrom(coreRequire, '@grpc/grpc-js');
+  const cached = path === undefined ? undefined : coreRequire.cache[path]?.exports;
+  if (path === undefined || cached !== grpc)
+    throw new Error(
+      `bench: the grpc-js floor is not on @etcdkit/core's copy of @grpc/grpc-js (${path ?? 'not found'}); the comparison would not be fair`,
+    );
+  const etcd3Path = resolvedFrom(
+    createRequire(resolvedFrom(createRequire(import.meta.url), 'etcd3') ?? import.meta.url),
+    '@grpc/grpc-js',
+  );
+  return { path, etcd3Same: etcd3Path === path };
+}
 
 function protoDir(): string {
   // bench/dist/grpc-floor.js (built) or bench/src/grpc-floor.ts (run from source): both two up.
@@ -26,7 +66,7 @@ const definition = loadSync('rpc.proto', {
   oneofs: true,
 });
 
-type StubConstructor = grpc.ServiceClientConstructor;
+type StubConstructor = GrpcJs.ServiceClientConstructor;
 const pkg = grpc.loadPackageDefinition(definition) as unknown as {
   etcdserverpb: Record<'KV' | 'Watch' | 'Lease' | 'Maintenance', StubConstructor>;
 };
@@ -72,9 +112,9 @@ export interface RawLeaseKeepAliveResponse {
   TTL: string;
 }
 
-type Callback<T> = (err: grpc.ServiceError | null, res?: T) => void;
-type UnaryStub = (req: object, cb: Callback<unknown>) => grpc.ClientUnaryCall;
-type Stub = grpc.Client & Record<string, UnaryStub>;
+type Callback<T> = (err: GrpcJs.ServiceError | null, res?: T) => void;
+type UnaryStub = (req: object, cb: Callback<unknown>) => GrpcJs.ClientUnaryCall;
+type Stub = GrpcJs.Client & Record<string, UnaryStub>;
 
 function unary<T>(stub: Stub, name: string, req: object): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -100,7 +140,7 @@ export class GrpcFloor {
     const address = hostPort(endpoint);
     const creds = grpc.credentials.createInsecure();
     // A subchannel pool of its own, so the floor never shares a TCP connection with another client.
-    const options: grpc.ChannelOptions = { 'grpc.use_local_subchannel_pool': 1 };
+    const options: GrpcJs.ChannelOptions = { 'grpc.use_local_subchannel_pool': 1 };
     this.kv = new pkg.etcdserverpb.KV(address, creds, options) as unknown as Stub;
     const channelOverride = this.kv.getChannel();
     // Every service on the KV stub's channel: one connection, as a real client would have.
@@ -152,17 +192,17 @@ export class GrpcFloor {
   }
 
   /** A raw Watch stream: write `{ createRequest: {...} }`, read WatchResponses. */
-  watch(): grpc.ClientDuplexStream<object, RawWatchResponse> {
+  watch(): GrpcJs.ClientDuplexStream<object, RawWatchResponse> {
     return (
-      this.watchStub as unknown as { watch(): grpc.ClientDuplexStream<object, RawWatchResponse> }
+      this.watchStub as unknown as { watch(): GrpcJs.ClientDuplexStream<object, RawWatchResponse> }
     ).watch();
   }
 
   /** A raw LeaseKeepAlive stream: write `{ ID }`, read `{ ID, TTL }`. */
-  leaseKeepAlive(): grpc.ClientDuplexStream<object, RawLeaseKeepAliveResponse> {
+  leaseKeepAlive(): GrpcJs.ClientDuplexStream<object, RawLeaseKeepAliveResponse> {
     return (
       this.lease as unknown as {
-        leaseKeepAlive(): grpc.ClientDuplexStream<object, RawLeaseKeepAliveResponse>;
+        leaseKeepAlive(): GrpcJs.ClientDuplexStream<object, RawLeaseKeepAliveResponse>;
       }
     ).leaseKeepAlive();
   }

@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { type EtcdServer, startEtcd } from '@etcdkit/testkit';
-import { GrpcFloor } from './grpc-floor.js';
+import { checkSameGrpc, GrpcFloor } from './grpc-floor.js';
 import {
   BASELINES,
   type BenchRow,
@@ -169,6 +169,10 @@ async function main(): Promise<number> {
   const failures: Failure[] = [];
   let version = 'unknown';
   try {
+    const grpcCopy = checkSameGrpc();
+    log(
+      `grpc-js: ${grpcCopy.path} for etcdkit and the floor (checked: one module instance); etcd3 ${grpcCopy.etcd3Same ? 'on the same copy' : 'on a copy of its own'}`,
+    );
     server = await startEtcd();
     log(`etcd at ${server.endpoints.join(', ')}${server.external ? ' (ETCD_ENDPOINTS)' : ''}`);
     version = await etcdVersion(server.endpoints[0]!);

@@ -14,6 +14,7 @@ describe('the demo', () => {
     expect(code).toBe(0);
     expect(out).toMatch(/counter correct \(no torn or lost update\)\s+yes/);
     expect(out).toMatch(/scheduler ticks only by the elected leader\s+yes/);
+    expect(out).toMatch(/leader discovered the workers \(and the crash, and w4\)\s+yes/);
     expect(out).toMatch(/All invariants held\./);
   }, 120_000);
 });

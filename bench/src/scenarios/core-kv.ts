@@ -11,6 +11,7 @@ import {
   type BenchContext,
   type BenchRow,
   interleave,
+  interleaveSerial,
   measure,
   type Scenario,
   split,
@@ -163,14 +164,22 @@ export const coreKv: Scenario = {
       for (const c of cases) {
         ctx.log(`${c.name}: ${c.total} ops per implementation in ${counts.rounds} rounds`);
         const perRound = split(c.total, counts.rounds);
-        const results = await interleave(IMPLS, counts.rounds, (impl, r) =>
-          measure(c.op(impl), {
-            concurrency: c.concurrency,
-            ops: perRound[r]!,
-            offset: r * 7919,
-            signal: ctx.signal,
-          }),
-        );
+        // Serial latency: the implementations take turns every few operations; in flight: per round.
+        const results =
+          c.concurrency === 1
+            ? await interleaveSerial(
+                IMPLS,
+                { etcdkit: c.op('etcdkit'), etcd3: c.op('etcd3'), 'grpc-js': c.op('grpc-js') },
+                { perRound, signal: ctx.signal },
+              )
+            : await interleave(IMPLS, counts.rounds, (impl, r) =>
+                measure(c.op(impl), {
+                  concurrency: c.concurrency,
+                  ops: perRound[r]!,
+                  offset: r * 7919,
+                  signal: ctx.signal,
+                }),
+              );
         for (const impl of IMPLS)
           rows.push(...summarize(coreKv.name, c.name, impl, results.get(impl)!, c.metrics));
         await compact();

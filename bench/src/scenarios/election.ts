@@ -1,7 +1,8 @@
 /**
  * election: how fast leadership passes to the waiting candidate, after the leader resigns and
  * after the leader's process is cut off, for etcdkit's Election and the etcd3 npm client's
- * election. The floor has no election of its own, so there is no grpc-js column.
+ * election. The hand-over has a floor on bare grpc-js (floor-lock.ts): the leader deletes its key,
+ * the waiting candidate's watch (open, deletes only) gets the DELETE event, and that is all.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Etcd, type Session } from '@etcdkit/core';
@@ -9,6 +10,7 @@ import { Election } from '@etcdkit/election';
 import { startTcpProxy, type TcpProxy } from '@etcdkit/testkit';
 import { type Campaign, Etcd3 } from 'etcd3';
 import { ETCD3_GRPC_OPTIONS, etcd3Hosts } from '../clients.js';
+import { FloorLock } from '../floor-lock.js';
 import { GrpcFloor, hostPort } from '../grpc-floor.js';
 import {
   type BenchContext,
@@ -29,6 +31,9 @@ import {
 
 const IMPLS = ['etcdkit', 'etcd3'] as const;
 type Impl = (typeof IMPLS)[number];
+/** The hand-over also has the floor. */
+const HANDOVER_IMPLS = ['etcdkit', 'etcd3', 'grpc-js'] as const;
+type HandOverImpl = (typeof HANDOVER_IMPLS)[number];
 
 /** Session (etcd3: lease) TTL of the hand-over candidates, seconds. */
 const HANDOVER_TTL = 10;
@@ -46,8 +51,9 @@ interface Counts {
   /** Crashes per implementation. */
   crashes: number;
 }
-const FULL: Counts = { rounds: 4, handovers: 20, crashes: 5 };
-const QUICK: Counts = { rounds: 1, handovers: 5, crashes: 2 };
+// Hand-overs in rounds of a few, the implementations taking turns round by round.
+const FULL: Counts = { rounds: 10, handovers: 40, crashes: 5 };
+const QUICK: Counts = { rounds: 4, handovers: 12, crashes: 2 };
 
 /** One candidate of one implementation: campaign() resolves once elected; resign() leaves. */
 interface Candidate {
@@ -89,6 +95,11 @@ function etcd3Candidate(
       await current?.resign();
     },
   };
+}
+
+/** The floor: campaign = join and wait for the DELETE events of the keys ahead; resign = delete my key. */
+function floorCandidate(lock: FloorLock): Candidate {
+  return { campaign: () => lock.lock(), resign: () => lock.unlock() };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -168,7 +179,10 @@ async function handOver(ctx: BenchContext, counts: Counts): Promise<BenchRow[]> 
   const kitB = new Etcd({ endpoints: ctx.endpoints });
   const e3A = new Etcd3({ hosts: etcd3Hosts(ctx.endpoints), grpcOptions: ETCD3_GRPC_OPTIONS });
   const e3B = new Etcd3({ hosts: etcd3Hosts(ctx.endpoints), grpcOptions: ETCD3_GRPC_OPTIONS });
-  const runs: Partial<Record<Impl, HandOver>> = {};
+  const floorA = new GrpcFloor(ctx.endpoints[0]!);
+  const floorB = new GrpcFloor(ctx.endpoints[0]!);
+  const floorLocks: FloorLock[] = [];
+  const runs: Partial<Record<HandOverImpl, HandOver>> = {};
   try {
     const name = `${ctx.prefix}etcdkit/handover`;
     const [sA, sB] = await Promise.all([
@@ -181,8 +195,11 @@ async function handOver(ctx: BenchContext, counts: Counts): Promise<BenchRow[]> 
       etcd3Candidate(e3A, ns, 'handover', HANDOVER_TTL, 'a'),
       etcd3Candidate(e3B, ns, 'handover', HANDOVER_TTL, 'b'),
     );
+    const floorName = `${ctx.prefix}grpc-js/handover`;
+    floorLocks.push(await FloorLock.open(floorA, floorName), await FloorLock.open(floorB, floorName));
+    runs['grpc-js'] = await HandOver.start(floorCandidate(floorLocks[0]!), floorCandidate(floorLocks[1]!));
     // Warm-up: one hand-over each way.
-    for (const impl of IMPLS) await runs[impl]!.round(2, SETTLE_MS);
+    for (const impl of HANDOVER_IMPLS) await runs[impl]!.round(2, SETTLE_MS);
     const perRound = split(counts.handovers, counts.rounds);
     const rows: BenchRow[] = [];
     const cases = [
@@ -190,16 +207,19 @@ async function handOver(ctx: BenchContext, counts: Counts): Promise<BenchRow[]> 
       { name: `hand-over ${EARLY_MS} ms after the waiter joined`, settleMs: EARLY_MS },
     ];
     for (const c of cases) {
-      const results = await interleave(IMPLS, counts.rounds, (impl, r) => {
+      const results = await interleave(HANDOVER_IMPLS, counts.rounds, (impl, r) => {
         if (ctx.signal.aborted) throw ctx.signal.reason;
         return runs[impl]!.round(perRound[r]!, c.settleMs);
       });
-      for (const impl of IMPLS)
+      for (const impl of HANDOVER_IMPLS)
         rows.push(...summarize(election.name, c.name, impl, results.get(impl)!, ['p50', 'p99']));
     }
     return rows;
   } finally {
-    await Promise.allSettled(IMPLS.map((impl) => runs[impl]?.stop()));
+    await Promise.allSettled(HANDOVER_IMPLS.map((impl) => runs[impl]?.stop()));
+    for (const l of floorLocks) l.close();
+    floorA.close();
+    floorB.close();
     // Closing the etcdkit clients revokes their sessions.
     await Promise.allSettled([kitA.close(), kitB.close()]);
     e3A.close();
@@ -300,6 +320,13 @@ export const election: Scenario = {
   name: 'election',
   description: `leader election between two clients: hand-over after resign (ttl ${HANDOVER_TTL} s), and failover when the leader's connection goes dead (ttl ${FAILOVER_TTL} s)`,
   targets: [
+    {
+      case: 'hand-over after resign',
+      metric: 'p50',
+      against: 'grpc-js',
+      tolerance: 0.25,
+      label: 'hand-over p50 within 1.25× of the delete → DELETE event floor (bare grpc-js, a second client)',
+    },
     {
       case: 'hand-over after resign',
       metric: 'p50',

@@ -9,12 +9,17 @@
  * not checked here: two consumers' answers may reach this process in another order than etcd
  * applied their takes; the recipes' tests check FIFO order.)
  *
- * Only an etcdkit column: the etcd3 npm client has no queue.
+ * The etcd3 npm client has no queue. The Queue cases have a floor on bare grpc-js: the RPCs an
+ * item needs at least (enqueue: one txn that creates the key; dequeue: the PUT event on a watch the
+ * consumer keeps open, then one txn that deletes the item if it is unchanged), nothing else.
  */
+
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { AbortError, Etcd, type Session } from '@etcdkit/core';
 import { Queue, WorkQueue } from '@etcdkit/recipes';
-import { GrpcFloor } from '../grpc-floor.js';
+import type { ClientDuplexStream } from '@grpc/grpc-js';
+import { GrpcFloor, prefixEnd, type RawWatchResponse } from '../grpc-floor.js';
 import {
   type BenchContext,
   type BenchRow,
@@ -24,6 +29,14 @@ import {
   type Scenario,
   summarize,
 } from '../harness.js';
+import {
+  addCounters,
+  counterDelta,
+  describePerOp,
+  emptyCounters,
+  type ServerCounters,
+  serverCounters,
+} from '../server-metrics.js';
 
 const PRODUCERS = 4;
 const CONSUMERS = 4;
@@ -151,25 +164,135 @@ async function runCases(
   ctx: BenchContext,
   counts: Counts,
   operation: string,
+  impl: string,
   ends: Ends,
 ): Promise<BenchRow[]> {
   // Warm-up: connections open, watches tried, code optimised.
   await round(ends, 40, ctx.signal);
   const saturated: Measurement[] = [];
   const serial: Measurement[] = [];
+  const rpcs: ServerCounters = emptyCounters();
+  let serialItems = 0;
   for (let r = 0; r < counts.rounds; r++) {
     saturated.push(await round(ends, counts.items, ctx.signal));
+    const before = await serverCounters(ctx.endpoints[0]!);
     serial.push(await round(ends, counts.serial, ctx.signal, 1));
+    addCounters(rpcs, counterDelta(before, await serverCounters(ctx.endpoints[0]!)));
+    serialItems += counts.serial;
   }
+  const unary = [...rpcs.unary.values()].reduce((a, b) => a + b, 0);
   return [
-    ...summarize(queue.name, `${operation} ${PRODUCERS}×${CONSUMERS}`, 'etcdkit', saturated, [
+    ...summarize(queue.name, `${operation} ${PRODUCERS}×${CONSUMERS}`, impl, saturated, [
       'throughput',
       'p50',
       'p99',
       'cpu/op',
     ]).map((row) => (row.metric === 'throughput' ? { ...row, unit: 'items/s' } : row)),
-    ...summarize(queue.name, `${operation} serial`, 'etcdkit', serial, ['p50', 'p99']),
+    ...summarize(queue.name, `${operation} serial`, impl, serial, ['p50', 'p99']),
+    {
+      scenario: queue.name,
+      case: `${operation} serial`,
+      impl,
+      metric: 'RPCs/item',
+      value: unary / serialItems,
+      unit: '',
+      better: 'lower',
+      samples: serialItems,
+      note: `unary RPCs per item, counted by etcd (/metrics), ${CONSUMERS} consumers waiting: ${describePerOp(rpcs, serialItems)}`,
+    },
   ];
+}
+
+/**
+ * The floor of a queue consumer: one Watch on the prefix, kept open, mirrors the items present
+ * (PUT adds, DELETE removes, in revision order); a dequeue tries the oldest with one txn (delete
+ * it if its mod revision is unchanged) and moves on to the next when another consumer was first.
+ */
+class FloorConsumer {
+  private readonly items = new Map<string, { key: Buffer; value: Buffer; modRevision: string }>();
+  private wake: (() => void) | undefined;
+  private readonly stream: ClientDuplexStream<object, RawWatchResponse>;
+  readonly ready: Promise<void>;
+
+  constructor(
+    private readonly floor: GrpcFloor,
+    prefix: Buffer,
+  ) {
+    this.stream = floor.watch();
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.stream.on('error', (e: Error & { code?: number }) => {
+        if (e.code !== 1) reject(e);
+      });
+      this.stream.on('data', (r: RawWatchResponse) => {
+        if (r.created) resolve();
+        for (const ev of r.events) {
+          const k = ev.kv.key.toString('latin1');
+          if (ev.type === 'PUT')
+            this.items.set(k, { key: ev.kv.key, value: ev.kv.value, modRevision: ev.kv.modRevision });
+          else this.items.delete(k);
+        }
+        if (r.events.length > 0) {
+          const w = this.wake;
+          this.wake = undefined;
+          w?.();
+        }
+      });
+    });
+    this.stream.write({ createRequest: { key: prefix, rangeEnd: prefixEnd(prefix) } });
+  }
+
+  async dequeue(signal: AbortSignal): Promise<{ value: Buffer }> {
+    for (;;) {
+      for (const [k, item] of this.items) {
+        this.items.delete(k);
+        const r = await this.floor.txn({
+          compare: [{ key: item.key, target: 'MOD', result: 'EQUAL', modRevision: item.modRevision }],
+          success: [{ requestDeleteRange: { key: item.key } }],
+          failure: [],
+        });
+        if (r.succeeded) return { value: item.value };
+      }
+      if (signal.aborted) throw new AbortError('dequeue aborted', { cause: signal.reason });
+      await new Promise<void>((resolve) => {
+        const onAbort = () => resolve();
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.wake = () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+      });
+    }
+  }
+
+  close(): void {
+    this.stream.cancel();
+  }
+}
+
+/** The floor's ends: producers create keys with one txn each, consumers as FloorConsumer. */
+async function floorEnds(ctx: BenchContext, floors: GrpcFloor[]): Promise<{ ends: Ends; close(): void }> {
+  const prefix = `${ctx.prefix}floor/`;
+  const consumers = floors.slice(PRODUCERS).map((f) => new FloorConsumer(f, Buffer.from(prefix)));
+  await Promise.all(consumers.map((c) => c.ready));
+  return {
+    ends: {
+      enqueue: async (p, value) => {
+        for (;;) {
+          const key = Buffer.from(`${prefix}${randomBytes(8).toString('hex')}`);
+          const r = await floors[p]!.txn({
+            compare: [{ key, target: 'CREATE', result: 'EQUAL', createRevision: '0' }],
+            success: [{ requestPut: { key, value: Buffer.from(value) } }],
+            failure: [],
+          });
+          if (r.succeeded) return;
+        }
+      },
+      dequeue: (c, signal) => consumers[c]!.dequeue(signal),
+    },
+    close: () => {
+      for (const c of consumers) c.close();
+    },
+  };
 }
 
 export const queue: Scenario = {
@@ -191,7 +314,7 @@ export const queue: Scenario = {
       ctx.log(`Queue: ${rounds}`);
       const queues = clients.map((c) => new Queue(c, `${ctx.prefix}queue/`));
       rows.push(
-        ...(await runCases(ctx, counts, 'enqueue→dequeue', {
+        ...(await runCases(ctx, counts, 'enqueue→dequeue', 'etcdkit', {
           enqueue: async (p, value) => {
             await queues[p]!.enqueue(value);
           },
@@ -199,11 +322,24 @@ export const queue: Scenario = {
         })),
       );
 
+      ctx.log(`Queue floor (bare grpc-js): ${rounds}`);
+      const floors = Array.from({ length: PRODUCERS + CONSUMERS }, () => new GrpcFloor(ctx.endpoints[0]!));
+      try {
+        const f = await floorEnds(ctx, floors);
+        try {
+          rows.push(...(await runCases(ctx, counts, 'enqueue→dequeue', 'grpc-js', f.ends)));
+        } finally {
+          f.close();
+        }
+      } finally {
+        for (const f of floors) f.close();
+      }
+
       ctx.log(`WorkQueue: ${rounds}`);
       for (const c of clients) sessions.push(await c.session({ ttl: 10 }));
       const work = sessions.map((s) => new WorkQueue(s, `${ctx.prefix}work/`));
       rows.push(
-        ...(await runCases(ctx, counts, 'enqueue→claim+ack', {
+        ...(await runCases(ctx, counts, 'enqueue→claim+ack', 'etcdkit', {
           enqueue: async (p, value) => {
             await work[p]!.enqueue(value);
           },

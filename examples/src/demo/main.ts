@@ -1,7 +1,8 @@
 /**
  * The etcdkit demo. It starts a local 3-member etcd cluster, runs three worker processes that
- * elect a scheduler, share a locked counter and follow a live config value, then breaks things
- * on purpose and reports what happened, with measured figures. Exits 0 when every invariant held.
+ * register in a service registry, elect a scheduler (which discovers the workers), share a locked
+ * counter and follow a live config value, then breaks things on purpose and reports what
+ * happened, with measured figures. Exits 0 when every invariant held.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -84,6 +85,13 @@ async function run(cluster: EtcdCluster): Promise<boolean> {
       ),
     );
     const first = await waitFor((m) => m.type === 'leading', 10_000, 'a first leader');
+    const names = (m: WorkerMessage) => (m.type === 'discovered' ? [...m.instances].sort().join(', ') : '');
+    const discovered = await waitFor(
+      (m) => m.type === 'discovered' && m.worker === first.worker && names(m) === 'w1, w2, w3',
+      10_000,
+      'the leader to discover w1, w2 and w3',
+    );
+    timeline(`leader ${first.worker} discovered the registered workers: ${names(discovered)}`);
     await pause(2000);
     const counted = messages.filter((m) => m.type === 'increment').length;
     timeline(
@@ -132,6 +140,19 @@ async function run(cluster: EtcdCluster): Promise<boolean> {
     const w4 = startWorker('w4', cluster.endpoints);
     workers.push(w4);
     await waitFor((m) => m.type === 'ready' && m.worker === 'w4', 15_000, 'w4 ready');
+    // The registry follows: the killed worker's entry went with its lease, w4 registered.
+    const seenAfter = await waitFor(
+      (m) =>
+        m.type === 'discovered' &&
+        m.worker === after.worker &&
+        m.instances.includes('w4') &&
+        !m.instances.includes(leader2.name),
+      10_000,
+      'the leader to see w4 and not the killed worker',
+      mark,
+    );
+    const registryFollowed = seenAfter.type === 'discovered';
+    timeline(`leader ${after.worker} now discovers ${names(seenAfter)}`);
 
     // 3. An etcd member dies: the raft leader, for good measure.
     const member = (await cluster.waitForLeader()) ?? cluster.members[0]!;
@@ -204,6 +225,10 @@ async function run(cluster: EtcdCluster): Promise<boolean> {
       ['failover after leader crash (ttl 2 s)', ms(failover)],
       ['counter moving again after etcd member kill', ms(gap)],
       ['config propagation (slowest worker)', ms(propagation)],
+      [
+        'leader discovered the workers (and the crash, and w4)',
+        registryFollowed ? `yes (${names(discovered)} → ${names(seenAfter)})` : 'NO',
+      ],
       ['counter increments', `${counter} (log entries ${log.count})`],
       ['counter correct (no torn or lost update)', counterCorrect ? 'yes' : 'NO'],
       ['fencing tokens never went back', tokensIncrease ? 'yes' : 'NO'],
@@ -214,7 +239,8 @@ async function run(cluster: EtcdCluster): Promise<boolean> {
       ['workers stopped cleanly', cleanExit ? 'yes' : `NO (${codes.join(', ')})`],
     ];
     for (const [k, v] of rows) console.log(`  ${k.padEnd(56)} ${v}`);
-    const ok = counterCorrect && tokensIncrease && singleLeader && cleanExit && counter > 0;
+    const ok =
+      counterCorrect && tokensIncrease && singleLeader && cleanExit && registryFollowed && counter > 0;
     console.log(
       `\n${ok ? 'All invariants held.' : 'An invariant was violated.'} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
     );

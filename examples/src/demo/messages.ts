@@ -6,6 +6,8 @@ export type WorkerMessage =
   | { type: 'resigned'; worker: string; at: number }
   | { type: 'increment'; worker: string; at: number; value: number; fencingToken: string }
   | { type: 'config'; worker: string; at: number; value: string | undefined }
+  /** The leader's view of the registry: the ids of the workers registered now. */
+  | { type: 'discovered'; worker: string; at: number; instances: string[] }
   | { type: 'error'; worker: string; at: number; message: string }
   | { type: 'stopped'; worker: string; at: number; increments: number };
 
@@ -22,4 +24,6 @@ export const keys = {
   counterLog: 'demo/job/log/',
   config: 'demo/config/',
   configMessage: 'demo/config/message',
+  /** The workers' service in the registry: each registers `demo/services/worker/<name>`. */
+  service: 'demo/services/worker',
 } as const;

@@ -1,10 +1,13 @@
 /**
- * One service instance of the demo: it campaigns to run the scheduler, increments a shared
- * counter under a lock, and follows a live config value. It reports what it does to the conductor.
+ * One service instance of the demo: it registers itself in the service registry, campaigns to
+ * run the scheduler (the leader also follows the registry: who is there to schedule work for),
+ * increments a shared counter under a lock, and follows a live config value. It reports what it
+ * does to the conductor.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mirror } from '@etcdkit/config-sync';
 import { Etcd, op } from '@etcdkit/core';
+import { discover, register } from '@etcdkit/discovery';
 import { type LeaderRunner, runForLeader } from '@etcdkit/election';
 import { withLock } from '@etcdkit/lock';
 import { type ConductorMessage, keys, type WorkerMessage } from './messages.js';
@@ -36,6 +39,16 @@ function startRunner(): LeaderRunner {
     onLeading: async (signal, { election }) => {
       send({ type: 'leading', worker, at: Date.now() });
       let ticks = 0;
+      // The leader discovers the workers: the registry's current list, then every change.
+      const workers = await discover(etcd, keys.service, { signal });
+      const following = workers.subscribe(() =>
+        send({
+          type: 'discovered',
+          worker,
+          at: Date.now(),
+          instances: workers.instances().map((i) => i.id),
+        }),
+      );
       try {
         while (!signal.aborted) {
           const r = await etcd
@@ -53,6 +66,8 @@ function startRunner(): LeaderRunner {
       } catch (err) {
         if (!signal.aborted) report(err);
       } finally {
+        following.unsubscribe();
+        await workers.close();
         send({ type: 'not-leading', worker, at: Date.now(), ticks });
       }
     },
@@ -105,6 +120,13 @@ async function jobLoop(): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  // Listed while alive: closed on stop, or gone with its 2 s lease if the process dies.
+  const registration = await register(etcd, {
+    service: keys.service,
+    id: worker,
+    address: `127.0.0.1:${20000 + (Number(worker.replace(/\D/g, '')) % 10000)}`,
+    ttl: 2,
+  });
   const cfg = await mirror(etcd, keys.config);
   cfg.subscribe((snapshot) =>
     send({ type: 'config', worker, at: Date.now(), value: snapshot.get('message') }),
@@ -123,6 +145,7 @@ async function main(): Promise<void> {
   const increments = await jobLoop();
   await runner.stop();
   await cfg.close();
+  await registration.close();
   await etcd.close();
   send({ type: 'stopped', worker, at: Date.now(), increments });
   process.disconnect?.();

@@ -502,8 +502,7 @@ export interface TypedChannel<T> {
 // subscribe to: publishing is skipped by the `hasSubscribers` checks, and traced calls just run.
 const builtin = nodeBuiltin<typeof dc>('node:diagnostics_channel');
 const inert = { hasSubscribers: false, publish() {}, tracePromise: (fn: () => unknown) => fn() };
-const channel = (name: string): Channel =>
-  builtin ? builtin.channel(name) : (inert as unknown as Channel);
+const channel = (name: string): Channel => (builtin ? builtin.channel(name) : (inert as unknown as Channel));
 const tracingChannel = (name: string): TracingChannel<object, object> =>
   builtin ? builtin.tracingChannel(name) : (inert as unknown as TracingChannel<object, object>);
 

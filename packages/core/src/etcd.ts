@@ -29,6 +29,7 @@ import {
   type RangeOptions,
   type RangeResult,
   type Revision,
+  revisionString,
   toKeyValue,
   toRangeRequest,
 } from './kv.js';
@@ -37,16 +38,7 @@ import { MaintenanceApi } from './maintenance.js';
 import { defaults, type EtcdOptions } from './options.js';
 import { newSession, type Session, type SessionOptions } from './session.js';
 import { runStm, type StmOptions, type StmTx } from './stm.js';
-import {
-  deleteRequest,
-  putRequest,
-  Txn,
-  type TxnBranches,
-  type TxnResult,
-  toTxnResult,
-  txnRequest,
-  type WireContext,
-} from './txn.js';
+import { deleteRequest, putRequest, Txn, type TxnResult, toTxnResult, type WireContext } from './txn.js';
 import { bindWatchHub, type Watcher, WatchHub, type WatchOptions } from './watch.js';
 
 /**
@@ -341,9 +333,14 @@ export class Etcd extends EventEmitter<EtcdEvents> {
    * if (kv) console.log(kv.value.toString(), kv.modRevision);
    * ```
    */
-  async get(key: Bytes, options: GetOptions = {}): Promise<KeyValue | undefined> {
-    const r = await this.range({ key, ...options });
-    return r.kvs[0];
+  async get(key: Bytes, options?: GetOptions): Promise<KeyValue | undefined> {
+    this.assertOpen();
+    const req: WireRangeRequest = { key: this.ks.key(key) };
+    if (options?.revision !== undefined) req.revision = revisionString(options.revision);
+    if (options?.serializable) req.serializable = true;
+    const r = await this.rawRange(req, options);
+    const kv = r.kvs[0];
+    return kv ? toKeyValue(kv, this.ks) : undefined;
   }
 
   /**
@@ -373,13 +370,13 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     };
   }
 
-  private rawRange(req: WireRangeRequest, o: CallOptions): Promise<WireRangeResponse> {
-    return this.shared.conn.unary<WireRangeRequest, WireRangeResponse>(
-      'KV',
-      'Range',
-      req,
-      callOptions(true, o, { key: req.key as Buffer, revision: BigInt(req.revision ?? 0) }),
-    );
+  private rawRange(req: WireRangeRequest, o: CallOptions | undefined): Promise<WireRangeResponse> {
+    return this.shared.conn.unary<WireRangeRequest, WireRangeResponse>('KV', 'Range', req, {
+      idempotent: true,
+      timeoutMs: o?.timeoutMs,
+      signal: o?.signal,
+      context: { key: req.key as Buffer, revision: req.revision === undefined ? 0n : BigInt(req.revision) },
+    });
   }
 
   /**
@@ -425,18 +422,15 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     this.assertOpen();
     const req = putRequest(key, value, options, this.wire);
     checkPutSize(req, this.wire.maxRequestBytes, this.shared.conn.options.auth?.username);
-    const r = await this.shared.conn.unary<typeof req, WirePutResponse>(
-      'KV',
-      'Put',
-      req,
-      callOptions(
-        false,
-        options,
+    const r = await this.shared.conn.unary<typeof req, WirePutResponse>('KV', 'Put', req, {
+      idempotent: false,
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+      context:
         options.lease !== undefined
           ? { key: req.key as Buffer, leaseId: options.lease }
           : { key: req.key as Buffer },
-      ),
-    );
+    });
     const out: PutResult = { revision: BigInt(r.header.revision) };
     if (r.prevKv) out.prevKv = toKeyValue(r.prevKv, this.ks);
     return out;
@@ -455,12 +449,12 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   async delete(target: DeleteTarget, options: DeleteOptions & CallOptions = {}): Promise<DeleteResult> {
     this.assertOpen();
     const req = deleteRequest(target, options, this.wire);
-    const r = await this.shared.conn.unary<typeof req, WireDeleteRangeResponse>(
-      'KV',
-      'DeleteRange',
-      req,
-      callOptions(false, options, { key: req.key as Buffer }),
-    );
+    const r = await this.shared.conn.unary<typeof req, WireDeleteRangeResponse>('KV', 'DeleteRange', req, {
+      idempotent: false,
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+      context: { key: req.key as Buffer },
+    });
     return {
       deleted: Number(r.deleted),
       prevKvs: r.prevKvs.map((kv) => toKeyValue(kv, this.ks)),
@@ -470,21 +464,27 @@ export class Etcd extends EventEmitter<EtcdEvents> {
 
   /** Build a transaction: `txn().if(...compares).then(...ops).else(...ops).commit()`. */
   txn(): Txn {
-    return new Txn((branches, readOnly, o) => this.commit(branches, readOnly, o));
+    return new Txn(this.wire, this.runTxn);
   }
 
-  private async commit(branches: TxnBranches, readOnly: boolean, o: CallOptions = {}): Promise<TxnResult> {
+  // Bound once per client rather than a closure per txn().
+  private readonly runTxn = (req: WireTxnRequest, readOnly: boolean, o?: CallOptions): Promise<TxnResult> =>
+    this.commit(req, readOnly, o);
+
+  private async commit(
+    req: WireTxnRequest,
+    readOnly: boolean,
+    o: CallOptions | undefined,
+  ): Promise<TxnResult> {
     this.assertOpen();
-    const req = txnRequest(branches, this.wire);
     // A read-only txn is served without going through raft, where etcd checks the size.
     if (!readOnly) checkTxnSize(req, this.wire.maxRequestBytes, this.shared.conn.options.auth?.username);
-    const read = oldestRead(req);
-    const r = await this.shared.conn.unary<WireTxnRequest, WireTxnResponse>(
-      'KV',
-      'Txn',
-      req,
-      callOptions(readOnly, o, read),
-    );
+    const r = await this.shared.conn.unary<WireTxnRequest, WireTxnResponse>('KV', 'Txn', req, {
+      idempotent: readOnly,
+      timeoutMs: o?.timeoutMs,
+      signal: o?.signal,
+      context: oldestRead(req),
+    });
     return toTxnResult(r, this.ks);
   }
 

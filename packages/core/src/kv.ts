@@ -144,7 +144,9 @@ const SORT_ORDERS = { none: 'NONE', ascend: 'ASCEND', descend: 'DESCEND' } as co
 
 export function toRangeRequest(o: RangeOptions, ks: Keyspace): WireRangeRequest {
   const limit = o.limit === undefined ? 0n : checkUint63(o.limit, 'limit');
-  const req: WireRangeRequest = { ...ks.range(o) };
+  const sel = ks.range(o);
+  const req: WireRangeRequest = { key: sel.key };
+  if (sel.rangeEnd !== undefined) req.rangeEnd = sel.rangeEnd;
   if (limit) req.limit = limit.toString();
   const rev = revisionString(o.revision);
   if (rev) req.revision = rev;

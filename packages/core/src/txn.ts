@@ -67,6 +67,23 @@ function int64(v: Revision | bigint, what: string): string {
   return revisionString(v, what)!;
 }
 
+/**
+ * An operation's or compare's wire form, built on first use by a client (its namespace and size
+ * limit) and kept: an op used in many transactions of one client is built once. Keys and values
+ * are taken as they are at that first use.
+ */
+function once<T>(build: (ctx: WireContext) => T): (ctx: WireContext) => T {
+  let seen: WireContext | undefined;
+  let wire: T | undefined;
+  return (ctx) => {
+    if (ctx !== seen) {
+      wire = build(ctx);
+      seen = ctx;
+    }
+    return wire as T;
+  };
+}
+
 function makeCompare(
   key: Bytes,
   operator: CompareOp,
@@ -76,11 +93,11 @@ function makeCompare(
   const res = result(operator);
   return {
     kind: 'compare',
-    toWire(ctx) {
+    toWire: once((ctx) => {
       const c: WireCompare = { result: res, target, key: ctx.ks.key(key) };
       operand(c);
       return c;
-    },
+    }),
   };
 }
 
@@ -163,7 +180,9 @@ export function deleteRequest(
   const sel = typeof target === 'string' || target instanceof Uint8Array ? { key: target } : target;
   if (sel === null || typeof sel !== 'object')
     throw new InvalidArgumentError('delete needs a key or { prefix | key, end | fromKey }');
-  const req: WireDeleteRangeRequest = { ...ctx.ks.range(sel) };
+  const range = ctx.ks.range(sel);
+  const req: WireDeleteRangeRequest = { key: range.key };
+  if (range.rangeEnd !== undefined) req.rangeEnd = range.rangeEnd;
   if (o?.prevKv) req.prevKv = true;
   return req;
 }
@@ -184,29 +203,30 @@ export const op = {
   put: (key: Bytes, value: Bytes, options?: PutOptions): Op => ({
     kind: 'op',
     readOnly: false,
-    toWire: (ctx) => ({ requestPut: putRequest(key, value, options, ctx) }),
+    toWire: once((ctx) => ({ requestPut: putRequest(key, value, options, ctx) })),
   }),
   /** Read one key, or a range with {@link RangeOptions}; the result is a `range` {@link OpResponse}. */
   get: (target: Bytes | RangeOptions): Op => ({
     kind: 'op',
     readOnly: true,
-    toWire: (ctx) => ({
+    toWire: once((ctx) => ({
       requestRange: toRangeRequest(
         typeof target === 'string' || target instanceof Uint8Array ? { key: target } : target,
         ctx.ks,
       ),
-    }),
+    })),
   }),
   /** Delete one key or a range (the same target as {@link Etcd.delete}). */
   delete: (target: DeleteTarget, options?: DeleteOptions): Op => ({
     kind: 'op',
     readOnly: false,
-    toWire: (ctx) => ({ requestDeleteRange: deleteRequest(target, options, ctx) }),
+    toWire: once((ctx) => ({ requestDeleteRange: deleteRequest(target, options, ctx) })),
   }),
   /** A nested transaction: its own guards and branches, run inside this one. */
   txn: (branches: TxnBranches): Op => ({
     kind: 'op',
-    readOnly: [...(branches.then ?? []), ...(branches.else ?? [])].every((o) => o.readOnly),
+    readOnly:
+      (branches.then ?? []).every((o) => o.readOnly) && (branches.else ?? []).every((o) => o.readOnly),
     toWire: (ctx) => ({ requestTxn: txnRequest(branches, ctx) }),
   }),
 };
@@ -313,19 +333,29 @@ export function toTxnResult(r: WireTxnResponse, ks: Keyspace): TxnResult {
   };
 }
 
-/** A transaction being built: `etcd.txn().if(...).then(...).else(...).commit()`. */
+/** What commit() hands to the client: the request, built once, and how it may be sent. */
+export type TxnRunner = (
+  req: WireTxnRequest,
+  readOnly: boolean,
+  o?: { signal?: AbortSignal; timeoutMs?: number },
+) => Promise<TxnResult>;
+
+/**
+ * A transaction being built: `etcd.txn().if(...).then(...).else(...).commit()`. Each compare and
+ * operation is put in wire form as it is added, once: commit() sends what was built. An
+ * operation that cannot be built (a bad key, a value over the size limit) is reported by
+ * commit(), as a rejection, like every other failure of the transaction.
+ */
 export class Txn {
-  private readonly compares: Compare[] = [];
-  private readonly success: Op[] = [];
-  private readonly failure: Op[] = [];
-  private readonly run: (
-    branches: TxnBranches,
-    readOnly: boolean,
-    o?: { signal?: AbortSignal; timeoutMs?: number },
-  ) => Promise<TxnResult>;
+  private readonly ctx: WireContext;
+  private readonly req: WireTxnRequest = { compare: [], success: [], failure: [] };
+  private readOnly = true;
+  private failure: { error: unknown } | undefined;
+  private readonly run: TxnRunner;
 
   /** Made by {@link Etcd.txn}, which binds it to the client; not meant to be called directly. */
-  constructor(run: Txn['run']) {
+  constructor(ctx: WireContext, run: TxnRunner) {
+    this.ctx = ctx;
     this.run = run;
   }
 
@@ -337,7 +367,13 @@ export class Txn {
    * @throws {@link InvalidArgumentError} when an argument was not made by {@link compare}.
    */
   if(...compares: Compare[]): this {
-    this.compares.push(...check(compares, 'compare', 'txn().if()'));
+    check(compares, 'compare', 'txn().if()');
+    if (this.failure) return this;
+    try {
+      for (const c of compares) this.req.compare.push(c.toWire(this.ctx));
+    } catch (error) {
+      this.failure = { error };
+    }
     return this;
   }
 
@@ -348,8 +384,7 @@ export class Txn {
    * @throws {@link InvalidArgumentError} when an argument was not made by {@link op}.
    */
   then(...ops: Op[]): this {
-    this.success.push(...check(ops, 'op', 'txn().then()'));
-    return this;
+    return this.add(this.req.success, check(ops, 'op', 'txn().then()'));
   }
 
   /**
@@ -359,7 +394,19 @@ export class Txn {
    * @throws {@link InvalidArgumentError} when an argument was not made by {@link op}.
    */
   else(...ops: Op[]): this {
-    this.failure.push(...check(ops, 'op', 'txn().else()'));
+    return this.add(this.req.failure, check(ops, 'op', 'txn().else()'));
+  }
+
+  private add(branch: WireRequestOp[], ops: Op[]): this {
+    if (this.failure) return this;
+    try {
+      for (const o of ops) {
+        branch.push(o.toWire(this.ctx));
+        if (!o.readOnly) this.readOnly = false;
+      }
+    } catch (error) {
+      this.failure = { error };
+    }
     return this;
   }
 
@@ -383,7 +430,7 @@ export class Txn {
    * ```
    */
   commit(options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<TxnResult> {
-    const readOnly = [...this.success, ...this.failure].every((o) => o.readOnly);
-    return this.run({ if: this.compares, then: this.success, else: this.failure }, readOnly, options);
+    if (this.failure) return Promise.reject(this.failure.error);
+    return this.run(this.req, this.readOnly, options);
   }
 }

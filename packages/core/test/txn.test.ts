@@ -1,6 +1,6 @@
 import { uniquePrefix, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
-import { compare, InvalidArgumentError, InvalidTxnError, op } from '../src/index.js';
+import { compare, InvalidArgumentError, InvalidTxnError, op, RequestTooLargeError } from '../src/index.js';
 
 const t = useEtcd();
 
@@ -103,5 +103,32 @@ describe('txn', () => {
     await expect(many).rejects.toMatchObject({ code: 'INVALID_TXN', reason: 'too-many-ops' });
     expect(() => etcd.txn().if(op.get('x') as never)).toThrow(InvalidArgumentError);
     expect(() => compare.value('k', '=' as never, 'x')).toThrow(/operator must be one of/);
+  });
+
+  it('builds each operation once, as it is added, and reports one that cannot be built from commit()', async () => {
+    const etcd = t.client();
+    const p = uniquePrefix('built');
+    // An empty key or an oversized value is refused when commit() is called, as a rejection, and nothing is sent.
+    const empty = etcd
+      .txn()
+      .then(op.put(`${p}ok`, '1'), op.put('', 'x'))
+      .commit();
+    await expect(empty).rejects.toBeInstanceOf(InvalidArgumentError);
+    const huge = etcd
+      .txn()
+      .then(op.put(`${p}big`, Buffer.alloc(2 * 1024 * 1024)))
+      .commit();
+    await expect(huge).rejects.toBeInstanceOf(RequestTooLargeError);
+    expect(await etcd.get(`${p}ok`)).toBeUndefined();
+    // A built txn can be committed again: the same request, sent again.
+    const txn = etcd
+      .txn()
+      .if(compare.version(`${p}n`, '==', 0))
+      .then(op.put(`${p}n`, 'a'))
+      .else(op.get(`${p}n`));
+    expect((await txn.commit()).succeeded).toBe(true);
+    const again = await txn.commit();
+    expect(again.succeeded).toBe(false);
+    expect(again.responses[0]).toMatchObject({ type: 'range', kvs: [{ value: Buffer.from('a') }] });
   });
 });

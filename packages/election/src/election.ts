@@ -8,7 +8,6 @@ import {
   LeaseNotFoundError,
   op,
   type Session,
-  SessionExpiredError,
 } from '@etcdkit/core';
 import {
   anyoneAhead,
@@ -102,7 +101,7 @@ export class Election implements AsyncDisposable {
     let settle!: () => void;
     this.pending = { stop, settled: new Promise<void>((r) => (settle = r)) };
     try {
-      this.hold?.forget(new NotLeaderError('a new campaign() began'));
+      this.hold?.forget(() => new NotLeaderError('a new campaign() began'));
       this.hold = undefined;
       this.holding = true; // set before the join: if its outcome is unknown, resign() still cleans up
       const turn = await takeTurn(this.session, {
@@ -234,7 +233,7 @@ export class Election implements AsyncDisposable {
     }
     if (!this.holding) return;
     const rev = this.rev;
-    this.hold?.forget(new NotLeaderError('leadership was given up by resign()'));
+    this.hold?.forget(() => new NotLeaderError('leadership was given up by resign()'));
     if (rev === undefined) await leaveQueue(this.session, this.key, undefined);
     else this.lastRevision = (await deleteIfMine(this.session.client, this.key, rev, options)).revision;
     this.forget();
@@ -277,7 +276,7 @@ export class Election implements AsyncDisposable {
 
   /** Drop what this candidate held; `lost`: leadership was taken away (not given up), and why. */
   private forget(lost?: unknown): void {
-    this.hold?.forget(new NotLeaderError('leadership ended'), lost);
+    this.hold?.forget(() => new NotLeaderError('leadership ended'), lost);
     this.hold = undefined;
     this.rev = undefined;
     this.holding = false;

@@ -84,7 +84,10 @@ export class Semaphore extends LockHandle {
         key: this.key,
         value,
         aheadValues: true,
-        blocked: (ahead) => ahead.length >= this.limit,
+        // A rule of the count: waiters wake only when a slot may be free.
+        blocked: Object.assign((ahead: readonly unknown[]) => ahead.length >= this.limit, {
+          whileAtLeast: this.limit,
+        }),
         label: this.label,
         wait,
         options,

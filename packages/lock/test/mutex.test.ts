@@ -101,6 +101,36 @@ describe('Mutex', () => {
     await last.unlock();
   });
 
+  it('a waiter counts only the keys ahead of it: one behind it leaving (on the same client) does not let it in', async () => {
+    const name = uniqueName('count');
+    const admin = t.client();
+    const holder = await new Mutex(await t.session(), name).lock();
+    // Two waiters on one client share its deletion feed; the first counts one key ahead of it.
+    const c = t.client();
+    const first = new Mutex(await c.session({ ttl: 30 }), name);
+    const firstLock = track(first.lock());
+    await untilExists(admin, first.key);
+    const ac = new AbortController();
+    const behind = new Mutex(await c.session({ ttl: 30 }), name);
+    const behindLock = track(behind.lock({ signal: ac.signal }));
+    await untilExists(admin, behind.key);
+    ac.abort();
+    await expect(behindLock.promise).rejects.toBeInstanceOf(AbortError);
+    await untilGone(admin, behind.key);
+    // The deletion of the key behind it has reached the client: a later write's event on the same
+    // stream came after it. The first waiter must still be waiting for the holder.
+    const sentinel = `${name}-sentinel`;
+    const w = c.watch({ key: sentinel });
+    await w.ready;
+    await admin.put(sentinel, 'x');
+    for await (const ev of w) if (ev.type === 'put') break;
+    expect(firstLock.settled()).toBe(false);
+    await holder.unlock();
+    await firstLock.promise;
+    expect(first.locked).toBe(true);
+    await first.unlock();
+  });
+
   it('timeoutMs rejects with LockTimeoutError and removes the waiter key', async () => {
     const name = uniqueName('timeout');
     const admin = t.client();

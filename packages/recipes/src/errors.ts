@@ -1,14 +1,20 @@
 import { EtcdError } from '@etcdkit/core';
 
-/** A key holds something a recipe cannot read (e.g. a counter that is not a decimal int64). */
+/**
+ * A key holds something a recipe cannot read (e.g. a counter that is not a decimal int64, or a
+ * queue item its decoder refused; the decoder's error is the `cause`).
+ */
 export class InvalidValueError extends EtcdError {
   declare readonly code: 'INVALID_VALUE';
   /** The key whose value could not be read. */
   readonly key: string;
-  /** `key`: the key whose value could not be read; `message` says what is wrong with it. */
-  constructor(key: string, message: string, options?: { cause?: unknown }) {
-    super('INVALID_VALUE', message, options);
+  /** The bytes that could not be read, when the recipe has them (a dequeued item: it is out of the queue). */
+  readonly value: Buffer | undefined;
+  /** `key`: the key whose value could not be read; `message` says what is wrong with it; `value`: its bytes, when known. */
+  constructor(key: string, message: string, options?: { cause?: unknown; value?: Buffer }) {
+    super('INVALID_VALUE', message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.key = key;
+    this.value = options?.value;
   }
 }
 

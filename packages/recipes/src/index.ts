@@ -9,9 +9,11 @@
 // Also thrown by the recipes; re-exported so callers can test for them without importing core.
 export { AbortError, DeadlineExceededError, InvalidArgumentError, SessionExpiredError } from '@etcdkit/core';
 export { Barrier } from './barrier.js';
+export type { Codec, Decoder, Encoder } from './codec.js';
 export { Counter, type CounterCallOptions } from './counter.js';
 export { DoubleBarrier } from './double-barrier.js';
 export { BarrierFullError, BarrierStateError, ClaimLostError, InvalidValueError } from './errors.js';
 export { type EnqueueOptions, MAX_PRIORITY, MIN_PRIORITY, Queue } from './queue.js';
 export { SharedValue, type SharedValueObserver, type Versioned } from './shared-value.js';
+export { TypedQueue, type TypedWorkItem, TypedWorkQueue } from './typed-queues.js';
 export { type WorkClaim, type WorkItem, WorkQueue } from './work-queue.js';

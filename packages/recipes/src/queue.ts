@@ -9,8 +9,13 @@ import {
 } from '@etcdkit/core';
 import { Backoff, checkWaitOptions, prefixEnd, type WaitOptions, waitScope } from '@etcdkit/core/internal';
 import { Changes } from './changes.js';
+import { type Codec, resolveCodec } from './codec.js';
 import { checkClient } from './key.js';
 import { checkPrefix, checkValue, outcomeUnknown, PAGE, putNew } from './queue-keys.js';
+import { TypedQueue } from './typed-queues.js';
+
+/** Items read in the first page of a priority; later pages (past delayed items) read PAGE. */
+const FIRST_PAGE = 16;
 
 /** Lowest and highest priority; lower comes out first. */
 export const MIN_PRIORITY = 0;
@@ -72,6 +77,20 @@ export class Queue {
    * aborted dequeue takes nothing.
    */
   async dequeue(options?: WaitOptions): Promise<Buffer> {
+    return (await this.takeNext(options)).value;
+  }
+
+  /**
+   * A view of this queue with typed values: `enqueue(value: T)` encodes, `dequeue()` decodes
+   * (JSON both ways unless `codec` says otherwise; config-sync's `decoders` fit as `decode`).
+   * The items are the same keys: typed and raw producers and consumers can share one queue.
+   */
+  typed<T = unknown>(codec?: Codec<T>): TypedQueue<T> {
+    return new TypedQueue(this, resolveCodec(codec, `${this.label} typed()`));
+  }
+
+  /** @internal dequeue(), with the item's key */
+  async takeNext(options?: WaitOptions): Promise<{ key: string; value: Buffer }> {
     checkWaitOptions(options, `${this.label} dequeue()`);
     const scope = waitScope(`${this.label} dequeue()`, options);
     const signal = scope.signal;
@@ -87,7 +106,7 @@ export class Queue {
           for (const item of next.items) {
             if (scope.aborted) throw scope.reason;
             const value = await this.take(item);
-            if (value) return value;
+            if (value) return { key: item.key.toString(), value };
           }
           if (!(await backoff.wait(signal))) throw scope.reason;
           continue;
@@ -148,7 +167,10 @@ export class Queue {
       for (;;) {
         const page = await this.etcd.range({
           prefix: group,
-          limit: PAGE,
+          // The first page small: a consumer needs the head (and a few behind it when another
+          // takes the head first), and decoding a long backlog on every dequeue costs more than
+          // a second read once in a while.
+          limit: minCreate ? PAGE : FIRST_PAGE,
           keysOnly: true,
           sort: { target: 'create', order: 'ascend' },
           ...(minCreate ? { minCreateRevision: minCreate } : {}),

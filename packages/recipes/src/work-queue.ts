@@ -9,8 +9,10 @@ import {
 } from '@etcdkit/core';
 import { Backoff, checkWaitOptions, sessionError, type WaitOptions, waitScope } from '@etcdkit/core/internal';
 import { Changes } from './changes.js';
+import { type Codec, resolveCodec } from './codec.js';
 import { ClaimLostError } from './errors.js';
 import { checkPrefix, checkValue, outcomeUnknown, PAGE, putNew } from './queue-keys.js';
+import { TypedWorkQueue } from './typed-queues.js';
 
 /** An item claimed by this consumer: process it, then ack() it. */
 export interface WorkItem {
@@ -114,6 +116,14 @@ export class WorkQueue {
       changes?.close();
       scope.dispose();
     }
+  }
+
+  /**
+   * A view of this queue with typed values: `enqueue(value: T)` encodes, `claim()` decodes (JSON
+   * both ways unless `codec` says otherwise; config-sync's `decoders` fit as `decode`).
+   */
+  typed<T = unknown>(codec?: Codec<T>): TypedWorkQueue<T> {
+    return new TypedWorkQueue(this, resolveCodec(codec, `${this.label} typed()`));
   }
 
   /** How many items the queue holds, claimed ones included. */

@@ -6,6 +6,7 @@ import {
   ClaimLostError,
   DeadlineExceededError,
   InvalidArgumentError,
+  InvalidValueError,
   SessionExpiredError,
   WorkQueue,
 } from '../src/index.js';
@@ -143,6 +144,32 @@ describe('WorkQueue', () => {
     await until(() => !watchStats(session.client).streamOpen, { what: 'the watch to close' });
     const etcd = t.client();
     expect((await etcd.range({ prefix: wq.prefix, countOnly: true })).count).toBe(0);
+  });
+
+  it('typed(): claims decode (JSON by default); an undecodable item is InvalidValueError and its claim released', async () => {
+    const session = await t.session();
+    const wq = new WorkQueue(session, uniquePrefix('wqt'));
+    const jobs = wq.typed<{ n: number }>();
+    await jobs.enqueue({ n: 1 });
+    const item = await jobs.claim();
+    expect(item.value).toEqual({ n: 1 });
+    expect(item.raw).toEqual(Buffer.from('{"n":1}'));
+    await item.ack();
+    expect(await jobs.size()).toBe(0);
+
+    await wq.enqueue(Buffer.from([0xff, 0xfe]));
+    const err = await jobs.claim().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InvalidValueError);
+    expect(err).toMatchObject({ code: 'INVALID_VALUE', value: Buffer.from([0xff, 0xfe]) });
+    // Released: nobody holds it, and a raw consumer can take it (and drop it with ack()).
+    expect(await wq.claims()).toEqual([]);
+    const rawItem = await wq.claim();
+    expect(rawItem.value).toEqual(Buffer.from([0xff, 0xfe]));
+    await rawItem.ack();
+    expect(await wq.size()).toBe(0);
   });
 
   it('checks its arguments', async () => {

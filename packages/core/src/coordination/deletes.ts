@@ -3,6 +3,7 @@ import type { Etcd } from '../etcd.js';
 import { unref } from '../internal/signals.js';
 import type { KeyValue } from '../kv.js';
 import type { WatchBatch, Watcher } from '../watch.js';
+import type { Blocked } from './turn.js';
 
 /**
  * The deletions under one queue prefix, as one client sees them: a single watch (deletes only)
@@ -20,8 +21,8 @@ export class DeleteFollower {
   private readonly watcher: Watcher;
   private readonly regs = new Set<Registration>();
   private joining = 0;
-  /** Latest deletion revision per key, kept only while some registration is joining. */
-  private readonly log = new Map<string, bigint>();
+  /** The deletions seen while some registration is joining, in order; cleared when none is. */
+  private log: Deletion[] = [];
   private processed = 0n;
   private lingerTimer: NodeJS.Timeout | undefined;
   private failure: Error | undefined;
@@ -32,7 +33,9 @@ export class DeleteFollower {
   constructor(client: Etcd, prefix: Buffer, onClose: () => void) {
     this.prefix = prefix;
     this.onClose = onClose;
-    this.watcher = client.watch({ prefix, filters: { noPut: true } });
+    // prevKv: a deletion then says when the deleted key was created, which is all a waiter
+    // that only counts the keys ahead of it needs (see Registration.startCounting).
+    this.watcher = client.watch({ prefix, prevKv: true, filters: { noPut: true } });
     this.ready = this.watcher.ready.then((rev) => {
       if (rev > this.processed) this.processed = rev;
       return rev;
@@ -59,18 +62,17 @@ export class DeleteFollower {
   }
 
   /** @internal */
-  started(revision: bigint): Map<string, bigint> {
+  started(revision: bigint): Deletion[] {
     this.joining--;
-    const relevant = new Map<string, bigint>();
-    for (const [k, rev] of this.log) if (rev > revision) relevant.set(k, rev);
-    if (this.joining === 0) this.log.clear();
+    const relevant = this.log.filter((d) => d.revision > revision);
+    if (this.joining === 0) this.log = [];
     return relevant;
   }
 
   /** @internal */
   unregister(reg: Registration, wasJoining: boolean): void {
     if (!this.regs.delete(reg)) return;
-    if (wasJoining && --this.joining === 0) this.log.clear();
+    if (wasJoining && --this.joining === 0) this.log = [];
     if (this.regs.size === 0 && !this.failure) {
       // Kept a little while: the next wait on this prefix then needs no watch and no read.
       this.lingerTimer = setTimeout(() => this.close(), LINGER_MS);
@@ -95,8 +97,16 @@ export class DeleteFollower {
   private apply(b: WatchBatch): void {
     this.processed = b.revision;
     if (b.events.length === 0) return;
-    if (this.joining > 0) for (const ev of b.events) this.log.set(ev.kv.key.toString('latin1'), b.revision);
-    for (const reg of this.regs) reg.deleted(b.revision, b.events);
+    // Each deletion spelled once per batch, not once per waiter.
+    const dels = b.events.map(
+      (ev): Deletion => ({
+        key: ev.kv.key.toString('latin1'),
+        revision: b.revision,
+        createRevision: ev.prevKv?.createRevision,
+      }),
+    );
+    if (this.joining > 0) for (const d of dels) this.log.push(d);
+    for (const reg of this.regs) reg.deleted(b.revision, dels);
   }
 
   private fail(err: Error): void {
@@ -122,17 +132,28 @@ function feedClosed(): FeedClosed {
   return new FeedClosed('the deletion feed was closed');
 }
 
-/** One waiter's view of the queue: the keys still ahead of it. */
+/** One deletion under the prefix: the key (latin1), its revision, and when the key had been created (from its previous value). */
+export interface Deletion {
+  key: string;
+  revision: bigint;
+  createRevision: bigint | undefined;
+}
+
+/** One waiter's view of the queue: the keys still ahead of it (or, counting, how many). */
 export class Registration {
   private readonly feed: DeleteFollower;
   private state: 'joining' | 'started' | 'ended' = 'joining';
   private since = 0n;
   private mine: string | undefined;
   private readonly ahead = new Map<string, KeyValue>();
+  /** Counting mode (startCounting): how many keys created before mine still exist, and mine's create revision. */
+  private counting: { left: number; myRev: bigint } | undefined;
   private gone = false;
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
   private lastDeletion = 0n;
+  /** The queue's rule, once wait() was called. */
+  private rule: Blocked | undefined;
 
   constructor(feed: DeleteFollower) {
     this.feed = feed;
@@ -149,19 +170,66 @@ export class Registration {
     this.since = revision;
     this.mine = myKey.toString('latin1');
     for (const kv of ahead) this.ahead.set(kv.key.toString('latin1'), kv);
-    for (const [k, rev] of this.feed.started(revision)) this.remove(k, rev);
+    for (const d of this.feed.started(revision)) this.remove(d);
   }
 
-  /** @internal deletions of one revision */
-  deleted(revision: bigint, events: readonly { kv: KeyValue }[]): void {
+  /**
+   * The join was served at `revision`, my key created at `myRev`, and `count` keys created
+   * before it existed then; only their number is kept. Create revisions only grow, so each of
+   * them is deleted once after `revision` at most, and a deletion says (in its previous value)
+   * whether the key was created before mine: the count goes down by exactly those. For a rule
+   * that depends on the count alone (Blocked.whileAtLeast); the join then reads no keys at all,
+   * whatever the length of the queue.
+   */
+  startCounting(revision: bigint, myKey: Buffer, myRev: bigint, count: number): void {
+    if (this.state !== 'joining') return;
+    this.state = 'started';
+    this.since = revision;
+    this.mine = myKey.toString('latin1');
+    this.counting = { left: count, myRev };
+    for (const d of this.feed.started(revision)) this.remove(d);
+  }
+
+  /** @internal the deletions of one revision; the waiter wakes only if one concerned it */
+  deleted(revision: bigint, dels: readonly Deletion[]): void {
     if (this.state !== 'started' || revision <= this.since) return;
-    for (const ev of events) this.remove(ev.kv.key.toString('latin1'), revision);
+    let changed = false;
+    for (const d of dels) if (this.remove(d)) changed = true;
+    if (!changed) return;
+    // Still blocked by count alone: no need to wake (with many waiters, only the next one wakes).
+    const n = this.rule?.whileAtLeast;
+    if (!this.gone && !this.failure && n !== undefined && this.aheadCount >= n) return;
     this.poke();
   }
 
-  private remove(k: string, revision: bigint): void {
-    if (k === this.mine) this.gone = true;
-    else if (this.ahead.delete(k) && revision > this.lastDeletion) this.lastDeletion = revision;
+  private get aheadCount(): number {
+    return this.counting ? this.counting.left : this.ahead.size;
+  }
+
+  private isBlocked(blocked: Blocked): boolean {
+    const n = blocked.whileAtLeast;
+    if (n !== undefined) return this.aheadCount >= n;
+    // A rule that needs the keys is never used with counting (joinQueue's countAhead).
+    return blocked([...this.ahead.values()]);
+  }
+
+  /** True when the deletion was of my key or of one ahead of me (or could not be told: then the registration fails). */
+  private remove(d: Deletion): boolean {
+    if (d.key === this.mine) {
+      this.gone = true;
+      return true;
+    }
+    if (this.counting) {
+      if (d.createRevision === undefined) {
+        // No previous value: whether it was ahead cannot be told. Read the queue again instead.
+        this.failure ??= new FeedClosed('a deletion came without its previous value');
+        return true;
+      }
+      if (d.createRevision >= this.counting.myRev) return false;
+      this.counting.left--;
+    } else if (!this.ahead.delete(d.key)) return false;
+    if (d.revision > this.lastDeletion) this.lastDeletion = d.revision;
+    return true;
   }
 
   /** @internal the feed broke: the waiter reads the queue again on a new one */
@@ -175,14 +243,12 @@ export class Registration {
    * blocked, or with undefined when my key was deleted. Rejects with the feed's error when the
    * feed broke (the caller reads the queue again) and with the signal's reason on abort.
    */
-  async wait(
-    blocked: (ahead: readonly KeyValue[]) => boolean,
-    signal: AbortSignal,
-  ): Promise<bigint | undefined> {
+  async wait(blocked: Blocked, signal: AbortSignal): Promise<bigint | undefined> {
+    this.rule = blocked;
     for (;;) {
       if (signal.aborted) throw signal.reason;
       if (this.gone) return undefined;
-      if (!blocked([...this.ahead.values()])) return maxOf(this.since, this.feed.revision, this.lastDeletion);
+      if (!this.isBlocked(blocked)) return maxOf(this.since, this.feed.revision, this.lastDeletion);
       if (this.failure) throw this.failure;
       await new Promise<void>((resolve) => {
         const onAbort = (): void => resolve();

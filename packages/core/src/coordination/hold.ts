@@ -73,16 +73,17 @@ export class Hold {
   }
 
   /**
-   * Delete my key if it is still mine (a guarded delete). `reason` aborts the signal. Rejects
+   * Delete my key if it is still mine (a guarded delete). `reason()` aborts the signal (made only
+   * when the signal was ever followed: an error's stack costs more than the rest of a release). Rejects
    * with why ownership had ended when the key was no longer mine: the guarded work may have
    * overlapped another owner's. If etcd cannot be reached, the delete is retried in the
    * background until the session ends.
    */
-  async release(reason: unknown): Promise<void> {
+  async release(reason: () => unknown): Promise<void> {
     const lostBefore = this.ownership?.signal.aborted ? this.ownership.signal.reason : undefined;
     if (lostBefore !== undefined) this.end(lostBefore);
     this.leaving = true;
-    this.ownership?.stop(reason);
+    this.ownership?.stop(reason());
     let result: { deleted: boolean };
     try {
       result = await deleteIfMine(this.session.client, this.key, this.rev);
@@ -108,10 +109,10 @@ export class Hold {
    * Stop following without deleting (the key went with the session, or is kept on purpose).
    * `lost`: the hold ended because it was taken away (published as a loss), else it was given up.
    */
-  forget(reason: unknown, lost?: unknown): void {
+  forget(reason: () => unknown, lost?: unknown): void {
     this.leaving = true;
     this.end(lost);
-    this.ownership?.stop(reason);
+    this.ownership?.stop(reason());
   }
 }
 

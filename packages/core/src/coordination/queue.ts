@@ -1,10 +1,10 @@
 import { ClientClosedError, DeadlineExceededError, UnavailableError } from '../errors.js';
 import type { Etcd } from '../etcd.js';
 import { Backoff } from '../internal/backoff.js';
-import { type Bytes, toBuffer } from '../internal/bytes.js';
+import { type Bytes, prefixEnd, toBuffer } from '../internal/bytes.js';
 import type { KeyValue } from '../kv.js';
 import type { Session } from '../session.js';
-import { compare, type OpResponse, op } from '../txn.js';
+import { type Compare, compare, type Op, type OpResponse, op } from '../txn.js';
 import { followDeletes, type Registration } from './deletes.js';
 
 /**
@@ -21,8 +21,10 @@ export interface Ticket {
   readonly rev: bigint;
   /** Revision the join was served at. */
   readonly revision: bigint;
-  /** Keys created before mine that existed at `revision`, oldest first. */
+  /** Keys created before mine that existed at `revision`, oldest first (empty when only counted: JoinOptions.countAhead). */
   readonly ahead: readonly KeyValue[];
+  /** How many keys created before mine existed at `revision`. */
+  readonly aheadCount: number;
   /** False when my key already existed (this session had joined before) and was adopted. */
   readonly created: boolean;
   /** Whether `ahead` carries values (JoinOptions.aheadValues). */
@@ -41,11 +43,20 @@ export interface JoinOptions {
   value?: Bytes;
   /** Read the values of the keys ahead (Semaphore checks its limit in them); default keys only. */
   aheadValues?: boolean;
+  /**
+   * Only count the keys ahead (a rule of the count alone: Mutex, Election): a fresh join then
+   * reads no keys, so its cost does not grow with the queue. `ahead` stays empty; aheadCount is set.
+   */
+  countAhead?: boolean;
   signal?: AbortSignal;
 }
 
 function kvs(r: OpResponse | undefined): KeyValue[] {
   return r?.type === 'range' ? r.kvs : [];
+}
+
+function countOf(r: OpResponse | undefined): number {
+  return r?.type === 'range' ? r.count : 0;
 }
 
 /**
@@ -62,18 +73,30 @@ export async function joinQueue(session: Session, o: JoinOptions): Promise<Ticke
   const feed = followDeletes(client, prefix, { create: false });
   const registration = feed?.register();
   try {
-    const queue = op.get({ prefix, sort: { target: 'create', order: 'ascend' }, keysOnly: !o.aheadValues });
+    const counting = o.countAhead === true && !o.aheadValues;
+    const j = joinOps(session, prefix, key, o.aheadValues ?? false);
+    const put = o.value === undefined ? j.putEmpty : op.put(key, o.value, { lease: session.lease });
+    // A fresh key is the newest under the prefix: every other key there is ahead of it, so two
+    // counts (the keys before mine and after it, by name) say how many. An adopted key reads them.
     const r = await client
       .txn()
-      .if(compare.createRevision(key, '==', 0))
-      .then(op.put(key, o.value ?? '', { lease: session.lease }), queue)
-      .else(op.get(key), queue)
+      .if(j.absent)
+      .then(put, ...(counting ? j.counts : [j.queue]))
+      .else(j.own, j.queue)
       .commit(o.signal ? { signal: o.signal } : {});
     const found = r.succeeded ? undefined : kvs(r.responses[0])[0];
     // Not found in the else branch cannot happen (compare and read are one txn): treat as a fresh key.
     const rev = found ? found.createRevision : r.revision;
-    const ahead = kvs(r.responses[1]).filter((kv) => kv.createRevision < rev);
-    registration?.start(r.revision, key, ahead);
+    let ahead: KeyValue[] = [];
+    let aheadCount: number;
+    if (counting && r.succeeded) {
+      aheadCount = countOf(r.responses[1]) + countOf(r.responses[2]);
+      registration?.startCounting(r.revision, key, rev, aheadCount);
+    } else {
+      ahead = kvs(r.responses[1]).filter((kv) => kv.createRevision < rev);
+      aheadCount = ahead.length;
+      registration?.start(r.revision, key, ahead);
+    }
     return {
       session,
       key,
@@ -81,6 +104,7 @@ export async function joinQueue(session: Session, o: JoinOptions): Promise<Ticke
       rev,
       revision: r.revision,
       ahead,
+      aheadCount,
       created: !found,
       aheadValues: o.aheadValues ?? false,
       found,
@@ -90,6 +114,42 @@ export async function joinQueue(session: Session, o: JoinOptions): Promise<Ticke
     registration?.end();
     throw err;
   }
+}
+
+/** The parts of a join that are the same every time a session joins a queue with one key. */
+interface JoinOps {
+  absent: Compare;
+  putEmpty: Op;
+  own: Op;
+  queue: Op;
+  /** Counts of the keys under the prefix before my key and after it (by name). */
+  counts: [Op, Op];
+}
+const joinCache = new WeakMap<Session, Map<string, JoinOps>>();
+const ZERO = Buffer.from([0]);
+
+/** Built once per session and key (and their wire form once per client, see txn.ts): a lock taken again and again rebuilds nothing. */
+function joinOps(session: Session, prefix: Buffer, key: Buffer, aheadValues: boolean): JoinOps {
+  let m = joinCache.get(session);
+  if (!m) joinCache.set(session, (m = new Map()));
+  const id = `${aheadValues ? 'v' : 'k'}${prefix.length}:${prefix.toString('latin1')}${key.toString('latin1')}`;
+  let j = m.get(id);
+  if (!j) {
+    // A session uses a handful of queues: keep the cache from growing with one-off names.
+    if (m.size >= 64) m.clear();
+    j = {
+      absent: compare.createRevision(key, '==', 0),
+      putEmpty: op.put(key, '', { lease: session.lease }),
+      own: op.get(key),
+      queue: op.get({ prefix, sort: { target: 'create', order: 'ascend' }, keysOnly: !aheadValues }),
+      counts: [
+        op.get({ key: prefix, end: key, countOnly: true }),
+        op.get({ key: Buffer.concat([key, ZERO]), end: prefixEnd(prefix), countOnly: true }),
+      ],
+    };
+    m.set(id, j);
+  }
+  return j;
 }
 
 /** Stop following the queue for this ticket (my turn came, or I leave). Safe to call twice. */

@@ -5,7 +5,7 @@ import type { Session } from '../session.js';
 import { sessionError } from './hold.js';
 import { type Observed, observeFailed, observeTaken, observeWait } from './observe.js';
 import { joinQueue, leaveQueue, pendingRemoval, type Ticket } from './queue.js';
-import { type Blocked, waitForTurn } from './turn.js';
+import { type Blocked, blockedNow, waitForTurn } from './turn.js';
 import { type WaitOptions, waitScope } from './wait.js';
 
 export interface TurnRequest {
@@ -21,7 +21,10 @@ export interface TurnRequest {
   /** False: take the turn only if it is mine at once; otherwise leave the queue (tryLock). */
   wait: boolean;
   options?: WaitOptions | undefined;
-  /** Checks or adjustments right after the join (e.g. a semaphore's limit); a throw leaves the queue. */
+  /**
+   * Checks or adjustments right after the join (e.g. a semaphore's limit); a throw leaves the
+   * queue. The ticket's `ahead` is filled only with `aheadValues` or a rule without `whileAtLeast`.
+   */
   joined?: (t: Ticket, signal: AbortSignal | undefined) => Promise<void> | void;
   /** The error when my key was deleted by someone else while waiting. */
   keyGone: () => Error;
@@ -60,10 +63,12 @@ export async function takeTurn(session: Session, req: TurnRequest): Promise<Turn
       key: req.key,
       ...(req.value !== undefined ? { value: req.value } : {}),
       ...(req.aheadValues ? { aheadValues: true } : {}),
+      // A rule of the count alone and no values wanted: count the keys ahead instead of reading them.
+      ...(req.blocked.whileAtLeast !== undefined && !req.aheadValues ? { countAhead: true } : {}),
       signal: scope.signal,
     });
     await req.joined?.(ticket, scope.signal);
-    if (!req.wait && req.blocked(ticket.ahead)) {
+    if (!req.wait && blockedNow(ticket, req.blocked)) {
       ticket.registration?.end();
       await leaveQueue(session, ticket.key, ticket.rev);
       if (obs) observeFailed(obs, session, req.key, performance.now() - t0, undefined);

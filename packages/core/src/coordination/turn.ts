@@ -5,11 +5,23 @@ import { op } from '../txn.js';
 import { FeedClosed, followDeletes, type Registration } from './deletes.js';
 import type { Ticket } from './queue.js';
 
-/** Whether the keys still ahead of me keep me waiting: the rule of each kind of queue. */
-export type Blocked = (ahead: readonly KeyValue[]) => boolean;
+/**
+ * Whether the keys still ahead of me keep me waiting: the rule of each kind of queue. A rule
+ * that depends only on how many are ahead says so with `whileAtLeast` (blocked while at least
+ * that many are): a waiter then checks a count at each deletion and wakes only when it is free.
+ */
+export type Blocked = ((ahead: readonly KeyValue[]) => boolean) & { readonly whileAtLeast?: number };
+
+/** Whether `blocked` holds for the keys ahead of a ticket as joined (by their count when the rule needs no more). */
+export function blockedNow(t: Ticket, blocked: Blocked): boolean {
+  const n = blocked.whileAtLeast;
+  return n !== undefined ? t.aheadCount >= n : blocked(t.ahead);
+}
 
 /** A Mutex or Election: anyone ahead. */
-export const anyoneAhead: Blocked = (ahead) => ahead.length > 0;
+export const anyoneAhead: Blocked = Object.assign((ahead: readonly KeyValue[]) => ahead.length > 0, {
+  whileAtLeast: 1,
+});
 
 /**
  * Wait for my turn in the queue of `ticket`: until `blocked` no longer holds for the keys
@@ -28,7 +40,7 @@ export async function waitForTurn(
 ): Promise<bigint | undefined> {
   let reg: Registration | undefined = t.registration;
   try {
-    if (!blocked(t.ahead)) return t.revision;
+    if (!blockedNow(t, blocked)) return t.revision;
     for (;;) {
       if (signal.aborted) throw signal.reason;
       if (!reg || reg.failed) {

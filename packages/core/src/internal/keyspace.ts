@@ -33,8 +33,8 @@ export class Keyspace {
 
   /** The wire key and range_end of a selector. */
   range(sel: KeySelector): { key: Buffer; rangeEnd?: Buffer } {
-    const set = [sel.key !== undefined, sel.prefix !== undefined].filter(Boolean).length;
-    if (set !== 1) throw new InvalidArgumentError('select keys with exactly one of `key` or `prefix`');
+    if ((sel.key !== undefined) === (sel.prefix !== undefined))
+      throw new InvalidArgumentError('select keys with exactly one of `key` or `prefix`');
     if (sel.prefix !== undefined) {
       if (sel.end !== undefined || sel.fromKey)
         throw new InvalidArgumentError('`prefix` cannot be combined with `end` or `fromKey`');

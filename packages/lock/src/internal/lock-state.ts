@@ -115,7 +115,7 @@ export class LockState {
     this.state = 'releasing';
     const key = hold.key.toString();
     this.releasing = hold
-      .release(new LockReleasedError(key, `${this.label} was released by unlock()`))
+      .release(() => new LockReleasedError(key, `${this.label} was released by unlock()`))
       .finally(() => {
         this.hold = undefined;
         this.releasing = undefined;
