@@ -12,7 +12,9 @@ export type Encoder<T> = (value: T) => Bytes;
 
 /** How a typed queue stores its values; JSON when not given. */
 export interface Codec<T> {
+  /** Value to bytes on enqueue; default `JSON.stringify` (refusing what JSON cannot carry). */
   encode?: Encoder<T>;
+  /** Bytes to value on dequeue/claim; default UTF-8 JSON. A throw makes an InvalidValueError. */
   decode?: Decoder<T>;
 }
 

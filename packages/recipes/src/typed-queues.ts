@@ -40,6 +40,7 @@ export class TypedQueue<T> {
     }
   }
 
+  /** How many items the queue holds (delayed ones included), as {@link Queue.size}. */
   size(options?: { signal?: AbortSignal }): Promise<number> {
     return this.queue.size(options);
   }
@@ -47,6 +48,7 @@ export class TypedQueue<T> {
 
 /** A claimed work item with its value decoded. */
 export interface TypedWorkItem<T> extends Omit<WorkItem, 'value'> {
+  /** The item's value, decoded. */
   readonly value: T;
   /** The bytes as stored. */
   readonly raw: Buffer;
@@ -64,6 +66,7 @@ export class TypedWorkQueue<T> {
     this.codec = codec;
   }
 
+  /** Encode `value` and add it as a new item; resolves with the item's key. */
   enqueue(value: T): Promise<string> {
     return this.queue.enqueue(this.codec.encode(value));
   }
@@ -92,6 +95,7 @@ export class TypedWorkQueue<T> {
     return { key: item.key, value, raw: item.value, ack: item.ack, release: item.release };
   }
 
+  /** How many items the work queue holds, claimed ones included, as {@link WorkQueue.size}. */
   size(options?: { signal?: AbortSignal }): Promise<number> {
     return this.queue.size(options);
   }
