@@ -63,12 +63,22 @@ export const processOutput: Output = {
 };
 
 /**
+ * How often a progress line may be redrawn: 100 ms, or ETCDKIT_PROGRESS_INTERVAL_MS (0 draws
+ * every update, which makes what a terminal shows independent of timing, e.g. in tests).
+ */
+function progressIntervalMs(): number {
+  const raw = process.env.ETCDKIT_PROGRESS_INTERVAL_MS;
+  const n = raw === undefined || raw === '' ? Number.NaN : Number(raw);
+  return Number.isInteger(n) && n >= 0 ? n : 100;
+}
+
+/**
  * `progress` for counts that change many times a second: at most one redraw per interval
  * (clearing, with '', always goes through).
  */
 export function throttled(
   progress: ((text: string) => void) | undefined,
-  everyMs = 100,
+  everyMs = progressIntervalMs(),
 ): (text: string) => void {
   let last = Number.NEGATIVE_INFINITY;
   return (text) => {
