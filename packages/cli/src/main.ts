@@ -15,11 +15,12 @@ import { ls } from './commands/ls.js';
 import { mirror } from './commands/mirror.js';
 import { services } from './commands/services.js';
 import { status } from './commands/status.js';
+import { ui } from './commands/ui.js';
 import { describeError, EXIT_OK, exitCodeOf, UsageError } from './errors.js';
 import { type Output, processOutput } from './output.js';
 import { topHelp, version } from './top-help.js';
 
-export const COMMANDS: readonly Command[] = [lock, elect, mirror, services, ls, status, dev];
+export const COMMANDS: readonly Command[] = [lock, elect, mirror, services, ls, status, dev, ui];
 
 /** Global options that take a value: the word after them is not the command name. */
 const VALUE_OPTIONS = new Set(

@@ -17,6 +17,7 @@ export const COMMAND_SUMMARIES: readonly (readonly [name: string, summary: strin
   ['ls', 'list the next level of keys under a prefix, like a directory, with counts'],
   ['status', 'status and health of every endpoint, as a table; exits 1 when unhealthy'],
   ['dev', 'start a local etcd (or cluster) for development; stops on Ctrl-C'],
+  ['ui', 'a live coordination inspector in the browser: locks, elections, sessions, config, cluster'],
 ];
 
 export const GLOBAL_HELP = `Global options:

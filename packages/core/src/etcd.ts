@@ -29,7 +29,7 @@ import {
   toKeyValue,
   toRangeRequest,
 } from './kv.js';
-import { checkTtl, type GrantOptions, type Lease, LeaseManager } from './lease.js';
+import { checkTtl, type GrantOptions, type Lease, LeaseManager, type LeaseTimeToLive } from './lease.js';
 import { MaintenanceApi } from './maintenance.js';
 import { defaults, type EtcdOptions } from './options.js';
 import { newSession, type Session, type SessionOptions } from './session.js';
@@ -108,6 +108,8 @@ export interface LeaseApi {
   /** IDs of every lease etcd knows. */
   list(options?: CallOptions): Promise<bigint[]>;
   revoke(id: bigint, options?: CallOptions): Promise<void>;
+  /** Seconds left (-1 once gone) and granted TTL of any lease by id; with `keys`, its keys as etcd holds them (namespace included). */
+  timeToLive(id: bigint, options?: CallOptions & { keys?: boolean }): Promise<LeaseTimeToLive>;
 }
 
 /**
@@ -184,6 +186,10 @@ export class Etcd extends EventEmitter<EtcdEvents> {
       revoke: async (id, o) => {
         this.assertOpen();
         return leases.revoke(id, o);
+      },
+      timeToLive: async (id, o) => {
+        this.assertOpen();
+        return leases.timeToLive(id, o);
       },
     };
   }
