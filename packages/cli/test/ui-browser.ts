@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { SpawnedProcess } from '@etcdkit/testkit/vitest';
@@ -59,7 +60,21 @@ export function pageErrors(page: Page): string[] {
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: `${ARTIFACTS}${name}.png` });
+  // Down to the end of the content: the views are short, the rest would be blank.
+  const bottom = await page.evaluate(() => {
+    const main = document.querySelector('main');
+    return main ? main.getBoundingClientRect().bottom : 720;
+  });
+  const size = page.viewportSize() ?? { width: 1280, height: 720 };
+  await page.screenshot({
+    path: `${ARTIFACTS}${name}.png`,
+    clip: {
+      x: 0,
+      y: 0,
+      width: size.width,
+      height: Math.min(size.height, Math.max(200, Math.ceil(bottom) + 12)),
+    },
+  });
 }
 
 /** Wait for `fn(arg)` to hold in the page (checked at every frame and DOM change); resolves with the ms it took. */
