@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { compare, type Etcd, type KeyValue, op } from '@etcdkit/core';
+import { CliError } from '../errors.js';
 import { type ClusterView, readCluster } from './cluster.js';
 import { Keyspace, type KeyspaceBatch } from './keyspace.js';
 import { LeaseTracker } from './leases.js';
@@ -139,13 +140,28 @@ export class UiServer {
     const s = new UiServer(o);
     await s.keyspace.start();
     s.leases.touch(new Set([...s.keyspace.keys.values()].map((kv) => kv.lease)));
-    await new Promise<void>((resolve, reject) => {
-      s.http.once('error', reject);
-      s.http.listen(o.port, o.host, () => {
-        s.http.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        s.http.once('error', reject);
+        s.http.listen(o.port, o.host, () => {
+          s.http.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (err) {
+      s.closed = true;
+      await Promise.all([s.keyspace.close(), s.leases.close()]);
+      const code = (err as NodeJS.ErrnoException).code;
+      const where = `${o.host}:${o.port}`;
+      if (code === 'EADDRINUSE')
+        throw new CliError(
+          `cannot listen on ${where}: the port is in use; pass --port <n> (0 picks a free one)`,
+          {
+            cause: err,
+          },
+        );
+      throw new CliError(`cannot listen on ${where}: ${(err as Error).message}`, { cause: err });
+    }
     const addr = s.http.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     s.origin = `http://${host}:${addr.port}`;

@@ -1,0 +1,107 @@
+import { createServer } from 'node:net';
+import { startTcpProxy } from '@etcdkit/testkit';
+import { uniquePrefix, until, useEtcd } from '@etcdkit/testkit/vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Keyspace, type KeyspaceBatch } from '../src/ui/keyspace.js';
+import { ensureBuilt, expectOneLineError, flags, runCli } from './run-cli.js';
+
+const t = useEtcd({ useEnv: false });
+beforeAll(ensureBuilt, 180_000);
+
+async function contentOf(prefix: string): Promise<Map<string, string>> {
+  const r = await t.etcd.range({ prefix });
+  return new Map(r.kvs.map((kv) => [kv.key.toString(), kv.value.toString()]));
+}
+
+function valuesOf(ks: Keyspace): Map<string, string> {
+  return new Map([...ks.keys].map(([k, kv]) => [k, kv.value.toString()]));
+}
+
+describe('etcdkit ui: the followed keyspace', () => {
+  it('follows puts and deletes, and reads everything again when a compaction made it miss changes', async () => {
+    const prefix = uniquePrefix('ui-ks');
+    await t.etcd.put(`${prefix}a`, '1');
+    await t.etcd.put(`${prefix}b`, '1');
+    const proxy = await startTcpProxy(t.endpoints[0]!);
+    const etcd = t.client({ endpoints: [proxy.endpoint], dialTimeoutMs: 500 });
+    const resets: bigint[] = [];
+    const batches: KeyspaceBatch[] = [];
+    const states: string[] = [];
+    const ks = new Keyspace(etcd, prefix, {
+      reset: (rev) => resets.push(rev),
+      batch: (b) => batches.push(b),
+      status: (s) => states.push(s),
+    });
+    try {
+      await ks.start();
+      expect(resets).toHaveLength(1);
+      expect(valuesOf(ks)).toEqual(await contentOf(prefix));
+
+      const put = await t.etcd.put(`${prefix}c`, '1');
+      await t.etcd.delete(`${prefix}a`);
+      await until(() => ks.revision > put.revision, { what: 'the delete followed' });
+      expect(valuesOf(ks)).toEqual(await contentOf(prefix));
+      expect(batches.map((b) => b.events.map((e) => e.type))).toEqual([['put'], ['delete']]);
+
+      // Cut off: changes happen and the revisions the watch would resume from are compacted.
+      proxy.refuse(true);
+      proxy.cut();
+      await until(() => states.includes('reconnecting'), { what: 'the watch to notice the cut' });
+      await t.etcd.put(`${prefix}b`, '2');
+      await t.etcd.delete(`${prefix}c`);
+      const last = await t.etcd.put(`${prefix}d`, '1');
+      await t.etcd.compact(last.revision);
+      proxy.refuse(false);
+      await until(() => resets.length === 2, { what: 'a second listing', timeoutMs: 30_000 });
+      expect(resets[1]).toBeGreaterThanOrEqual(last.revision);
+      expect(valuesOf(ks)).toEqual(await contentOf(prefix));
+
+      // And it follows on from there.
+      const after = await t.etcd.put(`${prefix}e`, '1');
+      await until(() => ks.revision >= after.revision, { what: 'the put after the re-read' });
+      expect(valuesOf(ks)).toEqual(await contentOf(prefix));
+    } finally {
+      await ks.close();
+      await etcd.close();
+      await proxy.close();
+    }
+  });
+});
+
+describe('etcdkit ui: failures at start', () => {
+  it('an unreachable etcd is one line and exit 1', async () => {
+    const r = await runCli(['--endpoints', '127.0.0.1:1', '--dial-timeout', '300ms', 'ui', '--port', '0']);
+    expect(r.code).toBe(1);
+    expectOneLineError(r.stderr);
+    expect(r.stdout).toBe('');
+  });
+
+  it('a port in use is one line that says what to do, exit 1', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const r = await runCli([...flags(t), 'ui', '--port', String(port)]);
+      expect(r.code).toBe(1);
+      expect(expectOneLineError(r.stderr)).toContain(
+        `cannot listen on 127.0.0.1:${port}: the port is in use`,
+      );
+    } finally {
+      busy.close();
+    }
+  });
+
+  it('bad options are usage errors (exit 2)', async () => {
+    for (const args of [
+      ['--port', '70000'],
+      ['--port', 'x'],
+      ['--refresh', '10ms'],
+      ['--changes', '0'],
+      ['extra'],
+    ]) {
+      const r = await runCli([...flags(t), 'ui', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expectOneLineError(r.stderr);
+    }
+  });
+});
