@@ -51,9 +51,9 @@ export function diffLines(before: string, after: string): DiffLine[] {
         out.push({ op: ' ', text: am[i]! });
         i++;
         j++;
-      } else if (j < m && (i === n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!))
-        out.push({ op: '+', text: bm[j++]! });
-      else out.push({ op: '-', text: am[i++]! });
+      } else if (i < n && (j === m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!))
+        out.push({ op: '-', text: am[i++]! });
+      else out.push({ op: '+', text: bm[j++]! });
     }
   }
   for (const text of a.slice(a.length - tail)) out.push({ op: ' ', text });

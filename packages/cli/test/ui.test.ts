@@ -3,7 +3,7 @@
 // The functions given to untilPage() run in the browser.
 import { op } from '@etcdkit/core';
 import { register } from '@etcdkit/discovery';
-import { Mutex } from '@etcdkit/lock';
+import { Mutex, RWMutex, Semaphore } from '@etcdkit/lock';
 import { Queue, WorkQueue } from '@etcdkit/recipes';
 import { spawnEtcdctl } from '@etcdkit/testkit';
 import { uniqueName, uniquePrefix, untilGone, untilKeys, useEtcd } from '@etcdkit/testkit/vitest';
@@ -121,6 +121,61 @@ describe('etcdkit ui in a browser', () => {
       await ctl.stop('SIGKILL');
       await a.kill('SIGKILL');
       await b.kill('SIGKILL');
+    }
+  });
+
+  it('shows readers-writer locks and semaphores with their modes and limits', async () => {
+    const rwName = uniqueName('ui-rw');
+    const semName = uniqueName('ui-sem');
+    const ttl = 30;
+    const sessions = await Promise.all([
+      t.session(ttl),
+      t.session(ttl),
+      t.session(ttl),
+      t.session(ttl),
+      t.session(ttl),
+      t.session(ttl),
+      t.session(ttl),
+    ]);
+    const [s1, s2, s3, s4, s5, s6, s7] = sessions;
+    const waiting: Promise<unknown>[] = [];
+    let page: Page | undefined;
+    try {
+      await new RWMutex(s1, rwName).rlock();
+      await new RWMutex(s2, rwName).rlock();
+      waiting.push(new RWMutex(s3, rwName).lock().catch(() => {})); // a writer waits for both readers
+      await untilKeys(t.etcd, `${rwName}/`, 3);
+      waiting.push(new RWMutex(s4, rwName).rlock().catch(() => {})); // a reader waits behind the writer
+      await new Semaphore(s5, semName, 2).acquire();
+      await new Semaphore(s6, semName, 2).acquire();
+      waiting.push(new Semaphore(s7, semName, 2).acquire().catch(() => {}));
+      await untilKeys(t.etcd, `${rwName}/`, 4);
+      await untilKeys(t.etcd, `${semName}/`, 3);
+      const hex = (s: { lease: bigint }) => s.lease.toString(16);
+      page = await openPage(browser, ui.url, 'locks');
+      await untilPage(
+        page,
+        lockShows,
+        { name: rwName, holder: [hex(s1), hex(s2)], waiters: [hex(s3), hex(s4)] },
+        'two readers holding, a writer then a reader waiting',
+      );
+      const modes = await page
+        .locator(`[data-queue="${rwName}"] tr[data-role] td:first-child`)
+        .allTextContents();
+      expect(modes).toEqual(['holds (read)', 'holds (read)', 'waits #1 (write)', 'waits #2 (read)']);
+      await untilPage(
+        page,
+        lockShows,
+        { name: semName, holder: [hex(s5), hex(s6)], waiters: [hex(s7)] },
+        'two semaphore holders and one waiting',
+      );
+      expect(await page.locator(`[data-queue="${semName}"]`).getAttribute('data-kind')).toBe('semaphore');
+      expect(await page.locator(`[data-queue="${semName}"] h2`).textContent()).toContain('limit 2');
+      expect(pageErrors(page)).toEqual([]);
+    } finally {
+      await page?.close();
+      await Promise.all(sessions.map((s) => s.close()));
+      await Promise.all(waiting);
     }
   });
 
