@@ -134,7 +134,11 @@ function connect(): void {
   const es = new EventSource('/events');
   const on = <T>(name: string, fn: (data: T) => void) =>
     es.addEventListener(name, (ev) => fn(JSON.parse((ev as MessageEvent<string>).data) as T));
-  on<Hello>('hello', (h) => state.setHello(h));
+  on<Hello>('hello', (h) => {
+    state.setHello(h);
+    // Holders the server found at its start have held at least since then.
+    seen.loadedAt = h.since;
+  });
   on<Snapshot>('snapshot', (s) => {
     state.reset(s);
     // Holders present in a (re)read were not seen taking over: their hold time is unknown.

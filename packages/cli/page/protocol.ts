@@ -23,6 +23,8 @@ export interface Change {
 }
 
 export interface Hello {
+  /** When the server started following (ms since the epoch). */
+  since: number;
   prefix: string;
   namespace: string;
   writes: boolean;

@@ -9,7 +9,7 @@ export class State {
   leases = new Map<string, LeaseInfo>();
   cluster: ClusterView | undefined;
   status: Status | { state: 'connecting' | 'disconnected'; error?: string } = { state: 'connecting' };
-  hello: Hello = { prefix: '', namespace: '', writes: false, changes: 200 };
+  hello: Hello = { since: Date.now(), prefix: '', namespace: '', writes: false, changes: 200 };
   /** Bumped on every change of the keys; `keysVersion` only when keys come or go. */
   version = 0;
   keysVersion = 0;

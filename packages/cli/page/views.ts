@@ -15,6 +15,7 @@ export interface History {
   holderSince: Map<string, { at: number; revision: string }>;
   /** Election name → leader changes, newest last. */
   leaders: Map<string, { key: string | undefined; value: string; revision: string; at: number }[]>;
+  /** Since when holders of unknown start hold at least (the server's start). */
   loadedAt: number;
 }
 

@@ -1,9 +1,11 @@
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { startTcpProxy } from '@etcdkit/testkit';
 import { uniquePrefix, until, useEtcd } from '@etcdkit/testkit/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Keyspace, type KeyspaceBatch } from '../src/ui/keyspace.js';
 import { ensureBuilt, expectOneLineError, flags, runCli } from './run-cli.js';
+import { startUi } from './ui-browser.js';
 
 const t = useEtcd({ useEnv: false });
 beforeAll(ensureBuilt, 180_000);
@@ -102,6 +104,50 @@ describe('etcdkit ui: failures at start', () => {
       const r = await runCli([...flags(t), 'ui', ...args]);
       expect(r.code, args.join(' ')).toBe(2);
       expectOneLineError(r.stderr);
+    }
+  });
+});
+
+/** A raw HTTP request (fetch cannot set Host). */
+function get(url: string, path: string, headers: Record<string, string> = {}, method = 'GET') {
+  return new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
+    const req = request(new URL(path, url), { method, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => (body += c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('etcdkit ui: the HTTP server', () => {
+  it('serves the page and its scripts only, to IP addresses and localhost, and writes only with --allow-writes', async () => {
+    const ui = await startUi(flags(t));
+    try {
+      const page = await get(ui.url, '/');
+      expect(page.status).toBe(200);
+      expect(page.type).toMatch(/^text\/html/);
+      expect(page.body).toContain('<script type="module" src="/app/app.js">');
+      const app = await get(ui.url, '/app/app.js');
+      expect(app.status).toBe(200);
+      expect(app.type).toMatch(/^text\/javascript/);
+      expect((await get(ui.url, '/app/nope.js')).status).toBe(404);
+      expect((await get(ui.url, '/app/..%2fpackage.json')).status).toBe(404);
+      expect((await get(ui.url, '/etc/passwd')).status).toBe(404);
+      expect((await get(ui.url, '/', { host: 'localhost:1' })).status).toBe(200);
+      // A name that is neither localhost nor an address: what a rebound DNS name looks like.
+      const rebound = await get(ui.url, '/events', { host: 'attacker.example' });
+      expect(rebound.status).toBe(403);
+      expect(rebound.body).toContain('is not served');
+      const write = await get(ui.url, '/api/revoke-lease', { 'content-type': 'application/json' }, 'POST');
+      expect(write.status).toBe(403);
+      expect(write.body).toContain('--allow-writes');
+      expect((await get(ui.url, '/api/revoke-lease')).status).toBe(405);
+    } finally {
+      await ui.stop();
     }
   });
 });

@@ -73,6 +73,7 @@ async function run(inv: Invocation): Promise<number> {
   const prefix = (v.prefix as string | undefined) ?? '';
 
   using term = new Termination();
+  let lastError = { line: '', at: 0 };
   const server = await UiServer.start({
     etcd: inv.client(),
     prefix,
@@ -81,7 +82,14 @@ async function run(inv: Invocation): Promise<number> {
     allowWrites: v['allow-writes'] === true,
     changes,
     refreshMs,
-    onError: (err) => inv.out.note(`etcdkit: ${err.message.replace(/\s*\n\s*/g, ' ')}`),
+    onError: (err) => {
+      // While etcd is away every refresh fails the same way: say it once a minute.
+      const line = `etcdkit: ${err.message.replace(/\s*\n\s*/g, ' ')}`;
+      const now = Date.now();
+      if (line === lastError.line && now - lastError.at < 60_000) return;
+      lastError = { line, at: now };
+      inv.out.note(line);
+    },
   });
   try {
     if (inv.json) inv.out.line(toJson({ url: server.url, writes: v['allow-writes'] === true }));

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, isIP } from 'node:net';
 import { compare, type Etcd, type KeyValue, op } from '@etcdkit/core';
 import { CliError } from '../errors.js';
 import { type ClusterView, readCluster } from './cluster.js';
@@ -98,6 +98,8 @@ class HttpError extends Error {
  */
 export class UiServer {
   readonly token = randomBytes(16).toString('hex');
+  /** When the keyspace was first read: holders seen then hold at least since. */
+  private readonly startedAt = Date.now();
   readonly keyspace: Keyspace;
   private readonly leases: LeaseTracker;
   private readonly http: Server;
@@ -259,9 +261,15 @@ export class UiServer {
   private checkHost(req: IncomingMessage): void {
     // A page of another site reaching this server through a rebound DNS name would carry its
     // own host name: only loopback names and the address the server listens on are answered.
+    // An address typed as such (any IP literal) cannot be rebound, so those pass too.
     const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
-    const allowed = ['127.0.0.1', 'localhost', '[::1]', new URL(this.origin).hostname, this.o.host];
-    if (!allowed.includes(host)) throw new HttpError(403, `host ${JSON.stringify(host)} is not served`);
+    const bare = host.replace(/^\[(.*)\]$/, '$1');
+    const names = ['localhost', new URL(this.origin).hostname, this.o.host.toLowerCase()];
+    if (isIP(bare) === 0 && !names.includes(host))
+      throw new HttpError(
+        403,
+        `host ${JSON.stringify(host)} is not served: use the address etcdkit ui printed`,
+      );
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -315,6 +323,7 @@ export class UiServer {
     this.send(
       res,
       frame('hello', {
+        since: this.startedAt,
         prefix: this.o.prefix,
         namespace: this.o.etcd.prefix?.toString() ?? '',
         writes: this.o.allowWrites,
