@@ -210,6 +210,11 @@ main.addEventListener('click', (ev) => {
   if (b) void act(b);
 });
 
+// The tree draws the rows in view: more of them fit after a resize.
+addEventListener('resize', () => {
+  if (current === 'config') config.update();
+});
+
 // Count lease TTLs and hold times down between events, without re-rendering the view.
 setInterval(() => {
   for (const el of document.querySelectorAll<HTMLElement>('[data-ttl]')) {

@@ -82,7 +82,8 @@ function shownValue(kv: KeyValue | undefined): string | undefined {
   return t.b ? `(${kv.value.length} bytes, binary)` : t.v;
 }
 
-class HttpError extends Error {
+/** A request the server refuses: its status and the message the page shows. */
+class HttpError extends CliError {
   constructor(
     readonly status: number,
     message: string,
