@@ -30,6 +30,7 @@ const MAX_VALUE = 64 * 1024;
 /** A page that reads this far behind is dropped; it reconnects and starts afresh. */
 const MAX_BUFFERED = 32 * 1024 * 1024;
 const PAGE_DIR = new URL('../../dist/page/', import.meta.url);
+const HEARTBEAT_MS = 15_000;
 const ASSET = /^\/app\/([a-z0-9-]+\.js)$/;
 
 /** A key-value as the page receives it: revisions as decimal strings, the lease in hex. */
@@ -108,6 +109,7 @@ export class UiServer {
   private readonly changes: PageChange[] = [];
   private cluster: ClusterView | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
   private live: { state: 'live' | 'reconnecting'; error?: string } = { state: 'live' };
   private closed = false;
@@ -165,6 +167,11 @@ export class UiServer {
         );
       throw new CliError(`cannot listen on ${where}: ${(err as Error).message}`, { cause: err });
     }
+    // A comment line now and then keeps proxies and tunnels from closing an idle stream.
+    s.heartbeat = setInterval(() => {
+      for (const res of s.clients) s.send(res, ':\n\n');
+    }, HEARTBEAT_MS);
+    s.heartbeat.unref();
     const addr = s.http.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     s.origin = `http://${host}:${addr.port}`;
@@ -398,6 +405,7 @@ export class UiServer {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.refreshTimer);
+    clearInterval(this.heartbeat);
     for (const res of this.clients) res.end();
     this.clients.clear();
     this.http.closeAllConnections();
