@@ -1,5 +1,7 @@
 import type { Etcd } from '@etcdkit/core';
 
+const READS_AT_ONCE = 64;
+
 /** A lease's remaining time as read at `readAt` (ms since the epoch): the page counts down from it. */
 export interface LeaseInfo {
   id: bigint;
@@ -58,15 +60,18 @@ export class LeaseTracker {
       // Let the events of one revision gather first.
       await new Promise((r) => setImmediate(r));
       while (this.due.size && !this.closed) {
-        const ids = [...this.due];
-        this.due.clear();
+        // A bounded number of reads in flight, however many leases there are.
+        const ids = [...this.due].slice(0, READS_AT_ONCE);
+        for (const id of ids) this.due.delete(id);
         await Promise.all(ids.map((id) => this.read(id)));
         this.changed();
       }
-    })().finally(() => {
-      this.flushing = undefined;
-      this.schedule();
-    });
+    })()
+      .catch((err: unknown) => this.failed(err as Error))
+      .finally(() => {
+        this.flushing = undefined;
+        this.schedule();
+      });
   }
 
   private async read(id: bigint): Promise<void> {

@@ -344,6 +344,8 @@ export class UiServer {
     if (this.cluster) this.send(res, frame('cluster', this.cluster));
     this.refreshSoon(0);
     req.on('close', () => this.clients.delete(res));
+    // A page that went away mid-write: forget it, nothing else to do.
+    res.on('error', () => this.clients.delete(res));
   }
 
   private async write(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
