@@ -17,7 +17,14 @@ type ViewName = 'locks' | 'elections' | 'sessions' | 'config' | 'cluster' | 'dis
 const VIEWS: ViewName[] = ['locks', 'elections', 'sessions', 'config', 'cluster', 'discovery', 'queues'];
 
 const state = new State();
-const seen: History = { holderSince: new Map(), leaders: new Map(), loadedAt: Date.now() };
+const seen: History = {
+  holderSince: new Map(),
+  leaders: new Map(),
+  loadedAt: Date.now(),
+  tookOver: new Map(),
+  unknown: new Map(),
+};
+const asked = new Set<string>();
 const config = new ConfigView(state);
 const main = document.getElementById('view')!;
 const token = document.querySelector<HTMLMetaElement>('meta[name="etcdkit-token"]')?.content ?? '';
@@ -29,7 +36,7 @@ let model: Model | undefined;
 let modelFor = -1;
 let frame = 0;
 /** What the page has drawn, for anyone measuring it (the browser test prints these). */
-const stats = { snapshots: 0, batches: 0, renders: 0, lastRenderMs: 0 };
+const stats = { snapshots: 0, batches: 0, renders: 0, lastRenderMs: 0, snapshotAt: 0, snapshotParseMs: 0 };
 (window as unknown as { etcdkitUi: unknown }).etcdkitUi = { state, stats };
 
 function currentModel(): Model {
@@ -71,6 +78,7 @@ function observe(prev: Model | undefined, next: Model): void {
     }
   const live = new Set(next.queues.flatMap((q) => q.holders.map((h) => h.key)));
   for (const k of seen.holderSince.keys()) if (!live.has(k)) seen.holderSince.delete(k);
+  for (const k of seen.tookOver.keys()) if (!live.has(k)) seen.tookOver.delete(k);
 }
 
 function render(): void {
@@ -102,10 +110,30 @@ function render(): void {
     else html = queuesView(m);
     main.innerHTML = html;
   }
+  askTookOver();
   const rev = document.getElementById('rev')!;
   rev.textContent = `revision ${state.revision}`;
   stats.renders++;
   stats.lastRenderMs = performance.now() - t0;
+}
+
+/** Ask the server since when the holders drawn without a known start hold (etcd's history knows the revision). */
+function askTookOver(): void {
+  for (const [key, c] of seen.unknown) {
+    const id = `${c} ${key}`;
+    if (asked.has(id)) continue;
+    asked.add(id);
+    fetch(`/api/took-over?key=${encodeURIComponent(key)}&c=${c}`)
+      .then(async (r) => {
+        if (!r.ok) return; // no longer the holder, or etcd unreachable: the lower bound stays
+        seen.tookOver.set(key, (await r.json()) as { revision: string; lowerBound: boolean; at?: number });
+        schedule();
+      })
+      .catch(() => {
+        // The server went away: the connection line says so, and the lower bound stays.
+      });
+  }
+  seen.unknown.clear();
 }
 
 /** Draw at the next frame: a burst of events costs one render. */
@@ -139,7 +167,11 @@ function connect(): void {
     // Holders the server found at its start have held at least since then.
     seen.loadedAt = h.since;
   });
-  on<Snapshot>('snapshot', (s) => {
+  es.addEventListener('snapshot', (ev) => {
+    const t0 = performance.now();
+    const s = JSON.parse((ev as MessageEvent<string>).data) as Snapshot;
+    stats.snapshotAt = t0;
+    stats.snapshotParseMs = performance.now() - t0;
     state.reset(s);
     // Holders present in a (re)read were not seen taking over: their hold time is unknown.
     model = undefined;

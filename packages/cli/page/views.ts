@@ -17,6 +17,10 @@ export interface History {
   leaders: Map<string, { key: string | undefined; value: string; revision: string; at: number }[]>;
   /** Since when holders of unknown start hold at least (the server's start). */
   loadedAt: number;
+  /** Key → since which revision it is its queue's oldest, as the server found it in etcd's history. */
+  tookOver: Map<string, { revision: string; lowerBound: boolean; at?: number }>;
+  /** Queue-first keys whose take-over is not known: [key, create revision], asked for after the render. */
+  unknown: Map<string, string>;
 }
 
 export function ttlCell(state: State, lease: string): string {
@@ -34,10 +38,17 @@ export function ago(ms: number): string {
   return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
 }
 
-function since(h: History, key: string): string {
+function since(h: History, key: string, createRevision?: bigint): string {
   const s = h.holderSince.get(key);
-  if (!s)
+  const t = s ? undefined : h.tookOver.get(key);
+  if (t) {
+    const when = t.at ? `<span class="since" data-since="${t.at}">${ago(Date.now() - t.at)}</span> ` : '';
+    return `${when}<span class="muted" data-took-over="${esc(t.revision)}">(${t.lowerBound ? '≤ ' : ''}rev ${esc(t.revision)})</span>`;
+  }
+  if (!s) {
+    if (createRevision !== undefined) h.unknown.set(key, String(createRevision));
     return `<span class="since" data-since="${h.loadedAt}" data-before="1">≥ ${ago(Date.now() - h.loadedAt)}</span>`;
+  }
   return `<span class="since" data-since="${s.at}">${ago(Date.now() - s.at)}</span> <span class="muted">(rev ${esc(s.revision)})</span>`;
 }
 
@@ -69,7 +80,7 @@ function entryRow(
 <td class="mono">${esc(e.lease)}</td>
 <td class="mono">${esc(e.createRevision)}</td>
 <td>${ttlCell(state, e.lease)}</td>
-<td>${role === 'holder' ? since(h, e.key) : ''}</td>
+<td>${role === 'holder' ? since(h, e.key, pos === 0 ? e.createRevision : undefined) : ''}</td>
 <td class="mono muted">${esc(e.key)}</td>
 <td>${actions.join(' ')}</td></tr>`;
 }
@@ -100,7 +111,7 @@ export function electionsView(state: State, m: Model, h: History): string {
 <h2>${esc(q.name)}<span class="kind">election · ${q.waiters.length} other candidate${q.waiters.length === 1 ? '' : 's'}</span></h2>
 <p>Leader: <strong class="leader-value" data-leader-lease="${esc(leader.lease)}">${esc(leader.value)}</strong>
  <span class="muted">lease</span> <code>${esc(leader.lease)}</code>, <span class="muted">key created at rev</span> ${esc(leader.createRevision)},
- <span class="muted">TTL</span> ${ttlCell(state, leader.lease)}, <span class="muted">leads for</span> ${since(h, leader.key)}</p>
+ <span class="muted">TTL</span> ${ttlCell(state, leader.lease)}, <span class="muted">leads for</span> ${since(h, leader.key, leader.createRevision)}</p>
 <table><thead><tr><th></th><th>PROPOSAL</th><th>LEASE</th><th>CREATE REV</th><th>TTL</th></tr></thead><tbody>
 ${[leader, ...q.waiters]
   .map(

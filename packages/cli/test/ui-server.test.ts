@@ -4,6 +4,7 @@ import { startTcpProxy } from '@etcdkit/testkit';
 import { uniquePrefix, until, useEtcd } from '@etcdkit/testkit/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Keyspace, type KeyspaceBatch } from '../src/ui/keyspace.js';
+import { tookOver } from '../src/ui/took-over.js';
 import { ensureBuilt, expectOneLineError, flags, runCli } from './run-cli.js';
 import { startUi } from './ui-browser.js';
 
@@ -66,6 +67,40 @@ describe('etcdkit ui: the followed keyspace', () => {
       await ks.close();
       await etcd.close();
       await proxy.close();
+    }
+  });
+});
+
+describe('etcdkit ui: since when a holder holds', () => {
+  it("finds the take-over revision in etcd's history, a lower bound once it is compacted, nothing for a waiter", async () => {
+    const name = uniquePrefix('ui-since');
+    const [la, lb] = await Promise.all([t.etcd.lease.grant(60), t.etcd.lease.grant(60)]);
+    const ka = `${name}${la.id.toString(16)}`;
+    const kb = `${name}${lb.id.toString(16)}`;
+    await t.etcd.put(ka, '', { lease: la.id });
+    const b = await t.etcd.put(kb, '', { lease: lb.id });
+    await t.etcd.put(`${name}x`, 'an unrelated write');
+    try {
+      expect(await tookOver(t.etcd, name, kb, b.revision)).toBeUndefined(); // b waits
+      expect(await tookOver(t.etcd, name, ka, b.revision - 1n)).toEqual({
+        revision: b.revision - 1n,
+        lowerBound: false,
+      });
+      const gone = await t.etcd.delete(ka);
+      await t.etcd.put(`${name}x`, 'later');
+      expect(await tookOver(t.etcd, name, kb, b.revision)).toEqual({
+        revision: gone.revision,
+        lowerBound: false,
+      });
+      const last = await t.etcd.put(`${name}x`, 'even later');
+      await t.etcd.compact(last.revision);
+      expect(await tookOver(t.etcd, name, kb, b.revision)).toEqual({
+        revision: last.revision,
+        lowerBound: true,
+      });
+    } finally {
+      await Promise.all([la.revoke(), lb.revoke()]);
+      await t.etcd.delete({ prefix: name });
     }
   });
 });

@@ -8,6 +8,7 @@ export function pageHtml(o: { token: string; writes: boolean }): string {
 <meta name="etcdkit-token" content="${o.token}">
 <meta name="etcdkit-writes" content="${o.writes ? 'on' : 'off'}">
 <link rel="icon" href="data:,">
+${['state', 'model', 'views', 'config-view', 'diff'].map((m) => `<link rel="modulepreload" href="/app/${m}.js">`).join('\n')}
 <title>etcdkit ui</title>
 <style>${CSS}</style>
 </head>

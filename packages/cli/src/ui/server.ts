@@ -9,6 +9,7 @@ import { type ClusterView, readCluster } from './cluster.js';
 import { Keyspace, type KeyspaceBatch } from './keyspace.js';
 import { LeaseTracker } from './leases.js';
 import { pageHtml } from './page-html.js';
+import { type TookOver, tookOver } from './took-over.js';
 
 export interface UiServerOptions {
   etcd: Etcd;
@@ -31,6 +32,8 @@ const MAX_VALUE = 64 * 1024;
 const MAX_BUFFERED = 32 * 1024 * 1024;
 const PAGE_DIR = new URL('../../dist/page/', import.meta.url);
 const HEARTBEAT_MS = 15_000;
+/** Revision times and take-over answers kept. */
+const MAX_REMEMBERED = 10_000;
 const ASSET = /^\/app\/([a-z0-9-]+\.js)$/;
 
 /** A key-value as the page receives it: revisions as decimal strings, the lease in hex. */
@@ -107,6 +110,9 @@ export class UiServer {
   private readonly http: Server;
   private readonly clients = new Set<ServerResponse>();
   private readonly changes: PageChange[] = [];
+  /** When the server saw each recent revision applied (etcd keeps no times). */
+  private readonly revisionTimes = new Map<bigint, number>();
+  private readonly tookOverCache = new Map<string, TookOver>();
   private cluster: ClusterView | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -192,6 +198,9 @@ export class UiServer {
   private onBatch(b: KeyspaceBatch): void {
     const touched = new Set<bigint>();
     const at = Date.now();
+    this.revisionTimes.set(b.revision, at);
+    if (this.revisionTimes.size > MAX_REMEMBERED)
+      this.revisionTimes.delete(this.revisionTimes.keys().next().value!);
     for (const e of b.events) {
       if (e.kv.lease) touched.add(e.kv.lease);
       if (e.prevKv?.lease) touched.add(e.prevKv.lease);
@@ -312,12 +321,43 @@ export class UiServer {
       this.subscribe(req, res);
       return;
     }
+    if (req.method === 'GET' && path === '/api/took-over') {
+      await this.answerTookOver(url, res);
+      return;
+    }
     if (path === '/api/delete-key' || path === '/api/revoke-lease') {
       if (req.method !== 'POST') throw new HttpError(405, 'use POST');
       await this.write(path, req, res);
       return;
     }
     throw new HttpError(404, `not found: ${path}`);
+  }
+
+  /** Since which revision (and, when this server saw it, which time) a queue's oldest key holds. */
+  private async answerTookOver(url: URL, res: ServerResponse): Promise<void> {
+    const key = url.searchParams.get('key') ?? '';
+    const c = url.searchParams.get('c') ?? '';
+    if (!/^[1-9]\d{0,18}$/.test(c)) throw new HttpError(400, 'c must be a create revision (decimal)');
+    const queue = queueOf(key);
+    if (!queue)
+      throw new HttpError(400, `${key} is not a lock or election queue key (<name>/<lease id in hex>)`);
+    const id = `${c} ${key}`;
+    let found = this.tookOverCache.get(id);
+    if (!found) {
+      found = await tookOver(this.o.etcd, queue, key, BigInt(c));
+      if (!found) throw new HttpError(409, `${key} is not the oldest key of ${queue} now`);
+      this.tookOverCache.set(id, found);
+      if (this.tookOverCache.size > MAX_REMEMBERED)
+        this.tookOverCache.delete(this.tookOverCache.keys().next().value!);
+    }
+    const at = this.revisionTimes.get(found.revision);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        revision: String(found.revision),
+        lowerBound: found.lowerBound,
+        ...(at ? { at } : {}),
+      }),
+    );
   }
 
   private subscribe(req: IncomingMessage, res: ServerResponse): void {
@@ -382,12 +422,9 @@ export class UiServer {
     const kv = await this.o.etcd.get(key);
     if (!kv || kv.createRevision !== createRevision)
       throw new HttpError(409, `${key} is gone or was re-created: nothing deleted`);
-    const slash = key.lastIndexOf('/');
-    if (slash <= 0 || kv.lease === 0n || key.slice(slash + 1) !== kv.lease.toString(16))
+    const queue = queueOf(key);
+    if (!queue || kv.lease === 0n || key.slice(key.lastIndexOf('/') + 1) !== kv.lease.toString(16))
       throw new HttpError(400, `${key} is not a lock or election queue key (<name>/<lease id in hex>)`);
-    let queue = key.slice(0, slash + 1);
-    const rw = /^(.*\/)(read|write)\/$/.exec(queue);
-    if (rw) queue = rw[1]!;
     const first = await this.o.etcd.range({
       prefix: queue,
       sort: { target: 'create', order: 'ascend' },
@@ -433,6 +470,13 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
     // answered below
   }
   throw new HttpError(400, 'the body must be a JSON object');
+}
+
+/** The queue prefix of `<name>/<lease hex>` (`<name>/` also for an RWMutex's `<name>/read|write/<lease hex>`). */
+function queueOf(key: string): string | undefined {
+  if (!/^.+\/[0-9a-f]{1,16}$/.test(key)) return undefined;
+  const rw = /^(.+\/)(read|write)\/[0-9a-f]{1,16}$/.exec(key);
+  return rw ? rw[1] : key.slice(0, key.lastIndexOf('/') + 1);
 }
 
 function parseLease(v: unknown): bigint {
