@@ -21,9 +21,10 @@ export const MAX_DURATION_MS = 2 ** 31 - 1;
 
 /**
  * A duration flag in milliseconds: a plain number is seconds (`--ttl 10`, `--timeout 1.5`), or
- * a Go duration as etcdctl takes them (`500ms`, `2s`, `1m30s`, `1h`, `1.5h`).
+ * a Go duration as etcdctl takes them (`500ms`, `2s`, `1m30s`, `1h`, `1.5h`). `from` names
+ * where the text came from in messages (a flag, or an environment variable).
  */
-export function parseDuration(text: string, flag: string, command: string): number {
+export function parseDuration(text: string, flag: string, command: string, from = `--${flag}`): number {
   const t = text.trim();
   let ms: number;
   if (PLAIN.test(t)) ms = Number(t) * 1000;
@@ -32,12 +33,12 @@ export function parseDuration(text: string, flag: string, command: string): numb
     for (const [, n, unit] of t.matchAll(PART)) ms += Number(n) * UNITS[unit!]!;
   } else
     throw new UsageError(
-      `--${flag} takes a duration such as 10, 1.5, 500ms, 2s or 1m30s (seconds when no unit), got ${JSON.stringify(text)}`,
+      `${from} takes a duration such as 10, 1.5, 500ms, 2s or 1m30s (seconds when no unit), got ${JSON.stringify(text)}`,
       command,
     );
   if (!(ms <= MAX_DURATION_MS))
     throw new UsageError(
-      `--${flag} must be at most 24 days (${MAX_DURATION_MS} ms), got ${JSON.stringify(text)}`,
+      `${from} must be at most 24 days (${MAX_DURATION_MS} ms), got ${JSON.stringify(text)}`,
       command,
     );
   return ms;

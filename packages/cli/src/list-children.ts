@@ -25,8 +25,11 @@ export interface ListChildrenOptions extends CallOptions {
   pageSize?: number;
   /** Requests in flight at once. Default 8. */
   concurrency?: number;
+  /** Called as children are counted: keys counted so far, of how many under the directory. */
+  onProgress?: (counted: number, total: number) => void;
 }
 
+/** What {@link listChildren} resolves with: one directory level of the keyspace. */
 export interface Listing {
   /** The directory listed, ending in '/' (or empty for the whole keyspace). */
   dir: Buffer;
@@ -54,9 +57,15 @@ export function prefixEnd(p: Buffer): Buffer | undefined {
   return undefined;
 }
 
-/** `prefix` as a directory: '/registry' and '/registry/' both list '/registry/'; '' lists everything. */
+/**
+ * `prefix` as a directory: '/registry' and '/registry/' both list '/registry/'; '' and '/' list
+ * the whole keyspace, the root of a filesystem-like tree: keys with a leading slash are grouped
+ * by their first segment ('/registry/'), keys without one are listed as they are ('config/',
+ * 'top-level'), so nothing stored is hidden from `ls /`.
+ */
 export function directoryOf(prefix: string | Buffer): Buffer {
   const p = Buffer.from(prefix);
+  if (p.length === 1 && p[0] === SLASH) return EMPTY;
   if (p.length === 0 || p[p.length - 1] === SLASH) return p;
   return Buffer.concat([p, Buffer.from('/')]);
 }
@@ -132,6 +141,9 @@ class Lister {
   private active = 0;
   private readonly queue: (() => void)[] = [];
   private readonly concurrency: number;
+  private readonly onProgress: ((counted: number, total: number) => void) | undefined;
+  private counted = 0;
+  private total = 0;
   /** Set when etcd refuses transactions of this size (--max-txn-ops): parts are then read in pages. */
   private noSplit = false;
 
@@ -142,6 +154,7 @@ class Lister {
   ) {
     this.pageSize = options.pageSize ?? 1000;
     this.concurrency = options.concurrency ?? 8;
+    this.onProgress = options.onProgress;
     if (options.signal) this.call.signal = options.signal;
     if (options.timeoutMs !== undefined) this.call.timeoutMs = options.timeoutMs;
   }
@@ -150,6 +163,7 @@ class Lister {
     const dir = this.dir;
     const hi = prefixEnd(dir) ?? EMPTY;
     const page = await this.range({ key: dir, end: hi, limit: this.pageSize });
+    this.total = page.count;
     if (!page.more) this.addAll(page.kvs);
     else await this.split(EMPTY, page.count);
     this.children.sort((a, b) => Buffer.compare(a.name, b.name));
@@ -181,6 +195,8 @@ class Lister {
 
   private add(name: Buffer, type: Child['type'], count: number): void {
     this.children.push({ name: Buffer.from(name), type, count });
+    this.counted += count;
+    this.onProgress?.(this.counted, this.total);
   }
 
   /** Group keys by child; every child among them must be complete. */

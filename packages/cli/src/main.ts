@@ -7,7 +7,9 @@ import {
   GLOBAL_HELP,
   GLOBAL_OPTIONS,
   type OptionValues,
+  userOf,
 } from './command.js';
+import { completion } from './commands/completion.js';
 import { dev } from './commands/dev.js';
 import { elect } from './commands/elect.js';
 import { lock } from './commands/lock.js';
@@ -16,17 +18,18 @@ import { mirror } from './commands/mirror.js';
 import { services } from './commands/services.js';
 import { status } from './commands/status.js';
 import { ui } from './commands/ui.js';
-import { describeError, EXIT_OK, exitCodeOf, UsageError } from './errors.js';
+import { describeError, describeErrorJson, EXIT_OK, exitCodeOf, UsageError } from './errors.js';
 import { type Output, processOutput } from './output.js';
 import { topHelp, version } from './top-help.js';
 
-export const COMMANDS: readonly Command[] = [lock, elect, mirror, services, ls, status, dev, ui];
+/** Every `etcdkit` subcommand, in the order `etcdkit --help` lists them. */
+export const COMMANDS: readonly Command[] = [lock, elect, mirror, services, ls, status, dev, completion, ui];
 
-/** Global options that take a value: the word after them is not the command name. */
+/** Global options that take a value (long and short): the word after them is not the command name. */
 const VALUE_OPTIONS = new Set(
   Object.entries(GLOBAL_OPTIONS)
     .filter(([, o]) => o.type === 'string')
-    .map(([name]) => `--${name}`),
+    .flatMap(([name, o]) => [`--${name}`, ...('short' in o ? [`-${o.short}`] : [])]),
 );
 
 /** The index of the command name: the first word that is neither an option nor an option's value. */
@@ -60,7 +63,9 @@ function parse(command: Command, args: string[]): { values: OptionValues; positi
   }
 }
 
+/** Options of {@link main}. */
 export interface MainOptions {
+  /** Where to write; default: the process's stdout and stderr. */
   out?: Output;
 }
 
@@ -71,6 +76,10 @@ export interface MainOptions {
 export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
   const out = options.out ?? processOutput;
   let debug = argv.includes('--debug');
+  // Known before parsing, so that a usage error is JSON too under --json (the words after `--`
+  // are the command's that `lock` runs).
+  const dashes = argv.indexOf('--');
+  let json = (dashes < 0 ? argv : argv.slice(0, dashes)).includes('--json');
   let values: OptionValues = {};
   let client: Etcd | undefined;
   try {
@@ -94,6 +103,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     const parsed = parse(command, own);
     values = parsed.values;
     debug = values.debug === true;
+    json = values.json === true;
     if (values.help) {
       out.line(`${command.help}\n\n${GLOBAL_HELP}`);
       return EXIT_OK;
@@ -117,11 +127,12 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     } catch {
       // only for the message
     }
-    const user = typeof values.user === 'string' ? values.user.split(':')[0] : undefined;
-    out.note(describeError(err, { endpoints, user }));
+    const ctx = { endpoints, user: userOf(values) };
+    out.note(json ? describeErrorJson(err, ctx) : describeError(err, ctx));
     if (debug && err instanceof Error && err.stack) out.note(stackOf(err));
     return exitCodeOf(err);
   } finally {
+    out.progress?.('');
     await client?.close().catch(() => {});
   }
 }

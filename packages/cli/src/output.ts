@@ -9,16 +9,76 @@ export interface Output {
   line(text: string): void;
   /** One line on stderr (notices; errors go through main). */
   note(text: string): void;
+  /**
+   * How a long operation is getting on ('' takes it away): one line on stderr that rewrites
+   * itself, shown only when stderr is a terminal, so that nothing extra reaches a pipe or a log.
+   */
+  progress?(text: string): void;
 }
+
+/** The terminal progress line of processOutput. */
+class ProgressLine {
+  private shown = false;
+
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+
+  get enabled(): boolean {
+    return this.stream.isTTY === true && process.env.TERM !== 'dumb';
+  }
+
+  show(text: string): void {
+    if (!this.enabled) return;
+    if (text === '') {
+      this.clear();
+      return;
+    }
+    // One screen line at most: a wrapped line could not be rewritten in place.
+    const width = Math.max(10, (this.stream.columns || 80) - 1);
+    const shown = text.length > width ? `${text.slice(0, width - 1)}…` : text;
+    this.stream.write(`\r\x1b[2K${shown}`);
+    this.shown = true;
+  }
+
+  clear(): void {
+    if (!this.shown) return;
+    this.stream.write('\r\x1b[2K');
+    this.shown = false;
+  }
+}
+
+const progressLine = new ProgressLine(process.stderr);
 
 export const processOutput: Output = {
   line: (text) => {
+    // stdout and stderr may be the same terminal: take the progress line away first.
+    progressLine.clear();
     process.stdout.write(`${text}\n`);
   },
   note: (text) => {
+    progressLine.clear();
     process.stderr.write(`${text}\n`);
   },
+  // Absent when stderr is no terminal, so that commands skip the work of following progress.
+  ...(progressLine.enabled ? { progress: (text: string) => progressLine.show(text) } : {}),
 };
+
+/**
+ * `progress` for counts that change many times a second: at most one redraw per interval
+ * (clearing, with '', always goes through).
+ */
+export function throttled(
+  progress: ((text: string) => void) | undefined,
+  everyMs = 100,
+): (text: string) => void {
+  let last = Number.NEGATIVE_INFINITY;
+  return (text) => {
+    if (!progress) return;
+    const now = Date.now();
+    if (text !== '' && now - last < everyMs) return;
+    last = now;
+    progress(text);
+  };
+}
 
 /** Sizes as etcdctl shows them: SI units, "20 kB", "1.2 MB". */
 export function humanBytes(n: number): string {

@@ -17,20 +17,30 @@ export const COMMAND_SUMMARIES: readonly (readonly [name: string, summary: strin
   ['ls', 'list the next level of keys under a prefix, like a directory, with counts'],
   ['status', 'status and health of every endpoint, as a table; exits 1 when unhealthy'],
   ['dev', 'start a local etcd (or cluster) for development; stops on Ctrl-C'],
+  ['completion', 'print a bash or zsh completion script: source <(etcdkit completion bash)'],
   ['ui', 'a live coordination inspector in the browser: locks, elections, sessions, config, cluster'],
 ];
 
-export const GLOBAL_HELP = `Global options:
-  --endpoints <list>       etcd endpoints, comma separated (default: ETCD_ENDPOINTS or 127.0.0.1:2379)
+const OPTIONS_HELP = `Global options:
+  -e, --endpoints <list>   etcd endpoints, comma separated (default: ETCD_ENDPOINTS, ETCDCTL_ENDPOINTS
+                           or 127.0.0.1:2379)
   --cacert <file>          CA certificate (PEM) to verify the servers; implies TLS
   --cert <file>            client certificate (PEM) for TLS client authentication
   --key <file>             client private key (PEM) for --cert
-  --user <name[:password]> authenticate; without ":password" the password is read from ETCDKIT_PASSWORD
+  --user <name[:password]> authenticate; without ":password" the password is read from
+                           ETCDKIT_PASSWORD (or ETCDCTL_PASSWORD)
   --namespace <prefix>     prefix every key with <prefix>
-  --json                   machine-readable output: JSON (one object per line for streams)
+  --json                   machine-readable output: JSON (one object per line for streams), and
+                           errors as {"error":{"code","name","message"}} on stderr
   --debug                  show stack traces of errors
   --dial-timeout <time>    how long to try to connect before failing (default 2s)
   -h, --help               show help`;
+
+const ENVIRONMENT_HELP = `etcdctl's variables ETCDCTL_ENDPOINTS, ETCDCTL_CACERT, ETCDCTL_CERT, ETCDCTL_KEY, ETCDCTL_USER,
+ETCDCTL_PASSWORD and ETCDCTL_DIAL_TIMEOUT are used when the flag is not given (flags win).`;
+
+/** The global options and the environment, under every command's help. */
+export const GLOBAL_HELP = `${OPTIONS_HELP}\n\n${ENVIRONMENT_HELP}`;
 
 export function version(): string {
   try {
@@ -53,8 +63,10 @@ export function topHelp(): string {
     'Commands:',
     ...COMMAND_SUMMARIES.map(([name, summary]) => `  ${name.padEnd(width)}  ${summary}`),
     '',
-    GLOBAL_HELP,
+    OPTIONS_HELP,
     '  --version                print the version',
+    '',
+    ENVIRONMENT_HELP,
     '',
     'Exit codes: 0 ok, 1 failure, 2 usage error (`lock` exits with its command’s code).',
     'Run `etcdkit <command> --help` for the options of a command.',

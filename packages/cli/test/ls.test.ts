@@ -102,6 +102,9 @@ describe('etcdkit ls', () => {
     const top = JSON.parse((await runCli([...flags(t), 'ls', '--json'])).stdout) as Listed;
     expect(top.children).toEqual(expected([...keys, ...others], ''));
     expect(top.children.map((c) => c.name)).toEqual(['/other/', '/registry', '/registry/', 'top-level']);
+    // `ls /` is the root too: keys without a leading slash are listed beside the others.
+    const root = JSON.parse((await runCli([...flags(t), 'ls', '/', '--json'])).stdout) as Listed;
+    expect(root).toEqual(top);
 
     const pods = JSON.parse((await runCli([...flags(t), 'ls', '/registry/pods', '--json'])).stdout) as Listed;
     expect(pods.children).toHaveLength(37);
@@ -112,6 +115,30 @@ describe('etcdkit ls', () => {
     ) as Listed;
     expect(ns.children.find((c) => c.name === 'services/')?.count).toBe(4000);
     expect(ns.children.reduce((n, c) => n + c.count, 0)).toBe(20_000);
+  });
+
+  it('an empty listing says so on stderr, and where the keys are when only the leading slash differs', async () => {
+    await t.etcd.put('slashless/a/1', 'v');
+    await t.etcd.put('slashless/b', 'v');
+    const slash = await runCli([...flags(t), 'ls', '/slashless']);
+    expect(slash).toMatchObject({ code: 0, stdout: '' });
+    expect(slash.stderr.trim()).toBe(
+      'etcdkit: no keys under "/slashless/"; 2 keys are under "slashless/" (without the leading slash): etcdkit ls slashless/',
+    );
+    const plain = await runCli([...flags(t), 'ls', 'slashless']);
+    expect(plain).toMatchObject({ code: 0, stderr: '' });
+    expect(plain.stdout.split('\n').filter(Boolean)).toEqual(['slashless/a/  1', 'slashless/b   1']);
+    const back = await runCli([...flags(t), 'ls', 'other']);
+    expect(back.stderr.trim()).toBe(
+      'etcdkit: no keys under "other/"; 2 keys are under "/other/" (with a leading slash): etcdkit ls /other/',
+    );
+    const none = await runCli([...flags(t), 'ls', '/nothing-here']);
+    expect(none).toMatchObject({ code: 0, stdout: '' });
+    expect(none.stderr.trim()).toBe('etcdkit: no keys under "/nothing-here/"');
+    // --json: the empty listing alone.
+    const json = await runCli([...flags(t), 'ls', '/nothing-here', '--json']);
+    expect(json).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(json.stdout)).toMatchObject({ prefix: '/nothing-here/', children: [] });
   });
 
   it('lists binary and non-ASCII names, keys at the level itself and tiny pages correctly', async () => {
@@ -173,9 +200,7 @@ describe('etcdkit ls', () => {
     }
   });
 
-  it('prints nothing for an empty prefix and refuses extra arguments', async () => {
-    const empty = await runCli([...flags(t), 'ls', '/nothing-here']);
-    expect(empty).toMatchObject({ code: 0, stdout: '', stderr: '' });
+  it('refuses extra arguments', async () => {
     const extra = await runCli([...flags(t), 'ls', '/a', '/b']);
     expect(extra.code).toBe(2);
   });

@@ -61,8 +61,13 @@ export interface RunOptions {
 }
 
 function cliEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  // The tests pass --endpoints; an inherited ETCD_ENDPOINTS must not change what they mean.
-  return { ETCD_ENDPOINTS: undefined, ETCDKIT_PASSWORD: undefined, ...extra };
+  // The tests pass --endpoints; an inherited ETCD_ENDPOINTS (or etcdctl setup) must not change what they mean.
+  const etcdctl = Object.fromEntries(
+    Object.keys(process.env)
+      .filter((k) => k.startsWith('ETCDCTL_'))
+      .map((k) => [k, undefined]),
+  );
+  return { ETCD_ENDPOINTS: undefined, ETCDKIT_PASSWORD: undefined, ...etcdctl, ...extra };
 }
 
 /** A running `etcdkit` (the built dist/bin.js), its output collected. */
@@ -100,4 +105,22 @@ export function expectOneLineError(stderr: string): string {
 /** `--endpoints <the fixture's endpoints>` for the CLI. */
 export function flags(t: EtcdFixture): string[] {
   return ['--endpoints', t.endpoints.join(',')];
+}
+
+/** `word` quoted for sh. */
+function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * A running `etcdkit` on a pseudo-terminal (util-linux `script`), as a user at a terminal runs
+ * it: its stdout and stderr both go to the terminal, which `script` copies to its own stdout.
+ */
+export function spawnCliOnTty(args: readonly string[], options: RunOptions = {}): SpawnedProcess {
+  // A terminal of a known width: `script` without one of its own makes a 0×0 one (80 columns).
+  const command = `stty cols 200 rows 50; exec ${[process.execPath, BIN, ...args].map(shellQuote).join(' ')}`;
+  return spawnProcess('script', ['-qec', command, '/dev/null'], {
+    env: { TERM: 'xterm', ...cliEnv(options.env) },
+    name: `etcdkit ${args.join(' ')} (on a terminal)`,
+  });
 }

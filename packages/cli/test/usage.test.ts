@@ -62,13 +62,14 @@ describe('help and usage errors', () => {
     [['elect', '--observe', 'x', 'y'], /unexpected argument "y"/],
     [['dev', '--members', '0'], /--members must be a whole number from 1 to 9/],
     [['ls', '--user', 'alice'], /no password for user "alice".*ETCDKIT_PASSWORD/],
-    [['ls', '--cert', '/tmp/c.pem'], /--cert and --key go together/],
+    [['ls', '--cert', '/tmp/c.pem'], /--cert needs --key \(or ETCDCTL_KEY\)/],
     [
       ['ls', '--cacert', '/nonexistent/ca.pem'],
       /cannot read the --cacert file "\/nonexistent\/ca.pem" \(ENOENT\)/,
     ],
     [['ls', '--endpoints', 'http://a/b'], /"http:\/\/a\/b" is not a valid etcd endpoint \(it has a path/],
     [['ls', '--dial-timeout', 'x'], /--dial-timeout takes a duration/],
+    [['ls', '-e', ''], /--endpoints must name at least one endpoint/],
   ])('etcdkit %j: one line, exit 2', async (args, message) => {
     const r = await inProcess(args);
     expect(r.code).toBe(2);
@@ -95,7 +96,7 @@ describe('connection and authentication errors', () => {
     const r = await runCli(['ls', '--endpoints', '127.0.0.1:1', '--dial-timeout', '500ms']);
     expect(r.code).toBe(1);
     expect(expectOneLineError(r.stderr)).toMatch(
-      /^etcdkit: cannot reach etcd at 127\.0\.0\.1:1 \(.*ECONNREFUSED.*\)\. Start one with `etcdkit dev` or pass --endpoints\.$/,
+      /^etcdkit: cannot reach etcd at 127\.0\.0\.1:1 \(.*ECONNREFUSED.*\)\. Start one with `etcdkit dev` or pass --endpoints \(-e\)\.$/,
     );
     const d = await runCli(['ls', '--endpoints', '127.0.0.1:1', '--dial-timeout', '500ms', '--debug']);
     expect(d.code).toBe(1);
@@ -126,5 +127,66 @@ describe('connection and authentication errors', () => {
     const bad = await runCli(['--endpoints', endpoints, '--user', 'root:wrong', 'ls']);
     expect(bad.code).toBe(1);
     expect(expectOneLineError(bad.stderr)).toMatch(/authentication failed for user "root".*--user/);
+  });
+
+  it("etcdctl's ETCDCTL_ENDPOINTS, ETCDCTL_USER and ETCDCTL_PASSWORD are the defaults; flags win", async () => {
+    const endpoints = t.endpoints.join(',');
+    const user = await runCli(['ls'], {
+      env: { ETCDCTL_ENDPOINTS: endpoints, ETCDCTL_USER: 'root:root-pw' },
+    });
+    expect(user).toMatchObject({ code: 0, stderr: '' });
+    const password = await runCli(['ls'], {
+      env: { ETCDCTL_ENDPOINTS: endpoints, ETCDCTL_USER: 'root', ETCDCTL_PASSWORD: 'root-pw' },
+    });
+    expect(password).toMatchObject({ code: 0, stderr: '' });
+    // --user beats ETCDCTL_USER.
+    const flagWins = await runCli(['ls', '--user', 'root:wrong'], {
+      env: { ETCDCTL_ENDPOINTS: endpoints, ETCDCTL_USER: 'root:root-pw' },
+    });
+    expect(flagWins.code).toBe(1);
+    expect(expectOneLineError(flagWins.stderr)).toMatch(/authentication failed for user "root"/);
+    // ETCD_ENDPOINTS (etcdkit's own, printed by `etcdkit dev`) beats ETCDCTL_ENDPOINTS.
+    const ours = await runCli(['ls', '--user', 'root:root-pw'], {
+      env: { ETCD_ENDPOINTS: endpoints, ETCDCTL_ENDPOINTS: '127.0.0.1:1' },
+    });
+    expect(ours).toMatchObject({ code: 0, stderr: '' });
+    const theirs = await runCli(['ls', '--user', 'root:root-pw'], {
+      env: { ETCDCTL_ENDPOINTS: '127.0.0.1:1', ETCDCTL_DIAL_TIMEOUT: '300ms' },
+    });
+    expect(theirs.code).toBe(1);
+    expect(expectOneLineError(theirs.stderr)).toMatch(/cannot reach etcd at 127\.0\.0\.1:1 /);
+    // -e is --endpoints, and beats both.
+    const short = await runCli(['-e', endpoints, 'ls', '--user', 'root:root-pw'], {
+      env: { ETCD_ENDPOINTS: '127.0.0.1:1', ETCDCTL_ENDPOINTS: '127.0.0.1:1' },
+    });
+    expect(short).toMatchObject({ code: 0, stderr: '' });
+    const after = await runCli(['ls', '-e', endpoints, '--user', 'root:root-pw']);
+    expect(after).toMatchObject({ code: 0, stderr: '' });
+  });
+
+  it('--json: errors are one JSON line on stderr with code, name and message; exit codes unchanged', async () => {
+    const usage = await runCli(['ls', '--bogus', '--json']);
+    expect(usage).toMatchObject({ code: 2, stdout: '' });
+    expect(JSON.parse(usage.stderr)).toEqual({
+      error: {
+        code: 'USAGE',
+        name: 'UsageError',
+        message: expect.stringMatching(/unknown option '--bogus'/),
+      },
+    });
+    const unreachable = await runCli(['--json', 'ls', '-e', '127.0.0.1:1', '--dial-timeout', '300ms']);
+    expect(unreachable).toMatchObject({ code: 1, stdout: '' });
+    const e = (JSON.parse(unreachable.stderr) as { error: { code: string; name: string; message: string } })
+      .error;
+    expect(e.message).toMatch(/^cannot reach etcd at 127\.0\.0\.1:1 /);
+    expect(['UNAVAILABLE', 'DIAL_TIMEOUT']).toContain(e.code);
+    expect(e.name).toMatch(/Error$/);
+    const denied = await runCli(['ls', '--json', '-e', t.endpoints.join(','), '--user', 'root:wrong']);
+    expect(denied.code).toBe(1);
+    expect(JSON.parse(denied.stderr)).toMatchObject({ error: { code: 'AUTH_FAILED' } });
+    // A --json that belongs to the command `lock` runs does not make etcdkit's errors JSON.
+    const plain = await runCli(['lock', '--bogus', '--', 'echo', '--json']);
+    expect(plain.code).toBe(2);
+    expect(expectOneLineError(plain.stderr)).toMatch(/unknown option '--bogus'/);
   });
 });

@@ -27,4 +27,10 @@ function yaml(parse: (source: string) => unknown): Decoder<unknown> {
 }
 
 /** Ready-made decoders for `mirror(etcd, prefix, { decode })`. */
-export const decoders = { text, json, buffer, yaml } as const;
+export const decoders = {
+  text,
+  json,
+  buffer,
+  /** `decoders.yaml(parse)`: YAML through the parser your application already uses (`parse` of 'yaml'). */
+  yaml,
+} as const;

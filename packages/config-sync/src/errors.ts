@@ -7,7 +7,9 @@ import { EtcdError } from '@etcdkit/core';
  */
 export class LastKnownGoodError extends EtcdError {
   declare readonly code: 'LAST_KNOWN_GOOD';
+  /** The last-known-good file. */
   readonly path: string;
+  /** `path`: the last-known-good file; `message` says what failed with it. */
   constructor(path: string, message: string, options?: { cause?: unknown }) {
     super('LAST_KNOWN_GOOD', message, options);
     this.path = path;
@@ -17,7 +19,12 @@ export class LastKnownGoodError extends EtcdError {
 /** A changes() iterator fell more than `maxBuffered` changes behind; read the snapshot and start a new one. */
 export class ChangesOverflowError extends EtcdError {
   declare readonly code: 'CHANGES_OVERFLOW';
+  /** How many changes the consumer was allowed to fall behind. */
   readonly maxBuffered: number;
+  /**
+   * The message says how to recover: consume faster, raise `maxBuffered`, or start over from the
+   * snapshot.
+   */
   constructor(maxBuffered: number) {
     super(
       'CHANGES_OVERFLOW',
@@ -31,6 +38,7 @@ export class ChangesOverflowError extends EtcdError {
 /** A subscriber's next/error/complete threw; the mirror and the other subscribers carry on. `cause` is what it threw. */
 export class SubscriberError extends EtcdError {
   declare readonly code: 'SUBSCRIBER_FAILED';
+  /** `cause`: what the subscriber threw. */
   constructor(cause: unknown) {
     super(
       'SUBSCRIBER_FAILED',

@@ -1,3 +1,19 @@
+/**
+ * A key prefix mirrored into an immutable, observable, typed in-memory snapshot: {@link mirror}
+ * resolves once the snapshot is complete and keeps it current from one watch.
+ *
+ * @example
+ * ```ts
+ * import { mirror } from '@etcdkit/config-sync';
+ *
+ * const cfg = await mirror(etcd, 'config/', { decode: (v) => JSON.parse(v.toString()) });
+ * cfg.get('db/url'); // the current value under config/db/url
+ * cfg.subscribe((snapshot) => reconfigure(snapshot)); // now, then on every change
+ * ```
+ *
+ * @module @etcdkit/config-sync
+ */
+
 export type { Change, ChangesOptions } from './changes.js';
 export type { Decoder } from './decoders.js';
 export { decoders } from './decoders.js';

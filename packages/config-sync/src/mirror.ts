@@ -13,6 +13,7 @@ import {
   type WatchBatch,
   type Watcher,
 } from '@etcdkit/core';
+import { diagnostics, logOf } from '@etcdkit/core/internal';
 import { type Decoder, decoders } from './decoders.js';
 import { LastKnownGoodError } from './errors.js';
 import {
@@ -27,6 +28,7 @@ import type { InferOutput, StandardSchemaV1 } from './standard-schema.js';
 import { type Checked, isPromise, sameValue, ValuePipeline } from './values.js';
 import { ConfigView, Hub, type InvalidEvent, type ResyncEvent } from './view.js';
 
+/** Options of {@link mirror} other than how values are decoded and validated. */
 export interface MirrorBaseOptions<T> {
   /** Keys per list request. Default 1000. */
   pageSize?: number;
@@ -48,8 +50,18 @@ export interface MirrorBaseOptions<T> {
   signal?: AbortSignal;
   /** Deep-freeze plain objects and arrays among the values, so snapshots are immutable all the way. Default true. */
   freeze?: boolean;
+  /**
+   * Called while the prefix is listed, after each page: keys read so far and keys in the prefix
+   * at the listed revision. Listing happens at start and again after a compaction outran the
+   * watch; a large prefix takes a while, and this lets a program show how far it got.
+   */
+  onListProgress?: (listed: number, total: number) => void;
 }
 
+/**
+ * Options of {@link mirror}: {@link MirrorBaseOptions} plus a decoder and a schema. Checked when
+ * `mirror()` is called: a bad one rejects with an InvalidArgumentError.
+ */
 export interface MirrorOptions<T> extends MirrorBaseOptions<T> {
   /** Bytes → value. Default: UTF-8 text. See `decoders` for JSON, YAML, raw bytes. */
   decode?: Decoder<unknown>;
@@ -77,6 +89,7 @@ export class Mirror<T> extends ConfigView<T> implements AsyncDisposable {
   private readonly etcd: Etcd;
   private readonly pipeline: ValuePipeline<T>;
   private readonly pageSize: number;
+  private readonly onListProgress: ((listed: number, total: number) => void) | undefined;
   private readonly lkg: LastKnownGoodWriter | undefined;
   private readonly scope: FileScope;
   private readonly stop = new AbortController();
@@ -93,9 +106,12 @@ export class Mirror<T> extends ConfigView<T> implements AsyncDisposable {
     const hub = new Hub<T>();
     super(hub, '', Snapshot.empty());
     hub.root = this;
+    hub.prefix = prefix.toString('utf8');
+    hub.log = logOf(etcd);
     this.etcd = etcd;
     this.etcdPrefix = prefix;
     this.pageSize = options.pageSize ?? 1000;
+    this.onListProgress = options.onListProgress;
     this.pipeline = new ValuePipeline(
       options.decode ?? decoders.text,
       options.schema,
@@ -141,6 +157,13 @@ export class Mirror<T> extends ConfigView<T> implements AsyncDisposable {
       return;
     }
     const deferred = await this.loadItems(listed.items, listed.revision);
+    if (diagnostics.config.hasSubscribers)
+      diagnostics.config.publish({
+        type: 'synced',
+        prefix: this.hub.prefix,
+        revision: listed.revision,
+        keys: listed.items.length,
+      });
     this.lkg?.schedule();
     const watching = new Promise<void>((resolve) => {
       this.onWatching = resolve;
@@ -192,6 +215,7 @@ export class Mirror<T> extends ConfigView<T> implements AsyncDisposable {
     return this.closing;
   }
 
+  /** Same as close(), for `await using cfg = await mirror(...)`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -210,8 +234,11 @@ export class Mirror<T> extends ConfigView<T> implements AsyncDisposable {
           pageSize: this.pageSize,
           revision: head.revision,
           ...call,
-        }))
+        })) {
           items.push(this.item(kv));
+          if (items.length % this.pageSize === 0) this.onListProgress?.(items.length, head.count);
+        }
+        if (items.length % this.pageSize !== 0) this.onListProgress?.(items.length, head.count);
         return { revision: head.revision, items };
       } catch (err) {
         if (err instanceof CompactedError && !signal.aborted) continue;
@@ -572,12 +599,37 @@ interface Listing {
  * Mirror the keys under `prefix` (relative to the client, which may be a namespace view).
  * Resolves once the content is loaded and the watch is running (or, when etcd is unreachable
  * and `lastKnownGoodFile` or `initial` is given, at once in status 'stale').
+ *
+ * With a `schema` (zod, valibot, arktype, any Standard Schema validator) every value is
+ * decoded, then validated, and the mirror's type is the schema's output type.
+ *
+ * @throws {@link @etcdkit/core!InvalidArgumentError} for bad options; an AbortError when
+ * `signal` aborts the start; the client's error (e.g. an UnavailableError) when etcd cannot be
+ * read and neither `lastKnownGoodFile` nor `initial` is given.
+ * @example
+ * ```ts
+ * const Limits = z.object({ rps: z.number().int().positive() });
+ * const cfg = await mirror(etcd, 'limits/', { decode: decoders.json, schema: Limits });
+ * cfg.get('api')?.rps; // number | undefined
+ * cfg.on('invalid', ({ key, reason }) => log.warn({ key }, reason)); // the last good value stays
+ * ```
  */
 export function mirror<S extends StandardSchemaV1>(
   etcd: Etcd,
   prefix: string | Uint8Array,
   options: MirrorBaseOptions<InferOutput<S>> & { decode?: Decoder<unknown>; schema: S },
 ): Promise<Mirror<InferOutput<S>>>;
+/**
+ * Mirror the keys under `prefix`, each value decoded by `decode` (default: UTF-8 text). Resolves
+ * once the content is loaded and the watch is running (see the overload with a schema).
+ *
+ * @example
+ * ```ts
+ * const cfg = await mirror(etcd, 'config/');
+ * cfg.get('db/url'); // string | undefined
+ * cfg.subscribe((snapshot) => reconfigure(snapshot)); // the current snapshot, then one per change
+ * ```
+ */
 export function mirror<T = string>(
   etcd: Etcd,
   prefix: string | Uint8Array,
@@ -635,4 +687,8 @@ function validate(etcd: unknown, prefix: unknown, o: MirrorOptions<unknown>): vo
     throw new InvalidArgumentError(`startTimeoutMs must be a number > 0, got ${o.startTimeoutMs}`);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
     throw new InvalidArgumentError('signal must be an AbortSignal');
+  if (o.onListProgress !== undefined && typeof o.onListProgress !== 'function')
+    throw new InvalidArgumentError(
+      'onListProgress must be a function (listed: number, total: number) => void',
+    );
 }

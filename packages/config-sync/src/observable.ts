@@ -8,6 +8,7 @@ import type {
 /** etcdkit's one Observer and Subscription shapes (`sub.unsubscribe()` or `sub()`, and `sub.closed`). */
 export type { Observer, Subscription } from '@etcdkit/core/internal';
 
+/** How `subscribe(fn, { debounce })` coalesces bursts of changes; times in milliseconds. */
 export interface DebounceOptions {
   /** Deliver once no newer value came for this long. */
   quietMs: number;
@@ -15,6 +16,7 @@ export interface DebounceOptions {
   maxDelayMs?: number;
 }
 
+/** Options of `subscribe()` on a mirror or a view. */
 export interface SubscribeOptions extends BaseSubscribeOptions {
   /** Coalesce bursts: only the latest value after a quiet period (or the maximum delay) is delivered. */
   debounce?: DebounceOptions;

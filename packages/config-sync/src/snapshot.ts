@@ -172,8 +172,12 @@ function* iterate<T>(
 }
 
 function define(target: object, key: string, value: unknown): void {
-  // defineProperty, so a key named __proto__ is a plain property and not a prototype change.
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  // A key named __proto__ is a plain property, not a prototype change: defineProperty for it. The
+  // others are assigned, which is several times faster on 100 000 keys (Object.prototype has no
+  // other setter, and the objects are not frozen yet).
+  if (key === '__proto__')
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else (target as Record<string, unknown>)[key] = value;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { AbortError, InvalidArgumentError } from '@etcdkit/core';
-import { Subject, toAsyncIterator, toObserver } from '@etcdkit/core/internal';
+import { diagnostics, type Log, logOf, Subject, toAsyncIterator, toObserver } from '@etcdkit/core/internal';
 import { EventEmitter } from 'eventemitter3';
 import type { Change, ChangesOptions } from './changes.js';
 import { ChangesOverflowError, SubscriberError } from './errors.js';
@@ -24,8 +24,11 @@ export type MirrorStatus = 'syncing' | 'live' | 'reconnecting' | 'stale' | 'clos
 
 /** A value that failed to decode or validate; the key keeps its last good value. */
 export interface InvalidEvent {
+  /** The key, relative to the mirrored prefix. */
   key: string;
+  /** The revision that wrote the rejected value. */
   revision: bigint;
+  /** Why it was rejected, in words (the decoder's or the schema's message). */
   reason: string;
   /** The schema's issues, when validation failed. */
   issues?: readonly StandardSchemaIssue[];
@@ -35,20 +38,32 @@ export interface InvalidEvent {
 
 /** The prefix was read again (after a compaction, or when etcd came back after a degraded start). */
 export interface ResyncEvent {
+  /** The revision the prefix was read at. */
   revision: bigint;
+  /**
+   * `compacted`: the watch's history was compacted; `recovered`: etcd was reached after a degraded
+   * start.
+   */
   reason: 'compacted' | 'recovered';
-  /** Missed changes applied by the diff. */
+  /** Missed puts applied by the diff. */
   puts: number;
+  /** Missed deletes applied by the diff. */
   deletes: number;
 }
 
+/** Events of a {@link Mirror} (an eventemitter3 emitter): `cfg.on('invalid', (event) => ...)`. */
 export interface MirrorEvents {
+  /** A value failed to decode or validate; the key keeps its last good value. */
   invalid: [event: InvalidEvent];
   /** Something went wrong that the mirror works around (disconnect, failed relist or file write, a throwing subscriber). */
   error: [error: Error];
+  /** The status changed (e.g. `live` → `reconnecting`). */
   status: [status: MirrorStatus, previous: MirrorStatus];
+  /** The prefix was read again and the snapshot brought up to date. */
   resync: [event: ResyncEvent];
 }
+
+const channel = diagnostics.config;
 
 /** @internal What a mirror and all its views share. */
 export class Hub<T> {
@@ -59,6 +74,9 @@ export class Hub<T> {
   ended = false;
   endError: Error | undefined;
   root!: ConfigView<T>;
+  /** The mirrored prefix as text, for the config channel and the logger. */
+  prefix = '';
+  log: Log = logOf(undefined);
   /** Sub-prefix views by their prefix relative to the mirror. */
   readonly selects = new Map<string, ConfigView<T>>();
   /** Key views by their key relative to the mirror. */
@@ -71,6 +89,8 @@ export class Hub<T> {
   }
 
   commit(edits: readonly Edit<T>[], revision: bigint): void {
+    if (channel.hasSubscribers)
+      channel.publish({ type: 'applied', prefix: this.prefix, revision, changes: edits.length });
     this.root.apply(edits, revision);
     for (const [prefix, view] of this.selects) {
       let mine: Edit<T>[] | undefined;
@@ -88,19 +108,46 @@ export class Hub<T> {
     const previous = this.status;
     if (previous === status || previous === 'closed') return;
     this.status = status;
+    if (channel.hasSubscribers) {
+      channel.publish({ type: 'status', prefix: this.prefix, status, previous });
+      if (status === 'stale') channel.publish({ type: 'stale', prefix: this.prefix, error: this.lastError });
+    }
     for (const s of this.sources()) s.emit('status', status, previous);
   }
 
   error(err: Error, record = true): void {
     if (record) this.lastError = err;
-    for (const s of this.sources()) s.emit('error', err);
+    let heard = false;
+    for (const s of this.sources()) heard = s.emit('error', err) || heard;
+    // eventemitter3 drops an 'error' nobody listens to: the client's logger says it instead.
+    if (!heard && this.log.enabled) {
+      const code = (err as { code?: unknown }).code ?? err.name;
+      this.log.warn(
+        `config-error:${this.prefix}:${String(code)}`,
+        { prefix: this.prefix, err },
+        `etcdkit: config mirror ${JSON.stringify(this.prefix)}: ${err.message}`,
+      );
+    }
   }
 
   /** What a subscriber threw: reported on 'error', the mirror and the other subscribers go on. */
   subscriberError = (err: unknown): void => this.error(new SubscriberError(err), false);
 
   invalid(event: InvalidEvent): void {
-    this.root.emit('invalid', event);
+    if (channel.hasSubscribers)
+      channel.publish({
+        type: 'invalid',
+        prefix: this.prefix,
+        key: event.key,
+        revision: event.revision,
+        reason: event.reason,
+      });
+    if (!this.root.emit('invalid', event) && this.log.enabled)
+      this.log.warn(
+        `config-invalid:${this.prefix}:${event.key}`,
+        { prefix: this.prefix, key: event.key, revision: event.revision, reason: event.reason },
+        `etcdkit: config mirror ${JSON.stringify(this.prefix)}: invalid value of ${JSON.stringify(event.key)} (keeps its last good value): ${event.reason}`,
+      );
     for (const [prefix, view] of this.selects)
       if (event.key.startsWith(prefix) && view.listenerCount('invalid') > 0)
         view.emit('invalid', { ...event, key: event.key.slice(prefix.length) });
@@ -109,6 +156,7 @@ export class Hub<T> {
   }
 
   resync(event: ResyncEvent): void {
+    if (channel.hasSubscribers) channel.publish({ type: 'relisted', prefix: this.prefix, ...event });
     for (const s of this.sources()) s.emit('resync', event);
   }
 
@@ -117,6 +165,7 @@ export class Hub<T> {
     if (this.ended) return;
     if (error) this.lastError = error;
     this.setStatus('closed');
+    if (channel.hasSubscribers) channel.publish({ type: 'closed', prefix: this.prefix });
     this.ended = true;
     this.endError = error;
     if (error) this.error(error);
@@ -148,6 +197,10 @@ abstract class Source<V, T> extends EventEmitter<MirrorEvents> {
     return this.hub.revision;
   }
 
+  /**
+   * Where the mirror stands: syncing, live, reconnecting, stale or closed; see {@link
+   * MirrorStatus}.
+   */
   get status(): MirrorStatus {
     return this.hub.status;
   }
@@ -183,6 +236,7 @@ abstract class Source<V, T> extends EventEmitter<MirrorEvents> {
     return this;
   }
 
+  /** The same interop point under the string key older Observable libraries look for. */
   '@@observable'(): this {
     return this;
   }
@@ -267,6 +321,7 @@ export class ConfigView<T> extends Source<ConfigSnapshot<T>, T> {
     return this.current.get(key);
   }
 
+  /** Whether `key` (relative to this view's prefix) has a value. */
   has(key: string): boolean {
     return this.current.has(key);
   }
@@ -361,8 +416,17 @@ export class KeyView<T> extends Source<T | undefined, T> {
 
   /** The current value; bound, like ConfigView#snapshot. */
   readonly get = (): T | undefined => this.value;
+  /**
+   * The current value (the same function as `get`), for `useSyncExternalStore(view.subscribe,
+   * view.snapshot)`.
+   */
   readonly snapshot = this.get;
 
+  /**
+   * Every change of this key, as it happens (with `replay`, first a put of the current value). Ends
+   * on close(); throws a {@link ChangesOverflowError} when the consumer falls `maxBuffered` changes
+   * behind.
+   */
   changes(options: ChangesOptions = {}): AsyncIterableIterator<Change<T>> {
     return this.openStream(options, () => {
       const e = entryOf(this.hub.root.snapshot() as Snapshot<T>, this.path);

@@ -48,7 +48,19 @@ describe('loading', () => {
     const p = uniquePrefix('load');
     for (let i = 0; i < 25; i++) await etcd.put(`${p}k${i}`, `v${i}`);
     await etcd.put(`${p.slice(0, -1)}x`, 'outside the prefix');
-    const cfg = track(await mirror(etcd, p, { pageSize: 7 }));
+    const progress: [number, number][] = [];
+    const cfg = track(
+      await mirror(etcd, p, {
+        pageSize: 7,
+        onListProgress: (listed, total) => progress.push([listed, total]),
+      }),
+    );
+    expect(progress).toEqual([
+      [7, 25],
+      [14, 25],
+      [21, 25],
+      [25, 25],
+    ]);
     expect(cfg.status).toBe('live');
     expect(cfg.source).toBe('etcd');
     expect(cfg.snapshot().size).toBe(25);
@@ -588,6 +600,7 @@ describe('lifecycle and failures', () => {
       () => mirror(etcd, 'p/', { schema: {} as never }),
       () => mirror(etcd, 'p/', { startTimeoutMs: -1 }),
       () => mirror(etcd, 'p/', { lastKnownGoodFile: '' }),
+      () => mirror(etcd, 'p/', { onListProgress: 1 as never }),
     ];
     for (const f of bad) await expect(f()).rejects.toBeInstanceOf(InvalidArgumentError);
     const cfg = track(await mirror(etcd, uniquePrefix('bad-input')));

@@ -1,9 +1,12 @@
 import type { CallOptions, Connection } from './internal/connection.js';
 import type { KeySelector, Keyspace } from './internal/keyspace.js';
 
+/** Access a role's permission grants on its keys. */
 export type PermissionType = 'read' | 'write' | 'readwrite';
 
+/** One permission of a role, as {@link AuthApi.roleGet} returns it. */
 export interface Permission {
+  /** Read, write or both. */
   type: PermissionType;
   /** Relative to the client's namespace. */
   key: Buffer;
@@ -37,18 +40,22 @@ export class AuthApi {
     await this.call('AuthEnable', {}, options);
   }
 
+  /** Turn authentication off (needs the `root` role when it is on). */
   async disable(options?: CallOptions): Promise<void> {
     await this.call('AuthDisable', {}, options);
   }
 
+  /** Create a user with a password. Rejects when the user exists. */
   async userAdd(name: string, password: string, options?: CallOptions): Promise<void> {
     await this.call('UserAdd', { name, password, options: { noPassword: false } }, options, false);
   }
 
+  /** Delete a user. */
   async userDelete(name: string, options?: CallOptions): Promise<void> {
     await this.call('UserDelete', { name }, options, false);
   }
 
+  /** Set a user's password. */
   async userChangePassword(name: string, password: string, options?: CallOptions): Promise<void> {
     await this.call('UserChangePassword', { name, password }, options);
   }
@@ -58,30 +65,37 @@ export class AuthApi {
     return (await this.call<{ roles: string[] }>('UserGet', { name }, options)).roles;
   }
 
+  /** The names of every user. */
   async userList(options?: CallOptions): Promise<string[]> {
     return (await this.call<{ users: string[] }>('UserList', {}, options)).users;
   }
 
+  /** Give `role` to `user`. */
   async userGrantRole(user: string, role: string, options?: CallOptions): Promise<void> {
     await this.call('UserGrantRole', { user, role }, options);
   }
 
+  /** Take `role` from user `name`. */
   async userRevokeRole(name: string, role: string, options?: CallOptions): Promise<void> {
     await this.call('UserRevokeRole', { name, role }, options);
   }
 
+  /** Create a role (with no permissions). Rejects when the role exists. */
   async roleAdd(name: string, options?: CallOptions): Promise<void> {
     await this.call('RoleAdd', { name }, options, false);
   }
 
+  /** Delete a role. */
   async roleDelete(role: string, options?: CallOptions): Promise<void> {
     await this.call('RoleDelete', { role }, options, false);
   }
 
+  /** The names of every role. */
   async roleList(options?: CallOptions): Promise<string[]> {
     return (await this.call<{ roles: string[] }>('RoleList', {}, options)).roles;
   }
 
+  /** The permissions of a role, with keys relative to the client's namespace. */
   async roleGet(role: string, options?: CallOptions): Promise<Permission[]> {
     const r = await this.call<{
       perm: { permType: 'READ' | 'WRITE' | 'READWRITE'; key: Buffer; rangeEnd: Buffer }[];
@@ -111,6 +125,7 @@ export class AuthApi {
     );
   }
 
+  /** Remove the permission of `role` on exactly this key, prefix or range (as it was granted). */
   async roleRevokePermission(role: string, keys: KeySelector, options?: CallOptions): Promise<void> {
     const { key, rangeEnd } = this.ks.range(keys);
     await this.call('RoleRevokePermission', { role, key, rangeEnd: rangeEnd ?? Buffer.alloc(0) }, options);

@@ -1,11 +1,16 @@
 import type { CallOptions, Connection } from './internal/connection.js';
 
+/** One member of the etcd cluster, as {@link ClusterApi} returns it. */
 export interface Member {
+  /** The member ID (uint64). */
   id: bigint;
   /** Empty for a member added but not started yet. */
   name: string;
+  /** URLs the other members reach it on. */
   peerUrls: string[];
+  /** URLs clients reach it on; empty until it has started. */
   clientUrls: string[];
+  /** True for a learner (a non-voting member catching up). */
   isLearner: boolean;
 }
 
@@ -35,6 +40,7 @@ export class ClusterApi {
     this.conn = conn;
   }
 
+  /** Every member of the cluster. */
   async memberList(options?: CallOptions): Promise<Member[]> {
     const r = await this.conn.unary<object, { members: WireMember[] }>(
       'Cluster',
@@ -49,7 +55,12 @@ export class ClusterApi {
   async memberAdd(
     peerUrls: string[],
     options: CallOptions & { isLearner?: boolean } = {},
-  ): Promise<{ member: Member; members: Member[] }> {
+  ): Promise<{
+    /** The new member. */
+    member: Member;
+    /** Every member, the new one included. */
+    members: Member[];
+  }> {
     const r = await this.conn.unary<object, { member: WireMember; members: WireMember[] }>(
       'Cluster',
       'MemberAdd',
@@ -59,6 +70,7 @@ export class ClusterApi {
     return { member: toMember(r.member), members: r.members.map(toMember) };
   }
 
+  /** Remove the member `id`; resolves with the members left. */
   async memberRemove(id: bigint, options?: CallOptions): Promise<Member[]> {
     const r = await this.conn.unary<object, { members: WireMember[] }>(
       'Cluster',
@@ -69,6 +81,7 @@ export class ClusterApi {
     return r.members.map(toMember);
   }
 
+  /** Change the peer URLs of member `id`; resolves with every member. */
   async memberUpdate(id: bigint, peerUrls: string[], options?: CallOptions): Promise<Member[]> {
     const r = await this.conn.unary<object, { members: WireMember[] }>(
       'Cluster',

@@ -63,9 +63,25 @@ export const ETCD_ERROR_CODES = [
 /** The `code` of every EtcdError, of every etcdkit package. */
 export type EtcdErrorCode = (typeof ETCD_ERROR_CODES)[number];
 
+/**
+ * The base of every error etcdkit throws, in every package. Test with `instanceof` for a class, or
+ * compare `code` (stable across versions, and usable across package copies). The message says what
+ * happened and what to do; `cause` carries the underlying error when there is one.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await etcd.put('k', 'v');
+ * } catch (err) {
+ *   if (err instanceof EtcdError && err.code === 'UNAVAILABLE') retryLater();
+ *   else throw err;
+ * }
+ * ```
+ */
 export class EtcdError extends Error {
   /** A stable, machine-readable code, e.g. 'UNAVAILABLE' or 'COMPACTED'; one per class. */
   readonly code: EtcdErrorCode;
+  /** For subclasses: each passes its own `code`. `options.cause` is kept as the standard `cause`. */
   constructor(code: EtcdErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
@@ -81,6 +97,7 @@ export class UnavailableError extends EtcdError {
    * Read the key (or compare revisions) before repeating it.
    */
   readonly outcomeUnknown: boolean;
+  /** `outcomeUnknown`: a write was sent and its answer lost (see the property). */
   constructor(message: string, options?: { cause?: unknown; outcomeUnknown?: boolean }) {
     super('UNAVAILABLE', message, options);
     this.outcomeUnknown = options?.outcomeUnknown ?? false;
@@ -102,6 +119,7 @@ export class DialTimeoutError extends UnavailableError {
   readonly attempts: readonly DialAttempt[];
   /** The endpoints tried, in order (the `endpoint` of each attempt). */
   readonly endpoints: readonly string[];
+  /** `attempts`: every endpoint tried, in order, with why it did not connect. */
   constructor(message: string, attempts: readonly DialAttempt[], options?: { cause?: unknown }) {
     super(message, options);
     this.attempts = attempts;
@@ -112,6 +130,7 @@ export class DialTimeoutError extends UnavailableError {
 /** The client (or the namespace view) was closed; create a new Etcd to go on. */
 export class ClientClosedError extends EtcdError {
   declare readonly code: 'CLOSED';
+  /** The default message says to create a new client. */
   constructor(message = 'the etcd client is closed; create a new Etcd instance to make more calls') {
     super('CLOSED', message);
   }
@@ -131,10 +150,18 @@ export type DeadlineReason = 'call' | 'lock-wait' | 'campaign' | 'keepalive';
  */
 export class DeadlineExceededError extends EtcdError {
   declare readonly code: 'DEADLINE_EXCEEDED';
+  /** What waited too long; see {@link DeadlineReason}. */
   readonly reason: DeadlineReason;
+  /** What timed out, e.g. `KV.Put` or `mutex "jobs"`, when known. */
   readonly operation: string | undefined;
+  /** The limit that was exceeded, in milliseconds, when one was given. */
   readonly timeoutMs: number | undefined;
+  /**
+   * True when a write was sent but its answer did not come in time: it may or may not have been
+   * applied. Read the key (or compare revisions) before repeating it.
+   */
   readonly outcomeUnknown: boolean;
+  /** The options fill the properties of the same names; `reason` defaults to `call`. */
   constructor(
     message: string,
     options?: {
@@ -156,6 +183,7 @@ export class DeadlineExceededError extends EtcdError {
 /** The caller's AbortSignal fired. `cause` is the signal's reason. */
 export class AbortError extends EtcdError {
   declare readonly code: 'ABORTED';
+  /** `options.cause`: the signal's reason. */
   constructor(message = 'the operation was aborted', options?: { cause?: unknown }) {
     super('ABORTED', message, options);
   }
@@ -172,9 +200,14 @@ export class AbortError extends EtcdError {
  */
 export class CompactedError extends EtcdError {
   declare readonly code: 'COMPACTED';
+  /**
+   * The oldest revision still readable (a lower bound when `exact` is false): read or watch from
+   * there.
+   */
   readonly compactRevision: bigint;
   /** True when `compactRevision` is etcd's compact revision; false when it is a lower bound. */
   readonly exact: boolean;
+  /** `message` defaults to one naming `compactRevision`; `exact: false` marks it as a lower bound. */
   constructor(compactRevision: bigint, message?: string, options?: { cause?: unknown; exact?: boolean }) {
     const exact = options?.exact ?? true;
     super(
@@ -192,6 +225,7 @@ export class CompactedError extends EtcdError {
 /** The requested revision is newer than the store's current revision. */
 export class FutureRevisionError extends EtcdError {
   declare readonly code: 'FUTURE_REVISION';
+  /** The default message says the revision is newer than the store's. */
   constructor(
     message = 'the requested revision is newer than the current revision of the store',
     options?: { cause?: unknown },
@@ -203,7 +237,9 @@ export class FutureRevisionError extends EtcdError {
 /** etcd does not know the lease: it expired or was revoked. Grant a new one. */
 export class LeaseNotFoundError extends EtcdError {
   declare readonly code: 'LEASE_NOT_FOUND';
+  /** The lease etcd did not know, when the call named one. */
   readonly leaseId: bigint | undefined;
+  /** `message` defaults to one naming the lease (in hex) and saying to grant a new one. */
   constructor(leaseId?: bigint, message?: string, options?: { cause?: unknown }) {
     super(
       'LEASE_NOT_FOUND',
@@ -221,7 +257,9 @@ export class LeaseNotFoundError extends EtcdError {
  */
 export class LeaseExpiredError extends EtcdError {
   declare readonly code: 'LEASE_EXPIRED';
+  /** The lost lease. */
   readonly leaseId: bigint;
+  /** `message` defaults to one naming the lease (in hex) and saying to stop the work it guards. */
   constructor(leaseId: bigint, message?: string, options?: { cause?: unknown }) {
     super(
       'LEASE_EXPIRED',
@@ -236,7 +274,12 @@ export class LeaseExpiredError extends EtcdError {
 /** The session's lease is lost or the session was closed. Create a new session. */
 export class SessionExpiredError extends EtcdError {
   declare readonly code: 'SESSION_EXPIRED';
+  /** The lease of the session that ended. */
   readonly leaseId: bigint;
+  /**
+   * `message` defaults to one naming the session's lease (in hex) and saying to start a new
+   * session.
+   */
   constructor(leaseId: bigint, message?: string, options?: { cause?: unknown }) {
     super(
       'SESSION_EXPIRED',
@@ -251,6 +294,7 @@ export class SessionExpiredError extends EtcdError {
 /** Wrong user name or password. */
 export class AuthFailedError extends EtcdError {
   declare readonly code: 'AUTH_FAILED';
+  /** The default message says to check the user name and password. */
   constructor(
     message = 'authentication failed: check the user name and password',
     options?: { cause?: unknown },
@@ -262,6 +306,7 @@ export class AuthFailedError extends EtcdError {
 /** The auth token was rejected (expired or revoked) and could not be renewed. */
 export class InvalidTokenError extends EtcdError {
   declare readonly code: 'INVALID_TOKEN';
+  /** The default message says the token is invalid and could not be renewed. */
   constructor(
     message = 'the auth token is invalid or expired and could not be renewed',
     options?: { cause?: unknown },
@@ -273,7 +318,9 @@ export class InvalidTokenError extends EtcdError {
 /** The user lacks the permission for this key or call. */
 export class PermissionDeniedError extends EtcdError {
   declare readonly code: 'PERMISSION_DENIED';
+  /** The key the permission was missing for, when known, as sent to etcd (a namespace prefix included). */
   readonly key: Buffer | undefined;
+  /** `options.key`: the key the permission was missing for, when known. */
   constructor(message: string, options?: { cause?: unknown; key?: Buffer }) {
     super('PERMISSION_DENIED', message, options);
     this.key = options?.key;
@@ -291,6 +338,7 @@ export class RequestTooLargeError extends EtcdError {
   readonly size: number | undefined;
   /** The limit it exceeded (maxRequestBytes), when known. */
   readonly limit: number | undefined;
+  /** `size` and `limit` (bytes) are set when the request was measured before sending. */
   constructor(
     message = 'the request is larger than etcd accepts (--max-request-bytes, 1.5 MiB by default); split it',
     options?: { cause?: unknown; size?: number; limit?: number },
@@ -311,7 +359,9 @@ export type ResourceExhaustedReason = 'too-many-requests' | 'no-space' | 'other'
 /** etcd is overloaded (too many requests pending) or out of space; `reason` says which. */
 export class ResourceExhaustedError extends EtcdError {
   declare readonly code: 'RESOURCE_EXHAUSTED';
+  /** Which resource ran out; see {@link ResourceExhaustedReason}. */
   readonly reason: ResourceExhaustedReason;
+  /** `reason` defaults to `other`. */
   constructor(message: string, options?: { cause?: unknown; reason?: ResourceExhaustedReason }) {
     super('RESOURCE_EXHAUSTED', message, options);
     this.reason = options?.reason ?? 'other';
@@ -324,7 +374,9 @@ export type InvalidTxnReason = 'duplicate-key' | 'too-many-ops';
 /** A transaction names the same key twice in a way etcd refuses, or has too many operations. */
 export class InvalidTxnError extends EtcdError {
   declare readonly code: 'INVALID_TXN';
+  /** Why etcd refused the transaction. */
   readonly reason: InvalidTxnReason;
+  /** `reason`: why etcd refused the transaction. */
   constructor(message: string, options: { cause?: unknown; reason: InvalidTxnReason }) {
     super('INVALID_TXN', message, options);
     this.reason = options.reason;
@@ -334,6 +386,7 @@ export class InvalidTxnError extends EtcdError {
 /** Bad input, caught before it reaches the wire (or refused by etcd as invalid). */
 export class InvalidArgumentError extends EtcdError {
   declare readonly code: 'INVALID_ARGUMENT';
+  /** `message` says which argument is wrong and what it accepts. */
   constructor(message: string, options?: { cause?: unknown }) {
     super('INVALID_ARGUMENT', message, options);
   }
@@ -342,6 +395,7 @@ export class InvalidArgumentError extends EtcdError {
 /** A watch was canceled by etcd for a reason other than compaction. */
 export class WatchCanceledError extends EtcdError {
   declare readonly code: 'WATCH_CANCELED';
+  /** `message` carries etcd's cancel reason. */
   constructor(message: string, options?: { cause?: unknown }) {
     super('WATCH_CANCELED', message, options);
   }
@@ -350,7 +404,9 @@ export class WatchCanceledError extends EtcdError {
 /** Any other failure reported by etcd or gRPC. */
 export class UnknownEtcdError extends EtcdError {
   declare readonly code: 'UNKNOWN';
+  /** The gRPC status code, when the failure came from gRPC. */
   readonly grpcCode: number | undefined;
+  /** `grpcCode`: the gRPC status code, when the failure came from gRPC. */
   constructor(message: string, options?: { cause?: unknown; grpcCode?: number }) {
     super('UNKNOWN', message, options);
     this.grpcCode = options?.grpcCode;

@@ -6,6 +6,8 @@ import { type Bytes, toBuffer } from './internal/bytes.js';
 import { type CallOptions, Connection } from './internal/connection.js';
 import { checkInt64 } from './internal/int64.js';
 import { type KeySelector, Keyspace } from './internal/keyspace.js';
+import { LinkMonitor } from './internal/link-monitor.js';
+import { bindLog, Log } from './internal/log.js';
 import { checkPutSize, checkTxnSize } from './internal/request-size.js';
 import type {
   WireCompactionRequest,
@@ -46,6 +48,10 @@ import {
 } from './txn.js';
 import { bindWatchHub, type Watcher, WatchHub, type WatchOptions } from './watch.js';
 
+/**
+ * Events of an {@link Etcd} client (an eventemitter3 emitter), e.g. `etcd.on('disconnected',
+ * (endpoint, err) => ...)`.
+ */
 export interface EtcdEvents {
   /** A connection to `endpoint` is ready. */
   connected: [endpoint: string];
@@ -55,8 +61,17 @@ export interface EtcdEvents {
   endpoint: [endpoint: string];
 }
 
+/** Options of {@link Etcd.get}. */
 export interface GetOptions extends CallOptions {
+  /**
+   * Read the key as it was at this revision (absent or 0: the latest). A compacted revision rejects
+   * with CompactedError, a future one with FutureRevisionError.
+   */
   revision?: Revision;
+  /**
+   * Answer from the member the client is connected to, without a quorum round trip: faster, but may
+   * be stale.
+   */
   serializable?: boolean;
 }
 
@@ -65,6 +80,7 @@ export interface ScanOptions extends KeySelector, CallOptions {
   pageSize?: number;
   /** Read at this revision; default: the revision of the first page, kept for all pages. */
   revision?: Revision;
+  /** Return keys without their values (`value` is an empty Buffer). */
   keysOnly?: boolean;
 }
 
@@ -76,6 +92,55 @@ interface Shared {
   sessions: Set<Session>;
   /** Set when the root client begins to close: from then on nothing new may start. */
   closing: boolean;
+  log: Log;
+  link: LinkMonitor;
+}
+
+/** What etcd.health() reports: `ok` for a readiness probe, the rest to say why not. */
+export interface EtcdHealth {
+  /**
+   * True when `problems` is empty: the client is open, an endpoint has a ready connection, and
+   * no watch is lagging. Sessions do not count (see {@link EtcdHealth.sessions}).
+   */
+  ok: boolean;
+  /** Why not ok, one phrase each (empty when ok). */
+  problems: string[];
+  /** The endpoint with a ready connection, if any. */
+  endpoint?: string;
+  /** When a call last succeeded (ms since the epoch), if one did. */
+  lastSuccessAt?: number;
+  /** Sessions open on this client, and the least time any of them has left before its local deadline. */
+  sessions: {
+    /** Sessions open on the client (its namespace views included). */
+    alive: number;
+    /** The least ms any of them has left before its local deadline; absent when none is open. */
+    minRemainingMs?: number;
+  };
+  /** Watches open, and those whose consumer is behind by more than `watchLagMs` (or paused by back-pressure). */
+  watches: {
+    /** Watches open on the client's shared stream (its namespace views included). */
+    active: number;
+    /** Those paused by back-pressure, or whose oldest undelivered batch is older than `watchLagMs`. */
+    lagging: number;
+  };
+  /** True once close() was called on this client or view (then `ok` is false). */
+  closed: boolean;
+}
+
+/** Options of {@link Etcd.health}. */
+export interface HealthOptions {
+  /**
+   * Check the connection now (no call is made): when the current one is not ready, wait up to
+   * `timeoutMs` (default: dialTimeoutMs) for an endpoint to connect. False: report the last
+   * state seen by calls. Default true.
+   */
+  probe?: boolean;
+  /** With `probe`: how long to wait for an endpoint to connect when none is ready, ms. Default: dialTimeoutMs. */
+  timeoutMs?: number;
+  /** A watch counts as lagging when its oldest undelivered batch is older than this, ms. Default 10000. */
+  watchLagMs?: number;
+  /** Ends the wait for a connection early; health() then reports what it sees (it does not reject). */
+  signal?: AbortSignal;
 }
 
 const internal = Symbol('etcdkit.internal');
@@ -107,6 +172,10 @@ export interface LeaseApi {
   grant(ttl: number, options?: GrantOptions): Promise<Lease>;
   /** IDs of every lease etcd knows. */
   list(options?: CallOptions): Promise<bigint[]>;
+  /**
+   * Revoke the lease `id`: etcd deletes every key attached to it at once. Rejects with
+   * LeaseNotFoundError when etcd no longer knows the lease.
+   */
   revoke(id: bigint, options?: CallOptions): Promise<void>;
   /** Seconds left (-1 once gone) and granted TTL of any lease by id; with `keys`, its keys as etcd holds them (namespace included). */
   timeToLive(id: bigint, options?: CallOptions & { keys?: boolean }): Promise<LeaseTimeToLive>;
@@ -127,6 +196,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   private readonly onConnected = (e: string) => this.emit('connected', e);
   private readonly onDisconnected = (e: string, err: EtcdError) => this.emit('disconnected', e, err);
   private readonly onEndpoint = (e: string) => this.emit('endpoint', e);
+  /** Lease calls: `grant(ttl)` returns a {@link Lease}, `list()`, `revoke(id)`. */
   readonly lease: LeaseApi;
   /** Membership: list, add, remove, update, promote. */
   readonly cluster: ClusterApi;
@@ -135,6 +205,21 @@ export class Etcd extends EventEmitter<EtcdEvents> {
   /** Users, roles, permissions, enabling authentication. */
   readonly auth: AuthApi;
 
+  /**
+   * Create a client. Nothing is dialed yet: the first call connects (within `dialTimeoutMs`), and
+   * later calls share the connection. Close it with {@link Etcd.close} (or `await using`).
+   *
+   * @throws {@link InvalidArgumentError} for a bad option (wrong type, out of range, unknown name,
+   * malformed endpoint).
+   * @example
+   * ```ts
+   * const etcd = new Etcd({
+   *   endpoints: ['https://10.0.0.1:2379', 'https://10.0.0.2:2379'],
+   *   tls: { ca: readFileSync('ca.pem') },
+   *   auth: { username: 'app', password: process.env.ETCD_PASSWORD! },
+   * });
+   * ```
+   */
   constructor(options?: EtcdOptions);
   /** @internal a namespace view */
   constructor(options: EtcdOptions | undefined, view: { [internal]: { shared: Shared; ks: Keyspace } });
@@ -146,6 +231,8 @@ export class Etcd extends EventEmitter<EtcdEvents> {
       this.isRoot = false;
     } else {
       const resolved = defaults(options);
+      const log = new Log(resolved.logger, resolved.logIntervalMs);
+      bindLog(resolved, log);
       const conn = new Connection(resolved);
       this.shared = {
         conn,
@@ -153,6 +240,8 @@ export class Etcd extends EventEmitter<EtcdEvents> {
         watches: new WatchHub(conn),
         sessions: new Set(),
         closing: false,
+        log,
+        link: new LinkMonitor(conn, log),
       };
       this.ks = new Keyspace(toBuffer(resolved.namespace));
       this.isRoot = true;
@@ -167,6 +256,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     }
     this.wire = { ks: this.ks, maxRequestBytes: this.shared.conn.options.maxRequestBytes };
     bindWatchHub(this, this.shared.watches);
+    bindLog(this, this.shared.log);
     this.shared.conn.on('connected', this.onConnected);
     this.shared.conn.on('disconnected', this.onDisconnected);
     this.shared.conn.on('endpoint', this.onEndpoint);
@@ -204,6 +294,10 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     return this.shared.conn.endpoint;
   }
 
+  /**
+   * Every endpoint the client may fail over to, as configured (plus those added by {@link
+   * Etcd.syncEndpoints}).
+   */
   get endpoints(): string[] {
     return this.shared.conn.endpointLabels;
   }
@@ -231,11 +325,39 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     return new Etcd(undefined, { [internal]: { shared: this.shared, ks: this.ks.child(prefix) } });
   }
 
+  /**
+   * Read one key.
+   *
+   * @returns the key with its value and revisions, or `undefined` when it does not exist.
+   * @throws {@link InvalidArgumentError} for an empty key or a bad revision; {@link CompactedError}
+   * when `revision` is compacted; {@link UnavailableError} / {@link DeadlineExceededError} when no
+   * member answers in time (reads are retried first).
+   * @example
+   * ```ts
+   * const kv = await etcd.get('config/db/url');
+   * if (kv) console.log(kv.value.toString(), kv.modRevision);
+   * ```
+   */
   async get(key: Bytes, options: GetOptions = {}): Promise<KeyValue | undefined> {
     const r = await this.range({ key, ...options });
     return r.kvs[0];
   }
 
+  /**
+   * Read a range of keys: one key, a `prefix`, `[key, end)` or every key from `key` on (`fromKey`),
+   * with limit, sorting, revision and count-only options. For big ranges prefer {@link Etcd.scan},
+   * which pages.
+   *
+   * @returns the matching keys (`kvs`), whether `limit` cut the result (`more`), how many keys the
+   * whole range holds (`count`) and the revision it was read at.
+   * @throws {@link InvalidArgumentError} for a bad selector or option; {@link CompactedError} /
+   * {@link FutureRevisionError} for an unreadable `revision`; {@link UnavailableError} / {@link
+   * DeadlineExceededError} when no member answers in time.
+   * @example
+   * ```ts
+   * const { kvs, count } = await etcd.range({ prefix: 'services/api/', limit: 100 });
+   * ```
+   */
   async range(options: RangeOptions & CallOptions): Promise<RangeResult> {
     this.assertOpen();
     const req = toRangeRequest(options, this.ks);
@@ -279,6 +401,22 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     }
   }
 
+  /**
+   * Write a value under a key, optionally attached to a lease (the key is deleted when the lease
+   * ends).
+   *
+   * @returns the revision of the write, and the previous key-value when `prevKv` is set and the key
+   * existed.
+   * @throws {@link InvalidArgumentError} for an empty key or a bad lease id; {@link
+   * RequestTooLargeError} when key and value exceed `maxRequestBytes`; {@link LeaseNotFoundError}
+   * when the lease is gone. A put is not retried once sent: a {@link DeadlineExceededError} or
+   * {@link UnavailableError} with `outcomeUnknown` means it may have been applied.
+   * @example
+   * ```ts
+   * const lease = await etcd.lease.grant(10);
+   * await etcd.put('workers/w1', 'alive', { lease: lease.id });
+   * ```
+   */
   async put(key: Bytes, value: Bytes, options: PutOptions & CallOptions = {}): Promise<PutResult> {
     this.assertOpen();
     const req = putRequest(key, value, options, this.wire);
@@ -293,6 +431,16 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     return out;
   }
 
+  /**
+   * Delete one key (`delete('a')`) or a range (`delete({ prefix: 'jobs/' })`, `{ key, end }`, `{
+   * key, fromKey: true }`).
+   *
+   * @returns how many keys were deleted, their previous values when `prevKv` is set, and the
+   * revision of the delete.
+   * @throws {@link InvalidArgumentError} for an empty key or a bad selector. Not retried once sent:
+   * a {@link DeadlineExceededError} or {@link UnavailableError} with `outcomeUnknown` means it may
+   * have been applied.
+   */
   async delete(target: DeleteTarget, options: DeleteOptions & CallOptions = {}): Promise<DeleteResult> {
     this.assertOpen();
     const req = deleteRequest(target, options, this.wire);
@@ -350,13 +498,41 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     );
   }
 
-  /** Watch a key or range; see Watcher for the delivery guarantees. */
+  /**
+   * Watch one key (`key`), a `prefix`, `[key, end)` or every key from `key` on (`fromKey`), from
+   * `startRevision` on (default: the changes after now). Returns at once; iterate the
+   * {@link Watcher} for the events (in revision order, no gaps or duplicates across reconnects)
+   * and close it when done. All watches of a client share one stream.
+   *
+   * @throws {@link InvalidArgumentError} (at once) for a bad selector or revision; a
+   * {@link ClientClosedError} when the client is closed. Failures after the start (a compacted
+   * `startRevision`, permission denied) end the iteration with that error.
+   * @example
+   * ```ts
+   * const w = etcd.watch({ prefix: 'jobs/', prevKv: true, signal });
+   * for await (const ev of w) {
+   *   if (ev.type === 'delete') console.log('gone:', ev.prevKv?.value.toString());
+   * }
+   * ```
+   */
   watch(options: WatchOptions): Watcher {
     this.assertOpen();
     return this.shared.watches.watch(this.ks, options);
   }
 
-  /** A lease kept alive until close(): the base of locks and elections. */
+  /**
+   * A lease of `ttl` seconds (default 60) kept alive until close(): the base of locks and
+   * elections. Its `signal` aborts at the local deadline when keepalives stop succeeding, before
+   * etcd expires the lease. Resolves once the lease is granted.
+   *
+   * @throws {@link InvalidArgumentError} for a bad `ttl`; {@link UnavailableError} /
+   * {@link DeadlineExceededError} when the grant fails; an {@link AbortError} when `signal` aborts.
+   * @example
+   * ```ts
+   * await using session = await etcd.session({ ttl: 10 });
+   * session.signal.addEventListener('abort', () => stopWork(session.signal.reason));
+   * ```
+   */
   async session(options: SessionOptions = {}): Promise<Session> {
     this.assertOpen();
     const lease = await this.shared.leases.grant(checkTtl(options.ttl ?? 60, 'session ttl'), {
@@ -369,6 +545,45 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     const session = newSession(this, lease, () => sessions.delete(session));
     if (!lease.lost) sessions.add(session);
     return session;
+  }
+
+  /**
+   * The client's health for a readiness probe: ok when a connection is ready (or a call just
+   * succeeded), and no watch's consumer is far behind. Sessions are reported, not judged: a
+   * lost session is its owner's business (see a leader-runner's health()).
+   */
+  async health(options: HealthOptions = {}): Promise<EtcdHealth> {
+    const { conn, link, watches, sessions } = this.shared;
+    const watchLagMs = options.watchLagMs ?? 10_000;
+    if (!Number.isFinite(watchLagMs) || watchLagMs < 0)
+      throw new InvalidArgumentError(`watchLagMs must be a number of ms >= 0, got ${watchLagMs}`);
+    const problems: string[] = [];
+    const closed = this.closed;
+    if (closed) problems.push('the client is closed');
+    else if (options.probe ?? true) {
+      // Ready now: answered at once, without a call. Otherwise wait (up to timeoutMs) for an endpoint to connect.
+      const timeoutMs = options.timeoutMs ?? conn.options.dialTimeoutMs;
+      await conn.connect(Date.now() + timeoutMs, options.signal).catch(() => undefined);
+    }
+    const endpoint = closed ? undefined : link.connected;
+    if (!closed && endpoint === undefined) problems.push('no connection to any etcd endpoint');
+    let minRemainingMs: number | undefined;
+    for (const s of sessions) {
+      const r = s.leaseHandle.remainingMs;
+      if (minRemainingMs === undefined || r < minRemainingMs) minRemainingMs = r;
+    }
+    const lag = watches.lagging(watchLagMs);
+    if (lag.lagging > 0) problems.push(`${lag.lagging} watch(es) behind by more than ${watchLagMs} ms`);
+    const out: EtcdHealth = {
+      ok: problems.length === 0,
+      problems,
+      sessions: { alive: sessions.size, ...(minRemainingMs !== undefined ? { minRemainingMs } : {}) },
+      watches: lag,
+      closed,
+    };
+    if (endpoint !== undefined) out.endpoint = endpoint;
+    if (conn.rpcHealth.lastSuccessAt > 0) out.lastSuccessAt = conn.rpcHealth.lastSuccessAt;
+    return out;
   }
 
   /**
@@ -401,6 +616,7 @@ export class Etcd extends EventEmitter<EtcdEvents> {
     await this.shared.conn.close();
   }
 
+  /** Same as {@link Etcd.close}, for `await using etcd = new Etcd()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

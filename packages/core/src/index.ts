@@ -1,7 +1,42 @@
+/**
+ * The etcd v3 client under every etcdkit primitive: {@link Etcd} (one connection with failover,
+ * KV, transactions, STM, leases, sessions, watches on one shared stream, cluster, maintenance and
+ * auth calls) and the {@link EtcdError} hierarchy every etcdkit package throws.
+ *
+ * @example
+ * ```ts
+ * import { Etcd, compare, op } from '@etcdkit/core';
+ *
+ * const etcd = new Etcd({ endpoints: ['127.0.0.1:2379'] });
+ * await etcd.put('config/db/url', 'postgres://db:5432/app');
+ * const kv = await etcd.get('config/db/url'); // KeyValue | undefined
+ * const { succeeded } = await etcd
+ *   .txn()
+ *   .if(compare.version('jobs/nightly', '==', 0)) // the key does not exist
+ *   .then(op.put('jobs/nightly', 'claimed'))
+ *   .commit();
+ * await etcd.close();
+ * ```
+ *
+ * @module @etcdkit/core
+ */
+
 export type { Permission, PermissionType } from './auth.js';
 export { AuthApi } from './auth.js';
 export type { Member } from './cluster.js';
 export { ClusterApi } from './cluster.js';
+export type {
+  ConfigMessage,
+  ConnectionMessage,
+  ElectionMessage,
+  LeaderInfo,
+  LockMessage,
+  LockSubject,
+  RpcMessage,
+  SessionMessage,
+  WatchMessage,
+} from './diagnostics.js';
+export { DIAGNOSTICS_CHANNELS } from './diagnostics.js';
 export {
   AbortError,
   AuthFailedError,
@@ -30,11 +65,12 @@ export {
   UnknownEtcdError,
   WatchCanceledError,
 } from './errors.js';
-export type { EtcdEvents, GetOptions, LeaseApi, ScanOptions } from './etcd.js';
+export type { EtcdEvents, EtcdHealth, GetOptions, HealthOptions, LeaseApi, ScanOptions } from './etcd.js';
 export { Etcd } from './etcd.js';
 export type { Bytes } from './internal/bytes.js';
 export type { CallOptions } from './internal/connection.js';
 export type { KeySelector } from './internal/keyspace.js';
+export type { Logger } from './internal/log.js';
 export type { Observer, Subscription } from './internal/observable.js';
 export { symbolObservable } from './internal/observable.js';
 export type {

@@ -4,6 +4,7 @@
  */
 
 export { Hold, sessionError } from './coordination/hold.js';
+export type { Observed } from './coordination/observe.js';
 export { followOwnership, type LossCause, type Ownership } from './coordination/ownership.js';
 export {
   claim,
@@ -28,9 +29,11 @@ export {
   type WaitScope,
   waitScope,
 } from './coordination/wait.js';
+export { diagnostics, type TypedChannel } from './diagnostics.js';
 export { Backoff, type BackoffOptions, type RetryOptions, retry } from './internal/backoff.js';
 export { type Bytes, concat, describe, prefixEnd, toBuffer, toKey } from './internal/bytes.js';
 export { checkInt64, checkUint63, INT64_MAX, INT64_MIN, type Int64Range } from './internal/int64.js';
+export { bindLog, Log, type LogLevel, logOf } from './internal/log.js';
 export {
   type ErrorReporter,
   type Observer,

@@ -6,10 +6,13 @@ import type { WireKeyValue, WireRangeRequest } from './internal/wire.js';
 
 /** One key as etcd stores it. `key` is relative to the client's namespace. */
 export interface KeyValue {
+  /** The key, relative to the client's namespace. */
   key: Buffer;
+  /** The value (empty with `keysOnly`). */
   value: Buffer;
   /** Revision of the key's creation; 0n never occurs on a live key. */
   createRevision: bigint;
+  /** Revision of the key's last write. */
   modRevision: bigint;
   /** Number of writes since creation (1 after the first put). */
   version: bigint;
@@ -17,9 +20,15 @@ export interface KeyValue {
   lease: bigint;
 }
 
+/**
+ * A revision (or other int64) as a caller may pass it: a bigint, or a safe integer number. Results
+ * always carry bigints.
+ */
 export type Revision = bigint | number;
 
+/** The field {@link RangeOptions.sort} orders by: key, version, create or mod revision, value. */
 export type SortTarget = 'key' | 'version' | 'create' | 'mod' | 'value';
+/** Sort direction of {@link RangeOptions.sort}; `none` leaves etcd's order (ascending by key). */
 export type SortOrder = 'none' | 'ascend' | 'descend';
 
 export interface RangeOptions extends KeySelector {
@@ -27,18 +36,35 @@ export interface RangeOptions extends KeySelector {
   limit?: number;
   /** Read at this revision (0/absent = latest). */
   revision?: Revision;
-  sort?: { target?: SortTarget; order?: SortOrder };
+  /**
+   * Order of the result. Default: ascending by key. Note that any explicit order makes etcd read
+   * the whole range before applying `limit`.
+   */
+  sort?: {
+    /** The field to sort by. Default `key`. */
+    target?: SortTarget;
+    /** Default `ascend`. */
+    order?: SortOrder;
+  };
+  /** Return keys without their values (`value` is an empty Buffer). */
   keysOnly?: boolean;
+  /** Return only `count`; `kvs` is empty. */
   countOnly?: boolean;
   /** Answer from the local member without a quorum round trip (may be stale). */
   serializable?: boolean;
+  /** Only keys last written at or after this revision. */
   minModRevision?: Revision;
+  /** Only keys last written at or before this revision. */
   maxModRevision?: Revision;
+  /** Only keys created at or after this revision. */
   minCreateRevision?: Revision;
+  /** Only keys created at or before this revision. */
   maxCreateRevision?: Revision;
 }
 
+/** What {@link Etcd.range} resolves with. */
 export interface RangeResult {
+  /** The keys read, in the requested order (by key, ascending, by default). */
   kvs: KeyValue[];
   /** More keys matched than `limit` allowed. */
   more: boolean;
@@ -48,8 +74,14 @@ export interface RangeResult {
   revision: bigint;
 }
 
+/** Options of {@link Etcd.put} and {@link op}.put. */
 export interface PutOptions {
+  /**
+   * Attach the key to this lease ID: it is deleted when the lease expires or is revoked. 0n or
+   * absent: no lease.
+   */
   lease?: bigint;
+  /** Return the key as it was before this write in `prevKv`. */
   prevKv?: boolean;
   /** Keep the current value, change only the lease (value must be empty). */
   ignoreValue?: boolean;
@@ -57,21 +89,31 @@ export interface PutOptions {
   ignoreLease?: boolean;
 }
 
+/** What {@link Etcd.put} resolves with. */
 export interface PutResult {
+  /** The store's revision after the write (the key's new `modRevision`). */
   revision: bigint;
+  /** The key before the write, when `prevKv` was asked for and the key existed. */
   prevKv?: KeyValue;
 }
 
+/** Options of {@link Etcd.delete} and {@link op}.delete. */
 export interface DeleteOptions {
+  /** Return the deleted keys with their values in `prevKvs`. */
   prevKv?: boolean;
 }
 
+/** What {@link Etcd.delete} resolves with. */
 export interface DeleteResult {
+  /** Number of keys deleted (0 when none matched). */
   deleted: number;
+  /** The deleted keys as they were, when `prevKv` was asked for; otherwise empty. */
   prevKvs: KeyValue[];
+  /** The store's revision after the delete (unchanged when nothing was deleted). */
   revision: bigint;
 }
 
+/** What {@link Etcd.delete} deletes: one key, or a range given as a {@link KeySelector}. */
 export type DeleteTarget = Bytes | KeySelector;
 
 export function toKeyValue(kv: WireKeyValue, ks: Keyspace): KeyValue {

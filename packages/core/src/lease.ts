@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'eventemitter3';
+import { diagnostics } from './diagnostics.js';
 import {
   DeadlineExceededError,
   InvalidArgumentError,
@@ -12,6 +13,7 @@ import {
 import { Backoff } from './internal/backoff.js';
 import type { CallOptions, Connection } from './internal/connection.js';
 import { toEtcdError } from './internal/error-map.js';
+import { logOf } from './internal/log.js';
 import { type LongTimer, longTimer } from './internal/timers.js';
 import type {
   WireLeaseGrantResponse,
@@ -20,6 +22,7 @@ import type {
   WireLeaseTimeToLiveResponse,
 } from './internal/wire.js';
 
+/** Events of a {@link Lease} (an eventemitter3 emitter): `lease.on('lost', (err) => ...)`. */
 export interface LeaseEvents {
   /** The lease is lost: its local deadline passed, or etcd says it expired. */
   lost: [error: LeaseExpiredError];
@@ -27,13 +30,20 @@ export interface LeaseEvents {
   keepalive: [ttl: number];
 }
 
+/** What {@link Lease.timeToLive} resolves with: etcd's view of the lease. */
 export interface LeaseTimeToLive {
   /** Seconds left; -1 when the lease no longer exists. */
   ttl: number;
+  /** The TTL the lease was granted with, in seconds. */
   grantedTtl: number;
+  /**
+   * The keys attached to the lease, as etcd stores them (a namespace prefix included), when asked
+   * with `{ keys: true }`; otherwise empty.
+   */
   keys: Buffer[];
 }
 
+/** Options of `etcd.lease.grant(ttl, options)`. */
 export interface GrantOptions extends CallOptions {
   /** Ask for this lease ID (1 to 2^63 - 1) instead of letting etcd pick one. */
   id?: bigint;
@@ -74,6 +84,10 @@ function describe(v: unknown): string {
  * gone, or when it is revoked. Keys attached to it vanish when etcd expires it.
  */
 export class Lease extends EventEmitter<LeaseEvents> {
+  /**
+   * The lease ID etcd assigned (a positive int64). Pass it as `{ lease: id }` to {@link Etcd.put}
+   * to attach keys.
+   */
   readonly id: bigint;
   readonly #record: LeaseRecord;
 
@@ -93,6 +107,7 @@ export class Lease extends EventEmitter<LeaseEvents> {
     return this.#record.controller.signal;
   }
 
+  /** True once the lease is lost or revoked (its `signal` has aborted). */
   get lost(): boolean {
     return this.#record.lost;
   }
@@ -100,6 +115,11 @@ export class Lease extends EventEmitter<LeaseEvents> {
   /** Milliseconds until the local deadline at which the lease is declared lost. */
   get remainingMs(): number {
     return this.#record.remainingMs();
+  }
+
+  /** When the keepalive that last extended the lease was sent (or the grant, before any): ms since the epoch. */
+  get renewedAt(): number {
+    return this.#record.renewedAt;
   }
 
   /** Keep the lease alive until revoke(), sharing the client's keepalive stream. Resolves after the first keepalive. */
@@ -119,6 +139,12 @@ export class Lease extends EventEmitter<LeaseEvents> {
     await r.manager.revoke(this.id, options);
   }
 
+  /**
+   * Ask etcd how long the lease has left.
+   *
+   * @returns the remaining and granted TTL in seconds (`ttl` is -1 once the lease is gone), and its
+   * keys when `keys` is set.
+   */
   timeToLive(options?: CallOptions & { keys?: boolean }): Promise<LeaseTimeToLive> {
     return this.#record.manager.timeToLive(this.id, options);
   }
@@ -139,6 +165,8 @@ class LeaseRecord {
   ttl: number;
   /** Local time (ms) after which the lease counts as lost. */
   deadline: number;
+  /** Local time (ms) of the grant or of the keepalive that last extended the deadline. */
+  renewedAt: number;
   /** Send times of keepalives awaiting an answer, oldest first. */
   pending: number[] = [];
   keptAlive = false;
@@ -152,6 +180,7 @@ class LeaseRecord {
     this.id = id;
     this.ttl = ttl;
     this.deadline = grantedAt + ttl * 1000;
+    this.renewedAt = grantedAt;
     this.facade = newLease(this);
     this.armLostTimer();
   }
@@ -200,7 +229,15 @@ class LeaseRecord {
     }
     this.ttl = ttl;
     this.deadline = Math.max(this.deadline, sentAt + ttl * 1000);
+    if (sentAt > this.renewedAt) this.renewedAt = sentAt;
     this.armLostTimer();
+    if (diagnostics.session.hasSubscribers)
+      diagnostics.session.publish({
+        type: 'keepalive',
+        lease: this.id,
+        ttl,
+        remainingMs: this.remainingMs(),
+      });
     for (const w of this.firstKeepAlive.splice(0)) w.resolve(ttl);
     this.facade.emit('keepalive', ttl);
   }
@@ -408,7 +445,7 @@ export class LeaseManager {
           });
           if (e instanceof InvalidTokenError) this.conn.invalidateToken();
           else this.conn.reportFailure(index, e);
-          this.retry();
+          this.retry(e);
         };
         call.on('error', broken);
         call.on('end', () => broken(undefined));
@@ -417,10 +454,10 @@ export class LeaseManager {
           this.send(lease);
         }
       })
-      .catch(() => {
+      .catch((err: unknown) => {
         // Could not connect yet: leases stay tracked and their deadlines keep running; try again.
         this.opening = undefined;
-        this.retry();
+        this.retry(err);
       });
   }
 
@@ -437,12 +474,29 @@ export class LeaseManager {
     this.open();
   }
 
-  private retry(): void {
+  private retry(error?: unknown): void {
     if (this.closed || this.tracked.size === 0 || this.retryTimer) return;
+    const delayMs = this.backoff.next();
+    const attempt = this.backoff.attempts;
+    if (diagnostics.connection.hasSubscribers)
+      diagnostics.connection.publish({
+        type: 'retry',
+        operation: 'Lease.LeaseKeepAlive',
+        attempt,
+        delayMs,
+        error,
+      });
+    const log = logOf(this.conn.options);
+    if (log.enabled)
+      log.warn(
+        'keepalive-stream',
+        { leases: this.tracked.size, attempt, delayMs, err: error },
+        `etcdkit: the lease keepalive stream is down${error instanceof Error ? ` (${error.message})` : ''}; retrying with backoff`,
+      );
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.open();
-    }, this.backoff.next());
+    }, delayMs);
   }
 
   private onResponse(r: WireLeaseKeepAliveResponse): void {
@@ -450,6 +504,7 @@ export class LeaseManager {
     if (!lease) return;
     const sentAt = lease.pending.shift() ?? Date.now();
     const ttl = Number(r.TTL);
+    this.conn.rpcHealth.lastSuccessAt = Date.now();
     lease.refreshed(sentAt, ttl);
     if (!lease.lost) this.schedule(lease, (ttl * 1000) / 3 - (Date.now() - sentAt));
   }

@@ -8,30 +8,54 @@ import type { WireHeader } from './internal/wire.js';
 
 /** What `etcdctl endpoint status` shows for one member. */
 export interface EndpointStatus {
+  /** The endpoint asked, as given to the client. */
   endpoint: string;
+  /** ID of the member that answered. */
   memberId: bigint;
+  /** etcd's server version, e.g. `3.5.17`. */
   version: string;
+  /** Size of the backend database file, in bytes. */
   dbSize: number;
+  /** Bytes of the database file in use; the rest is reclaimed by a defragment. */
   dbSizeInUse: number;
+  /** Member ID of the raft leader (0 when there is none). */
   leader: bigint;
+  /** True when this member is the leader. */
   isLeader: boolean;
+  /** True when this member is a learner. */
   isLearner: boolean;
+  /** The current raft term. */
   raftTerm: bigint;
+  /** The member's raft index (committed). */
   raftIndex: bigint;
+  /** The raft index the member has applied. */
   raftAppliedIndex: bigint;
+  /** Errors the member reports (e.g. raised alarms), as etcd words them. */
   errors: string[];
 }
 
+/** What `etcdctl endpoint health` says for one member. */
 export interface EndpointHealth {
+  /** The endpoint asked, as given to the client. */
   endpoint: string;
+  /** A linearizable read succeeded and no alarm is raised. */
   healthy: boolean;
+  /** How long the check took, in milliseconds. */
   tookMs: number;
+  /** Why it is unhealthy. */
   error?: string;
 }
 
+/**
+ * An alarm etcd raises: out of space (the quota is reached; writes are refused) or a corrupt
+ * member.
+ */
 export type AlarmType = 'NOSPACE' | 'CORRUPT';
+/** A raised alarm, as {@link MaintenanceApi.alarms} returns it. */
 export interface Alarm {
+  /** The member that raised it. */
   memberId: bigint;
+  /** Which alarm. */
   alarm: AlarmType;
 }
 
@@ -71,6 +95,12 @@ export class MaintenanceApi {
     return { endpointIndex: i, label: o.endpoint };
   }
 
+  /**
+   * Status of one member (the current endpoint, or `options.endpoint`), as `etcdctl endpoint
+   * status`.
+   *
+   * @throws {@link InvalidArgumentError} for an endpoint the client does not have.
+   */
   async status(options?: TargetOptions): Promise<EndpointStatus> {
     const t = this.target(options);
     const r = await this.conn.unary<object, WireStatus>(
@@ -97,7 +127,17 @@ export class MaintenanceApi {
   }
 
   /** Status of every endpoint of the client; a failed one carries its error. */
-  statusAll(options?: CallOptions): Promise<(EndpointStatus | { endpoint: string; error: Error })[]> {
+  statusAll(options?: CallOptions): Promise<
+    (
+      | EndpointStatus
+      | {
+          /** The endpoint that failed to answer. */
+          endpoint: string;
+          /** Why. */
+          error: Error;
+        }
+    )[]
+  > {
     return Promise.all(
       this.conn.endpointLabels.map((endpoint) =>
         this.status({ ...options, endpoint }).catch((error: Error) => ({ endpoint, error })),
@@ -141,10 +181,12 @@ export class MaintenanceApi {
     return { endpoint: t.label, healthy: true, tookMs };
   }
 
+  /** Health of every endpoint of the client; never rejects (an unreachable endpoint is unhealthy). */
   healthAll(options?: CallOptions): Promise<EndpointHealth[]> {
     return Promise.all(this.conn.endpointLabels.map((endpoint) => this.health({ ...options, endpoint })));
   }
 
+  /** The alarms raised in the cluster (asked of one member; alarms are cluster-wide). */
   async alarms(options?: TargetOptions): Promise<Alarm[]> {
     const t = this.target(options);
     const r = await this.conn.unary<object, { alarms: { memberID: string; alarm: AlarmType | 'NONE' }[] }>(
@@ -187,6 +229,10 @@ export class MaintenanceApi {
     );
   }
 
+  /**
+   * Hash of the member's whole backend (every bucket; meant for tests). To compare members, use
+   * {@link MaintenanceApi.hashKv}.
+   */
   async hash(options?: TargetOptions): Promise<number> {
     const t = this.target(options);
     const r = await this.conn.unary<object, { hash: number }>(
@@ -202,7 +248,14 @@ export class MaintenanceApi {
   async hashKv(
     revision = 0n,
     options?: TargetOptions,
-  ): Promise<{ hash: number; compactRevision: bigint; revision: bigint }> {
+  ): Promise<{
+    /** The hash (CRC-32) of the keys and values up to `revision`. */
+    hash: number;
+    /** The member's compact revision (hashes are comparable only at the same one). */
+    compactRevision: bigint;
+    /** The revision hashed. */
+    revision: bigint;
+  }> {
     const t = this.target(options);
     const r = await this.conn.unary<object, { header: WireHeader; hash: number; compactRevision: string }>(
       'Maintenance',
@@ -251,7 +304,15 @@ export class MaintenanceApi {
   }
 
   /** Save a snapshot to `path` (written to a temporary file, then renamed), as `etcdctl snapshot save`. */
-  async snapshotToFile(path: string, options?: TargetOptions): Promise<{ path: string; bytes: number }> {
+  async snapshotToFile(
+    path: string,
+    options?: TargetOptions,
+  ): Promise<{
+    /** The file written. */
+    path: string;
+    /** Its size in bytes. */
+    bytes: number;
+  }> {
     const tmp = `${path}.part`;
     const out = createWriteStream(tmp);
     let bytes = 0;

@@ -1,20 +1,38 @@
 import { InvalidArgumentError } from './errors.js';
 import { checkEndpoint } from './internal/endpoint.js';
+import { DEFAULT_LOG_INTERVAL_MS, isLogger, type Logger } from './internal/log.js';
 
 /** TLS material: PEM strings or Buffers (file contents, not paths). */
 export interface TlsOptions {
+  /** CA certificate(s) to verify the server with; default: the system CAs. */
   ca?: string | Buffer;
+  /** Client certificate, for mutual TLS (with `key`). */
   cert?: string | Buffer;
+  /** Private key of the client certificate. */
   key?: string | Buffer;
   /** Name to verify the server certificate against, when it differs from the endpoint host. */
   serverName?: string;
 }
 
+/**
+ * Options of `new Etcd(options)`. Every option is checked at creation: a bad one throws an {@link
+ * InvalidArgumentError} there, not at the first call.
+ */
 export interface EtcdOptions {
   /** `host:port`, `http://host:port` or `https://host:port`. Default: ETCD_ENDPOINTS (comma separated) or 127.0.0.1:2379. */
   endpoints?: string[] | string;
+  /** TLS for every endpoint (`https://` endpoints without it use the system CAs). */
   tls?: TlsOptions;
-  auth?: { username: string; password: string };
+  /**
+   * User name and password: the client fetches a token, attaches it to every call and stream, and
+   * renews it when etcd rejects it.
+   */
+  auth?: {
+    /** The etcd user. */
+    username: string;
+    /** Its password. */
+    password: string;
+  };
   /** Key prefix applied to every key of this client (see `etcd.namespace()`). */
   namespace?: string;
   /** How long to wait for a connection to some endpoint before failing. Default 5000. */
@@ -41,23 +59,58 @@ export interface EtcdOptions {
    * alive, and close() ends it at once. Default 30000; 0 closes it with the last watch.
    */
   watchStreamIdleMs?: number;
+  /**
+   * Where etcdkit writes what is worth a line (failover, session lost, retrying with backoff,
+   * errors nobody listened to): any object with debug/info/warn/error(obj, msg), such as pino or
+   * `console`. Each condition is logged at most once per `logIntervalMs`. Default: nothing is
+   * printed (NODE_DEBUG=etcdkit prints the lines to stderr).
+   */
+  logger?: Logger;
+  /** The rate window of the logger, per condition. Default 30000. */
+  logIntervalMs?: number;
 }
 
+/** {@link EtcdOptions} with every default filled in, as {@link defaults} returns them. */
 export interface ResolvedOptions {
+  /** The endpoints, parsed from the option or ETCD_ENDPOINTS. */
   endpoints: string[];
+  /** See {@link EtcdOptions.tls}. */
   tls: TlsOptions | undefined;
-  auth: { username: string; password: string } | undefined;
+  /** See {@link EtcdOptions.auth}. */
+  auth:
+    | {
+        /** The etcd user. */
+        username: string;
+        /** Its password. */
+        password: string;
+      }
+    | undefined;
+  /** See {@link EtcdOptions.namespace}; '' when none. */
   namespace: string;
+  /** See {@link EtcdOptions.dialTimeoutMs}. */
   dialTimeoutMs: number;
+  /** See {@link EtcdOptions.requestTimeoutMs}. */
   requestTimeoutMs: number;
+  /** See {@link EtcdOptions.retries}. */
   retries: number;
+  /** See {@link EtcdOptions.keepaliveTimeMs}. */
   keepaliveTimeMs: number;
+  /** See {@link EtcdOptions.keepaliveTimeoutMs}. */
   keepaliveTimeoutMs: number;
+  /** See {@link EtcdOptions.maxRequestBytes}. */
   maxRequestBytes: number;
+  /** See {@link EtcdOptions.leaseSafetyMarginMs}; `undefined`: per lease, min(1000, ttl/10) ms. */
   leaseSafetyMarginMs: number | undefined;
+  /** See {@link EtcdOptions.watchHighWaterMark}. */
   watchHighWaterMark: number;
+  /** See {@link EtcdOptions.watchStreamIdleMs}. */
   watchStreamIdleMs: number;
+  /** See {@link EtcdOptions.autoSyncIntervalMs}; `undefined`: off. */
   autoSyncIntervalMs: number | undefined;
+  /** See {@link EtcdOptions.logger}; `undefined`: no logger (NODE_DEBUG=etcdkit still prints). */
+  logger: Logger | undefined;
+  /** See {@link EtcdOptions.logIntervalMs}. */
+  logIntervalMs: number;
 }
 
 /** The largest delay Node's timers accept (2^31-1 ms, about 24.8 days); longer ones fire at once. */
@@ -78,6 +131,8 @@ const OPTION_NAMES: readonly (keyof EtcdOptions)[] = [
   'autoSyncIntervalMs',
   'watchHighWaterMark',
   'watchStreamIdleMs',
+  'logger',
+  'logIntervalMs',
 ];
 
 function shown(v: unknown): string {
@@ -203,6 +258,10 @@ export function defaults(options: EtcdOptions = {}): ResolvedOptions {
     throw new InvalidArgumentError(`Etcd options must be an object, got ${shown(options)}`);
   const o = options as Record<string, unknown>;
   checkKeys(o, OPTION_NAMES, 'Etcd options');
+  if (o.logger !== undefined && !isLogger(o.logger))
+    throw new InvalidArgumentError(
+      'logger must be an object with debug, info, warn and error methods (obj, msg), such as pino or console',
+    );
   if (o.namespace !== undefined && typeof o.namespace !== 'string')
     throw new InvalidArgumentError(`namespace must be a string (a key prefix), got ${shown(o.namespace)}`);
   return {
@@ -224,5 +283,7 @@ export function defaults(options: EtcdOptions = {}): ResolvedOptions {
     watchStreamIdleMs: whole('watchStreamIdleMs', o.watchStreamIdleMs, 30_000, 0, 2 ** 31 - 1),
     autoSyncIntervalMs:
       o.autoSyncIntervalMs === undefined ? undefined : ms('autoSyncIntervalMs', o.autoSyncIntervalMs, 0),
+    logger: o.logger as Logger | undefined,
+    logIntervalMs: ms('logIntervalMs', o.logIntervalMs, DEFAULT_LOG_INTERVAL_MS, true),
   };
 }

@@ -30,6 +30,7 @@ const ISOLATIONS: readonly StmIsolation[] = [
   'read-committed',
 ];
 
+/** Options of {@link Etcd.stm}. */
 export interface StmOptions {
   /** Default 'serializable-snapshot'. */
   isolation?: StmIsolation;
@@ -46,7 +47,9 @@ export interface StmOptions {
 
 /** A key of a range read, with the value this attempt sees. */
 export interface StmEntry {
+  /** The key, relative to the client's namespace. */
   key: Buffer;
+  /** Its value as this attempt sees it. */
   value: Buffer;
 }
 
@@ -66,7 +69,18 @@ export interface StmTx {
   readonly attempt: number;
 }
 
-export type StmRange = { prefix: Bytes } | { key: Bytes; end: Bytes };
+/** A range for {@link StmTx.range}: every key under `prefix`, or the keys in `[key, end)`. */
+export type StmRange =
+  | {
+      /** Every key that starts with this prefix. */
+      prefix: Bytes;
+    }
+  | {
+      /** First key of the range (inclusive). */
+      key: Bytes;
+      /** End of the range (exclusive). */
+      end: Bytes;
+    };
 
 /** The commit kept losing to concurrent writers and `maxRetries` ran out. */
 export class StmConflictError extends EtcdError {
@@ -75,6 +89,10 @@ export class StmConflictError extends EtcdError {
   readonly keys: readonly Buffer[];
   /** Runs of `fn` in all. */
   readonly attempts: number;
+  /**
+   * Thrown by {@link Etcd.stm}: `keys` changed under the last attempt, after `attempts` runs of
+   * `fn`.
+   */
   constructor(keys: readonly Buffer[], attempts: number, options?: { cause?: unknown }) {
     const names = keys.slice(0, 5).map((k) => JSON.stringify(k.toString()));
     const more = keys.length > 5 ? ` and ${keys.length - 5} more` : '';

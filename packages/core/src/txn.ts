@@ -28,12 +28,17 @@ export interface WireContext {
   maxRequestBytes: number;
 }
 
+/**
+ * How a {@link compare} guard compares the key's field with the operand: equal, not equal, less,
+ * greater.
+ */
 export type CompareOp = '==' | '!=' | '<' | '>';
 
 const RESULTS = { '==': 'EQUAL', '!=': 'NOT_EQUAL', '<': 'LESS', '>': 'GREATER' } as const;
 
 /** A guard of a transaction. Build with `compare.*`. */
 export interface Compare {
+  /** Tells a guard from an operation at run time (`if()` accepts only guards). */
   readonly kind: 'compare';
   /** @internal */
   toWire(ctx: WireContext): WireCompare;
@@ -41,6 +46,7 @@ export interface Compare {
 
 /** One operation of a transaction branch. Build with `op.*`. */
 export interface Op {
+  /** Tells an operation from a guard at run time (`then()`/`else()` accept only operations). */
   readonly kind: 'op';
   /** True when the operation only reads (a transaction of reads is safe to retry). */
   readonly readOnly: boolean;
@@ -80,30 +86,41 @@ function makeCompare(
 
 /** Transaction guards. `compare.createRevision(key, '==', 0)` means "key does not exist". */
 export const compare = {
+  /**
+   * The key's value compared with `value` (bytes, lexicographically). False when the key does not
+   * exist.
+   */
   value: (key: Bytes, operator: CompareOp, value: Bytes): Compare => {
     const v = toBuffer(value);
     return makeCompare(key, operator, 'VALUE', (c) => {
       c.value = v;
     });
   },
+  /**
+   * The key's version (number of writes since it was created; 0 when it does not exist) compared
+   * with `version`.
+   */
   version: (key: Bytes, operator: CompareOp, version: Revision): Compare => {
     const v = int64(version, 'version');
     return makeCompare(key, operator, 'VERSION', (c) => {
       c.version = v;
     });
   },
+  /** The revision that created the key (0 when it does not exist) compared with `revision`. */
   createRevision: (key: Bytes, operator: CompareOp, revision: Revision): Compare => {
     const v = int64(revision, 'createRevision');
     return makeCompare(key, operator, 'CREATE', (c) => {
       c.createRevision = v;
     });
   },
+  /** The revision of the key's last write (0 when it does not exist) compared with `revision`. */
   modRevision: (key: Bytes, operator: CompareOp, revision: Revision): Compare => {
     const v = int64(revision, 'modRevision');
     return makeCompare(key, operator, 'MOD', (c) => {
       c.modRevision = v;
     });
   },
+  /** The ID of the lease the key is attached to (0 when none) compared with `leaseId`. */
   lease: (key: Bytes, operator: CompareOp, leaseId: bigint | number): Compare => {
     const v = int64(leaseId, 'lease');
     return makeCompare(key, operator, 'LEASE', (c) => {
@@ -151,19 +168,25 @@ export function deleteRequest(
   return req;
 }
 
+/** A whole transaction as data, for {@link op}.txn (a nested transaction). */
 export interface TxnBranches {
+  /** Guards that must all hold for `then` to run. */
   if?: Compare[];
+  /** Operations run when every guard holds. */
   then?: Op[];
+  /** Operations run when a guard fails. */
   else?: Op[];
 }
 
 /** Transaction operations. */
 export const op = {
+  /** Write `value` under `key` (the same options as {@link Etcd.put}). */
   put: (key: Bytes, value: Bytes, options?: PutOptions): Op => ({
     kind: 'op',
     readOnly: false,
     toWire: (ctx) => ({ requestPut: putRequest(key, value, options, ctx) }),
   }),
+  /** Read one key, or a range with {@link RangeOptions}; the result is a `range` {@link OpResponse}. */
   get: (target: Bytes | RangeOptions): Op => ({
     kind: 'op',
     readOnly: true,
@@ -174,11 +197,13 @@ export const op = {
       ),
     }),
   }),
+  /** Delete one key or a range (the same target as {@link Etcd.delete}). */
   delete: (target: DeleteTarget, options?: DeleteOptions): Op => ({
     kind: 'op',
     readOnly: false,
     toWire: (ctx) => ({ requestDeleteRange: deleteRequest(target, options, ctx) }),
   }),
+  /** A nested transaction: its own guards and branches, run inside this one. */
   txn: (branches: TxnBranches): Op => ({
     kind: 'op',
     readOnly: [...(branches.then ?? []), ...(branches.else ?? [])].every((o) => o.readOnly),
@@ -201,17 +226,52 @@ export function txnRequest(b: TxnBranches, ctx: WireContext): WireTxnRequest {
   };
 }
 
+/**
+ * The result of one operation of a transaction branch, tagged by `type`: what {@link Etcd.range},
+ * {@link Etcd.put}, {@link Etcd.delete} or a nested transaction would return (without the revision,
+ * which is the transaction's).
+ */
 export type OpResponse =
-  | { type: 'range'; kvs: KeyValue[]; more: boolean; count: number }
-  | { type: 'put'; prevKv?: KeyValue }
-  | { type: 'delete'; deleted: number; prevKvs: KeyValue[] }
-  | { type: 'txn'; succeeded: boolean; responses: OpResponse[] };
+  | {
+      /** The response of an {@link op}.get. */
+      type: 'range';
+      /** The keys read. */
+      kvs: KeyValue[];
+      /** More keys matched than `limit` allowed. */
+      more: boolean;
+      /** Number of keys in the whole range. */
+      count: number;
+    }
+  | {
+      /** The response of an {@link op}.put. */
+      type: 'put';
+      /** The key before the write, when `prevKv` was set and the key existed. */
+      prevKv?: KeyValue;
+    }
+  | {
+      /** The response of an {@link op}.delete. */
+      type: 'delete';
+      /** Number of keys deleted. */
+      deleted: number;
+      /** The deleted keys, when `prevKv` was set. */
+      prevKvs: KeyValue[];
+    }
+  | {
+      /** The response of an {@link op}.txn. */
+      type: 'txn';
+      /** Whether the nested transaction's guards held. */
+      succeeded: boolean;
+      /** One response per operation of the nested branch that ran. */
+      responses: OpResponse[];
+    };
 
+/** What {@link Txn.commit} resolves with. */
 export interface TxnResult {
   /** Whether every compare held (the `then` branch ran). */
   succeeded: boolean;
   /** One response per operation of the branch that ran, in order. */
   responses: OpResponse[];
+  /** The store's revision after the transaction (unchanged when it only read). */
   revision: bigint;
 }
 
@@ -264,25 +324,64 @@ export class Txn {
     o?: { signal?: AbortSignal; timeoutMs?: number },
   ) => Promise<TxnResult>;
 
+  /** Made by {@link Etcd.txn}, which binds it to the client; not meant to be called directly. */
   constructor(run: Txn['run']) {
     this.run = run;
   }
 
+  /**
+   * Add guards; every one must hold for the `then` branch to run. Several calls add up; no guard at
+   * all means the transaction always succeeds.
+   *
+   * @returns this transaction, to chain.
+   * @throws {@link InvalidArgumentError} when an argument was not made by {@link compare}.
+   */
   if(...compares: Compare[]): this {
     this.compares.push(...check(compares, 'compare', 'txn().if()'));
     return this;
   }
 
+  /**
+   * Add operations to run, in order, when every guard holds.
+   *
+   * @returns this transaction, to chain.
+   * @throws {@link InvalidArgumentError} when an argument was not made by {@link op}.
+   */
   then(...ops: Op[]): this {
     this.success.push(...check(ops, 'op', 'txn().then()'));
     return this;
   }
 
+  /**
+   * Add operations to run, in order, when a guard fails.
+   *
+   * @returns this transaction, to chain.
+   * @throws {@link InvalidArgumentError} when an argument was not made by {@link op}.
+   */
   else(...ops: Op[]): this {
     this.failure.push(...check(ops, 'op', 'txn().else()'));
     return this;
   }
 
+  /**
+   * Send the transaction: etcd checks the guards and runs one branch, atomically, at one revision.
+   *
+   * @returns whether the guards held (`succeeded`), one response per operation of the branch that
+   * ran, and the revision.
+   * @throws {@link InvalidTxnError} when etcd refuses the transaction (a key written twice, too
+   * many operations); {@link RequestTooLargeError} beyond `maxRequestBytes`. A transaction that
+   * writes is not retried once sent: a {@link DeadlineExceededError} or {@link UnavailableError}
+   * with `outcomeUnknown` means it may have been applied. A read-only one is retried.
+   * @example
+   * ```ts
+   * const { succeeded } = await etcd
+   *   .txn()
+   *   .if(compare.modRevision('config/v', '==', seen.modRevision))
+   *   .then(op.put('config/v', next))
+   *   .else(op.get('config/v'))
+   *   .commit();
+   * ```
+   */
   commit(options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<TxnResult> {
     const readOnly = [...this.success, ...this.failure].every((o) => o.readOnly);
     return this.run({ if: this.compares, then: this.success, else: this.failure }, readOnly, options);

@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'eventemitter3';
+import { diagnostics } from './diagnostics.js';
 import {
   AbortError,
   AuthFailedError,
@@ -16,6 +17,7 @@ import { Backoff } from './internal/backoff.js';
 import type { Connection } from './internal/connection.js';
 import { toEtcdError } from './internal/error-map.js';
 import type { KeySelector, Keyspace } from './internal/keyspace.js';
+import { logOf } from './internal/log.js';
 import type {
   WireEvent,
   WireWatchCreateRequest,
@@ -30,25 +32,46 @@ export interface WatchOptions extends KeySelector {
   /** Include each event's previous key-value. */
   prevKv?: boolean;
   /** Leave out puts or deletes. */
-  filters?: { noPut?: boolean; noDelete?: boolean };
+  filters?: {
+    /** Leave out puts. */
+    noPut?: boolean;
+    /** Leave out deletes. */
+    noDelete?: boolean;
+  };
   /** Ask etcd for periodic progress bookmarks while idle (every 10 minutes by default on the server). */
   progressNotify?: boolean;
   /** Ends the watch; the iterator then throws an AbortError. */
   signal?: AbortSignal;
 }
 
+/** One change of a watched key, as {@link Watcher} yields it. */
 export interface WatchEvent {
+  /** `put` (created or updated) or `delete` (deleted, or expired with its lease). */
   type: 'put' | 'delete';
+  /**
+   * The key after the change. For a delete: the key with an empty value and `modRevision` = the
+   * revision of the delete.
+   */
   kv: KeyValue;
+  /**
+   * The key before the change, when the watch was created with `prevKv` (absent if it did not exist
+   * or was compacted).
+   */
   prevKv?: KeyValue;
 }
 
 /** All events of one revision, delivered together; a bookmark has no events. */
 export interface WatchBatch {
+  /**
+   * The revision of these events (or, for a bookmark, the revision everything up to which was
+   * delivered).
+   */
   revision: bigint;
+  /** The events of this revision, in the order etcd applied them; empty for a bookmark. */
   events: WatchEvent[];
 }
 
+/** Events of a {@link Watcher} (an eventemitter3 emitter), for observing a watch while iterating it. */
 export interface WatcherEvents {
   /** etcd confirmed the watch; events after `revision` follow. */
   created: [revision: bigint];
@@ -71,6 +94,10 @@ export interface WatcherEvents {
 export const WATCH_STREAM_IDLE_MS = 30_000;
 
 type State = 'pending' | 'creating' | 'active' | 'paused' | 'ended';
+
+const channel = diagnostics.watch;
+/** Numbers the watches of this process in diagnostics messages. */
+let watchSerial = 0;
 
 /**
  * One watch on the client's shared stream. Iterate it for events, or `batches()` for whole
@@ -101,6 +128,7 @@ export class Watcher extends EventEmitter<WatcherEvents> implements AsyncIterabl
     return this.#record.deliveredRevision;
   }
 
+  /** True once the watch has ended (closed, aborted, or failed). */
   get ended(): boolean {
     return this.#record.state === 'ended';
   }
@@ -115,6 +143,19 @@ export class Watcher extends EventEmitter<WatcherEvents> implements AsyncIterabl
     return this.#record.batches(options.bookmarks ?? false);
   }
 
+  /**
+   * Iterate the events one by one, in revision order, without gaps or duplicates across reconnects.
+   * A watcher can be iterated once. The iteration ends after {@link Watcher.close}; it throws an
+   * AbortError when `signal` aborts, a {@link CompactedError} when the next revision to deliver was
+   * compacted, a {@link ClientClosedError} when the client closes.
+   *
+   * @example
+   * ```ts
+   * for await (const ev of etcd.watch({ prefix: 'config/' })) {
+   *   console.log(ev.type, ev.kv.key.toString(), ev.kv.value.toString());
+   * }
+   * ```
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<WatchEvent, void, undefined> {
     for await (const b of this.batches()) yield* b.events;
   }
@@ -124,6 +165,7 @@ export class Watcher extends EventEmitter<WatcherEvents> implements AsyncIterabl
     this.#record.end(undefined);
   }
 
+  /** Same as {@link Watcher.close}, for `using`-style disposal. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }
@@ -149,12 +191,21 @@ class WatchRecord {
   /** The start revision of the create request on the wire (0n: from now). */
   sentStart = 0n;
   deliveredRevision = 0n;
+  readonly serial = ++watchSerial;
+  /** Confirmed by etcd at least once: a later creation is a resume. */
+  private confirmed = false;
   private readonly hub: WatchHub;
   private readonly ks: Keyspace;
   private readonly highWaterMark: number;
   private queue: WatchBatch[] = [];
+  /** When each queued batch arrived (ms since the epoch), for lag. */
+  private arrived: number[] = [];
   private head = 0;
   private queuedEvents = 0;
+
+  get queuedCount(): number {
+    return this.queuedEvents;
+  }
   private error: Error | undefined;
   private wake: (() => void) | undefined;
   private readonly signal: AbortSignal | undefined;
@@ -198,12 +249,14 @@ class WatchRecord {
           this.queue[this.head++] = undefined as unknown as WatchBatch;
           if (this.head > 1024 && this.head * 2 > this.queue.length) {
             this.queue = this.queue.slice(this.head);
+            this.arrived = this.arrived.slice(this.head);
             this.head = 0;
           }
           this.queuedEvents -= b.events.length;
           if (this.state === 'paused' && this.queuedEvents <= this.highWaterMark / 2) this.hub.resume(this);
           if (b.events.length > 0 || bookmarks) {
             this.deliveredRevision = b.revision;
+            if (channel.hasSubscribers) this.publishLag();
             yield b;
           } else if (b.revision > this.deliveredRevision) {
             this.deliveredRevision = b.revision;
@@ -224,7 +277,37 @@ class WatchRecord {
     }
   }
 
+  /** Since when the oldest batch the consumer has not taken waits (0: none waits). */
+  get waitingSince(): number {
+    return this.head < this.arrived.length ? this.arrived[this.head]! : 0;
+  }
+
+  private publishLag(): void {
+    const since = this.waitingSince;
+    const first = this.queue[this.head];
+    const last = this.queue[this.queue.length - 1];
+    // Behind by the revisions queued: from the last one taken (or just before the oldest queued).
+    const taken =
+      first && first.revision - 1n > this.deliveredRevision ? first.revision - 1n : this.deliveredRevision;
+    channel.publish({
+      type: 'lag',
+      watch: this.serial,
+      key: this.request.key,
+      revisions: since && last ? last.revision - taken : 0n,
+      ms: since ? Date.now() - since : 0,
+      queued: this.queuedEvents,
+    });
+  }
+
   created(revision: bigint): void {
+    if (channel.hasSubscribers)
+      channel.publish({
+        type: this.confirmed ? 'resumed' : 'created',
+        watch: this.serial,
+        key: this.request.key,
+        revision: this.confirmed ? this.nextRevision : revision,
+      });
+    this.confirmed = true;
     if (this.nextRevision === 0n) this.nextRevision = revision + 1n;
     this.resolveReady(revision);
     this.facade.emit('created', revision);
@@ -233,6 +316,7 @@ class WatchRecord {
   received(events: WireEvent[]): void {
     if (this.state === 'ended') return;
     let batch: WatchBatch | undefined;
+    const now = Date.now();
     for (const e of events) {
       const kv = toKeyValue(e.kv, this.ks);
       // A revision at or before one already received can only be a repeat: drop it.
@@ -243,12 +327,14 @@ class WatchRecord {
       if (!batch || batch.revision !== kv.modRevision) {
         batch = { revision: kv.modRevision, events: [] };
         this.queue.push(batch);
+        this.arrived.push(now);
       }
       batch.events.push(ev);
       this.queuedEvents++;
       this.nextRevision = kv.modRevision + 1n;
     }
     if (this.state === 'active' && this.queuedEvents > this.highWaterMark) this.hub.pause(this);
+    if (batch && channel.hasSubscribers) this.publishLag();
     this.poke();
   }
 
@@ -257,6 +343,7 @@ class WatchRecord {
     if (this.state === 'ended' || revision < this.nextRevision) return;
     this.nextRevision = revision + 1n;
     this.queue.push({ revision, events: [] });
+    this.arrived.push(Date.now());
     this.facade.emit('progress', revision);
     this.poke();
   }
@@ -275,6 +362,16 @@ class WatchRecord {
     this.signal?.removeEventListener('abort', this.onAbort);
     this.hub.remove(this, wasId);
     this.rejectReady(err ?? new AbortError('the watch was closed before etcd confirmed it'));
+    if (channel.hasSubscribers) {
+      if (err instanceof CompactedError)
+        channel.publish({
+          type: 'compacted',
+          watch: this.serial,
+          key: this.request.key,
+          compactRevision: err.compactRevision,
+        });
+      channel.publish({ type: 'ended', watch: this.serial, key: this.request.key, error: err });
+    }
     this.facade.emit('ended', err);
     this.poke();
   }
@@ -456,13 +553,29 @@ export class WatchHub {
     if (w.state !== 'active' || w.id === undefined) return;
     w.state = 'paused';
     this.stats.pauses++;
+    if (channel.hasSubscribers)
+      channel.publish({ type: 'paused', watch: w.serial, key: w.request.key, queued: w.queuedCount });
     this.byId.delete(w.id);
     this.cancel(w.id);
     w.id = undefined;
   }
 
   resume(w: WatchRecord): void {
-    if (w.state === 'paused') this.create(w);
+    if (w.state !== 'paused') return;
+    if (channel.hasSubscribers)
+      channel.publish({ type: 'unpaused', watch: w.serial, key: w.request.key, queued: w.queuedCount });
+    this.create(w);
+  }
+
+  /** Watches open, and those paused or whose oldest undelivered batch is older than `ms`. */
+  lagging(ms: number): { active: number; lagging: number } {
+    const now = Date.now();
+    let lagging = 0;
+    for (const w of this.watchers) {
+      const since = w.waitingSince;
+      if (w.state === 'paused' || (since > 0 && now - since > ms)) lagging++;
+    }
+    return { active: this.watchers.size, lagging };
   }
 
   private cancel(id: string): void {
@@ -534,7 +647,7 @@ export class WatchHub {
           return;
         }
         for (const w of this.watchers) w.disconnected(e);
-        this.retry();
+        this.retry(e);
       });
   }
 
@@ -581,15 +694,26 @@ export class WatchHub {
       if (w.state !== 'paused') w.state = 'pending';
       w.disconnected(e);
     }
-    this.retry();
+    this.retry(e);
   }
 
-  private retry(): void {
+  private retry(error?: unknown): void {
     if (this.retryTimer || this.conn.closed || this.watchers.size === 0) return;
+    const delayMs = this.backoff.next();
+    const attempt = this.backoff.attempts;
+    if (diagnostics.connection.hasSubscribers)
+      diagnostics.connection.publish({ type: 'retry', operation: 'Watch.Watch', attempt, delayMs, error });
+    const log = logOf(this.conn.options);
+    if (log.enabled)
+      log.warn(
+        'watch-stream',
+        { watches: this.watchers.size, attempt, delayMs, err: error },
+        `etcdkit: the watch stream is down${error instanceof Error ? ` (${error.message})` : ''}; retrying with backoff`,
+      );
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.open();
-    }, this.backoff.next());
+    }, delayMs);
   }
 
   private onResponse(r: WireWatchResponse): void {

@@ -9,7 +9,7 @@ import {
   type Subscription,
 } from '@etcdkit/config-sync';
 import { type Etcd, InvalidArgumentError, symbolObservable } from '@etcdkit/core';
-import { MAX_TIMER_MS } from '@etcdkit/core/internal';
+import { type Log, logOf, MAX_TIMER_MS } from '@etcdkit/core/internal';
 import { EventEmitter } from 'eventemitter3';
 import { decodeEndpoint, type Instance } from './format.js';
 import { checkClient, checkService, servicePrefix } from './names.js';
@@ -17,6 +17,7 @@ import { checkClient, checkService, servicePrefix } from './names.js';
 /** How pick() chooses among the instances that are not draining. */
 export type PickStrategy = 'round-robin' | 'random';
 
+/** Options of {@link discover}. */
 export interface DiscoverOptions {
   /** Default 'round-robin'. */
   strategy?: PickStrategy;
@@ -28,6 +29,7 @@ export interface DiscoverOptions {
   startTimeoutMs?: number;
 }
 
+/** Events of a {@link Discovery} (an eventemitter3 emitter): `svc.on('down', (instance) => ...)`. */
 export interface DiscoveryEvents {
   /** An instance appeared. */
   up: [instance: Instance];
@@ -59,7 +61,9 @@ const byId = (a: Instance, b: Instance): number => (a.id < b.id ? -1 : a.id > b.
  * immutable and replaced when an instance comes, goes or changes.
  */
 export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDisposable {
+  /** The service followed. */
   readonly service: string;
+  /** How {@link Discovery.pick} chooses. */
   readonly strategy: PickStrategy;
   private readonly scheme: string;
   private readonly source: Mirror<Instance>;
@@ -68,7 +72,12 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
   private readonly follow: Subscription;
 
   /** @internal use discover() */
-  constructor(service: string, source: Mirror<Instance>, options: DiscoverOptions) {
+  constructor(
+    service: string,
+    source: Mirror<Instance>,
+    options: DiscoverOptions,
+    log: Log = logOf(undefined),
+  ) {
     super();
     this.service = service;
     this.strategy = options.strategy ?? 'round-robin';
@@ -76,7 +85,15 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
     this.source = source;
     this.view = this.viewOf(source.snapshot());
     source.on('invalid', (e) => this.emit('invalid', e));
-    source.on('error', (e) => this.emit('error', e));
+    // Nobody listening here: the client's logger says it (the mirror counts this listener as one).
+    source.on('error', (e) => {
+      if (!this.emit('error', e) && log.enabled)
+        log.warn(
+          `discovery-error:${service}`,
+          { service, err: e },
+          `etcdkit: discovery of ${service}: ${e.message}`,
+        );
+    });
     source.on('status', (s, p) => this.emit('status', s, p));
     let previous = source.snapshot();
     this.follow = source.subscribe((snap) => {
@@ -157,6 +174,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
     return this.source.revision;
   }
 
+  /** The underlying mirror's status: syncing, live, reconnecting, stale or closed. */
   get status(): MirrorStatus {
     return this.source.status;
   }
@@ -205,6 +223,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
     await this.source.close();
   }
 
+  /** Same as close(), for `await using svc = await discover(...)`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -253,5 +272,5 @@ export async function discover(
     ...(signal ? { signal } : {}),
     ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}),
   });
-  return new Discovery(service, source, options);
+  return new Discovery(service, source, options, logOf(etcd));
 }

@@ -4,6 +4,7 @@ import { type Discovery, discover } from './discovery.js';
 import type { Instance } from './format.js';
 import { checkClient } from './names.js';
 
+/** Options of {@link registerEtcdResolver}. */
 export interface EtcdResolverOptions {
   /** The URI scheme to answer to. Default 'etcd' (targets `etcd:///<service>`). */
   scheme?: string;

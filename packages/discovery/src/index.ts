@@ -1,3 +1,12 @@
+/**
+ * Service registration and live discovery on etcd: {@link register} keeps an instance under a
+ * session, {@link discover} follows the live list of instances, and {@link registerEtcdResolver}
+ * lets grpc-js channels balance over them (`etcd:///<service>`). Keys and values use the layout of
+ * etcd's Go `naming/endpoints` package.
+ *
+ * @module @etcdkit/discovery
+ */
+
 export { type DiscoveryMessage, discoveryChannel } from './diagnostics.js';
 export type { DiscoverOptions, DiscoveryEvents, PickStrategy } from './discovery.js';
 export { Discovery, discover } from './discovery.js';

@@ -8,13 +8,14 @@ import {
   type Session,
   UnknownEtcdError,
 } from '@etcdkit/core';
-import { Backoff, type BackoffOptions, MAX_TIMER_MS, sleep } from '@etcdkit/core/internal';
+import { Backoff, type BackoffOptions, logOf, MAX_TIMER_MS, sleep } from '@etcdkit/core/internal';
 import { EventEmitter } from 'eventemitter3';
 import { publish } from './diagnostics.js';
 import { RegistrationClosedError } from './errors.js';
 import { checkMetadata, encodeEndpoint, type Metadata } from './format.js';
 import { checkClient, checkService, servicePrefix } from './names.js';
 
+/** Options of {@link register}. Checked at the call: a bad one rejects with an InvalidArgumentError. */
 export interface RegisterOptions {
   /** The service name; the instance's key is `<service>/<id>`. May contain "/" ("prod/billing"). */
   service: string;
@@ -35,6 +36,7 @@ export interface RegisterOptions {
 /** registered: the key is in etcd under a live session. reregistering: the session was lost; trying again. */
 export type RegistrationState = 'registered' | 'reregistering' | 'closed';
 
+/** The payload of a registration's `reregistered` event. */
 export interface ReregisteredEvent {
   /** The new session's lease. */
   lease: bigint;
@@ -44,6 +46,7 @@ export interface ReregisteredEvent {
   downtimeMs: number;
 }
 
+/** Events of a {@link Registration} (an eventemitter3 emitter): `reg.on('lost', (err) => ...)`. */
 export interface RegistrationEvents {
   /** The session was lost (partition, etcd restart, lease expired); re-registration starts at once. */
   lost: [error: Error];
@@ -70,13 +73,17 @@ const MAX_TTL = Math.floor(MAX_TIMER_MS / 1000);
  * or close() is called.
  */
 export class Registration extends EventEmitter<RegistrationEvents> implements AsyncDisposable {
+  /** The service name. */
   readonly service: string;
+  /** The instance ID, unique within the service. */
   readonly id: string;
+  /** Where clients reach this instance. */
   readonly address: string;
   /** The instance's key, relative to the client (or namespace view) it was registered with. */
   readonly key: string;
   /** The lease TTL asked for, seconds. */
   readonly ttl: number;
+  /** The metadata published with the instance, if any. */
   readonly metadata: Metadata | undefined;
   private readonly etcd: Etcd;
   private readonly backoffOptions: BackoffOptions;
@@ -107,6 +114,7 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
     );
   }
 
+  /** registered, reregistering (after a lost session) or closed; see {@link RegistrationState}. */
   get state(): RegistrationState {
     return this.current;
   }
@@ -116,6 +124,7 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
     return this.current === 'registered' ? this.session?.lease : undefined;
   }
 
+  /** True once drain() was called. */
   get draining(): boolean {
     return this.isDraining;
   }
@@ -164,11 +173,7 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
       if (attempts === undefined) return;
       const lease = this.session!.lease;
       // The key now hangs on the new lease; the old one holds nothing, so revoking it is only tidying.
-      old
-        .close()
-        .catch((err: unknown) =>
-          this.emit('error', err instanceof Error ? err : new UnknownEtcdError(String(err), { cause: err })),
-        );
+      old.close().catch((err: unknown) => this.fail(err));
       const downtimeMs = Date.now() - lostAt;
       publish({
         type: 'reregistered',
@@ -181,6 +186,19 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
       });
       this.emit('reregistered', { lease, attempts, downtimeMs });
     }
+  }
+
+  /** Something worked around failed: an 'error' event, or the client's logger when nobody listens. */
+  private fail(err: unknown): void {
+    const e = err instanceof Error ? err : new UnknownEtcdError(String(err), { cause: err });
+    if (this.emit('error', e)) return;
+    const log = logOf(this.etcd);
+    if (log.enabled)
+      log.warn(
+        `registration-error:${this.key}`,
+        { service: this.service, id: this.id, err: e },
+        `etcdkit: registration ${this.key}: ${e.message}`,
+      );
   }
 
   /** A fresh session and the key on it; the number of attempts, or undefined when stopped. */
@@ -198,12 +216,7 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
         return attempt;
       } catch (err) {
         // Revoking removes a key the put may have written; failing that, the lease expires within ttl.
-        if (s)
-          await s
-            .close()
-            .catch((e: unknown) =>
-              this.emit('error', e instanceof Error ? e : new UnknownEtcdError(String(e), { cause: e })),
-            );
+        if (s) await s.close().catch((e: unknown) => this.fail(e));
         if (this.stop.signal.aborted) return undefined;
         if (err instanceof ClientClosedError) {
           this.end(err);
@@ -290,6 +303,7 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
     return this.closing;
   }
 
+  /** Same as close(), for `await using reg = await register(...)`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -18,6 +18,7 @@ import {
   type LossCause,
   leaveQueue,
   linkSignals,
+  type Observed,
   type Ticket,
   takeTurn,
   type WaitOptions,
@@ -37,8 +38,22 @@ export type CampaignOptions = WaitOptions;
  * proposal as the value; the leader is the key with the lowest create revision. A candidate
  * is elected when the deletions of the keys ahead of it, known from its join, have all been
  * seen: resign hands leadership over with one watch event.
+ *
+ * @example
+ * ```ts
+ * const session = await etcd.session({ ttl: 10 });
+ * const election = new Election(session, 'scheduler');
+ * await election.campaign('worker-1', { signal }); // resolves once elected
+ * await lead(election.signal); // aborts when leadership ends; guard writes with isLeader():
+ * await etcd.txn().if(election.isLeader()).then(op.put('jobs/last-tick', Date.now().toString())).commit();
+ * await election.resign(); // the next candidate is elected at once
+ * ```
  */
 export class Election implements AsyncDisposable {
+  /**
+   * The session this candidate campaigns on: its key lives (and leadership ends) with the session's
+   * lease.
+   */
   readonly session: Session;
   /** `<name>/`: every candidate key of this election starts with it. */
   readonly prefix: Buffer;
@@ -51,13 +66,23 @@ export class Election implements AsyncDisposable {
   private hold: Hold | undefined;
   private lastRevision = 0n;
   private pending: { stop: AbortController; settled: Promise<void> } | undefined;
+  /** What the election channel says this candidate is. */
+  private readonly observed: Observed;
 
+  /**
+   * A candidate in the election `name` on `session` (its key: `<name>/<lease id in hex>`). Nothing
+   * is written until {@link Election.campaign}.
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} when `session` is not a Session or `name` is
+   * empty.
+   */
   constructor(session: Session, name: Bytes) {
     if (!session || typeof session.lease !== 'bigint' || !session.client)
       throw new InvalidArgumentError('new Election(session, name) needs a Session made by etcd.session()');
     this.session = session;
     this.prefix = electionPrefix(name);
     this.key = candidateKey(this.prefix, session.lease);
+    this.observed = { channel: 'election', kind: 'candidate', name: this.prefix.subarray(0, -1).toString() };
   }
 
   /**
@@ -87,6 +112,7 @@ export class Election implements AsyncDisposable {
         blocked: anyoneAhead,
         label: 'campaign',
         timeoutReason: 'campaign',
+        observed: this.observed,
         wait: true,
         options: {
           signal: signal.signal,
@@ -101,7 +127,14 @@ export class Election implements AsyncDisposable {
       const { ticket, at } = turn!;
       this.rev = ticket.rev;
       if (at > this.lastRevision) this.lastRevision = at;
-      this.hold = new Hold(this.session, this.key, ticket.rev, at, (cause) => this.lossError(cause));
+      this.hold = new Hold(
+        this.session,
+        this.key,
+        ticket.rev,
+        at,
+        (cause) => this.lossError(cause),
+        this.observed,
+      );
     } catch (err) {
       this.forget();
       throw err;
@@ -160,7 +193,7 @@ export class Election implements AsyncDisposable {
     if (!hold)
       throw new NotLeaderError('proclaim() needs leadership: campaign() first (and again after losing it)');
     if (this.session.expired) {
-      this.forget();
+      this.forget(this.session.signal.reason);
       throw new NotLeaderError('the session is over, and leadership with it; campaign with a new session', {
         cause: this.session.signal.reason,
       });
@@ -172,14 +205,18 @@ export class Election implements AsyncDisposable {
       .commit(options)
       .catch((err: unknown) => {
         if (!(err instanceof LeaseNotFoundError)) throw err;
-        this.forget();
-        throw new NotLeaderError('the session’s lease is gone, and leadership with it', { cause: err });
+        const lost = new NotLeaderError('the session’s lease is gone, and leadership with it', {
+          cause: err,
+        });
+        this.forget(lost);
+        throw lost;
       });
     if (!r.succeeded) {
-      this.forget();
-      throw new NotLeaderError(
+      const lost = new NotLeaderError(
         `leadership was lost: the leader key ${this.key.toString()} is gone (session expired or key deleted); campaign again`,
       );
+      this.forget(lost);
+      throw lost;
     }
     this.lastRevision = r.revision;
   }
@@ -238,8 +275,9 @@ export class Election implements AsyncDisposable {
         });
   }
 
-  private forget(): void {
-    this.hold?.forget(new NotLeaderError('leadership ended'));
+  /** Drop what this candidate held; `lost`: leadership was taken away (not given up), and why. */
+  private forget(lost?: unknown): void {
+    this.hold?.forget(new NotLeaderError('leadership ended'), lost);
     this.hold = undefined;
     this.rev = undefined;
     this.holding = false;

@@ -6,7 +6,7 @@ import {
   type Session,
   UnknownEtcdError,
 } from '@etcdkit/core';
-import { Backoff, linkSignals, sleep } from '@etcdkit/core/internal';
+import { Backoff, diagnostics, linkSignals, logOf, sleep } from '@etcdkit/core/internal';
 import { Election } from './election.js';
 import { NotLeaderError } from './errors.js';
 import { electionPrefix, toBuffer } from './internal/keys.js';
@@ -17,10 +17,16 @@ import { observeLeader } from './observe.js';
 export interface LeadingContext {
   /** Guard writes with `etcd.txn().if(election.isLeader())`: they fail once leadership is gone. */
   readonly election: Election;
+  /** The session of this term: leadership ends when it is lost. */
   readonly session: Session;
 }
 
+/**
+ * Options of {@link runForLeader} (and `new LeaderRunner()`). Checked at creation: a bad one throws
+ * an InvalidArgumentError.
+ */
 export interface LeaderRunnerOptions {
+  /** The client: the runner makes its own session on it (and a new one when that session is lost). */
   etcd: Etcd;
   /** Election name; candidates use `<name>/<lease id in hex>`, as `etcdctl elect <name>` does. */
   name: Bytes;
@@ -39,7 +45,8 @@ export interface LeaderRunnerOptions {
   onLeaderChange?: (leader: Leader | undefined) => void;
   /**
    * Failures the runner recovers from by itself: lost leadership (SessionExpiredError,
-   * NotLeaderError), etcd unreachable, onLeading throwing. Default: process.emitWarning.
+   * NotLeaderError), etcd unreachable, onLeading throwing. Default: the client's `logger`
+   * (rate-limited per kind of failure), and nothing without one.
    */
   onError?: (error: Error) => void;
   /** Stops the runner, like stop(). */
@@ -49,6 +56,26 @@ export interface LeaderRunnerOptions {
 }
 
 type TermEnd = 'stopped' | 'lost' | 'settled';
+
+/** What runner.health() reports, shaped for a liveness/readiness endpoint. */
+export interface LeaderRunnerHealth {
+  /**
+   * False when this process leads but its lease's keepalive is overdue (no renewal for more than
+   * half the TTL, when one is due every third): it may be working as a leader it no longer is.
+   * A follower, or a stopped runner, is healthy.
+   */
+  ok: boolean;
+  /** True while this process leads (its onLeading runs); false for a follower or a stopped runner. */
+  leader: boolean;
+  /** True once stop() was called (or the `signal` option aborted). */
+  stopped: boolean;
+  /** While leading: ms until the local deadline at which leadership is declared lost. */
+  leaseRemainingMs?: number;
+  /** While leading: ms since the keepalive that last renewed the lease was sent. */
+  sinceRenewalMs?: number;
+  /** Why not ok. */
+  problem?: string;
+}
 
 const MAX_BACKOFF_MS = 30_000;
 
@@ -78,6 +105,12 @@ export class LeaderRunner implements AsyncDisposable {
   private term: LeadingContext | undefined;
   private lastLeader: Leader | undefined;
 
+  /**
+   * Start campaigning at once (same as {@link runForLeader}).
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} for a bad option (no client, empty name, a
+   * `ttl` or `retryDelayMs` out of range, no `onLeading`).
+   */
   constructor(options: LeaderRunnerOptions) {
     if (!options || typeof options !== 'object')
       throw new InvalidArgumentError('runForLeader needs an options object');
@@ -113,6 +146,27 @@ export class LeaderRunner implements AsyncDisposable {
     );
   }
 
+  /** Health for a liveness/readiness endpoint (client-go's healthz adaptor semantics). */
+  health(): LeaderRunnerHealth {
+    const term = this.term;
+    if (!term || this.stopped) return { ok: true, leader: false, stopped: this.stopped };
+    const lease = term.session.leaseHandle;
+    const ttlMs = lease.ttl * 1000;
+    const sinceRenewalMs = Math.max(0, Date.now() - lease.renewedAt);
+    const leaseRemainingMs = term.session.expired ? 0 : lease.remainingMs;
+    const overdue = term.session.expired || sinceRenewalMs > ttlMs / 2;
+    const out: LeaderRunnerHealth = {
+      ok: !overdue,
+      leader: true,
+      stopped: false,
+      leaseRemainingMs,
+      sinceRenewalMs,
+    };
+    if (overdue)
+      out.problem = `leading, but the lease was last renewed ${sinceRenewalMs} ms ago (ttl ${lease.ttl} s): keepalive overdue`;
+    return out;
+  }
+
   /** True while onLeading runs for this process. */
   get leading(): boolean {
     return this.term !== undefined;
@@ -128,6 +182,7 @@ export class LeaderRunner implements AsyncDisposable {
     return this.lastLeader;
   }
 
+  /** True once stop() was called (or the `signal` option aborted). */
   get stopped(): boolean {
     return this.stopper.signal.aborted;
   }
@@ -141,6 +196,7 @@ export class LeaderRunner implements AsyncDisposable {
     return this.done;
   }
 
+  /** Same as {@link LeaderRunner.stop}, for `await using runner = runForLeader(...)`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
@@ -222,7 +278,9 @@ export class LeaderRunner implements AsyncDisposable {
       try {
         for await (const leader of observeLeader(this.etcd, this.name, { signal: this.stopper.signal })) {
           backoff.reset();
+          const previous = this.lastLeader;
           this.lastLeader = leader;
+          if (diagnostics.election.hasSubscribers) this.publishLeader(leader, previous);
           try {
             this.onLeaderChange?.(leader);
           } catch (err) {
@@ -237,10 +295,31 @@ export class LeaderRunner implements AsyncDisposable {
     }
   }
 
+  private publishLeader(leader: Leader | undefined, previous: Leader | undefined): void {
+    const info = (l: Leader | undefined) =>
+      l && { key: l.key, value: l.value, createRevision: l.createRevision, lease: l.lease };
+    diagnostics.election.publish({
+      type: 'leader',
+      name: electionPrefix(this.name).subarray(0, -1).toString(),
+      leader: info(leader),
+      previous: info(previous),
+    });
+  }
+
   private report(err: unknown): void {
     const error = err instanceof Error ? err : new UnknownEtcdError(String(err), { cause: err });
     if (!this.onError) {
-      process.emitWarning(error);
+      // Never dropped, never printed by itself: the client's logger says it, once per rate window.
+      const log = logOf(this.etcd);
+      if (log.enabled) {
+        const name = electionPrefix(this.name).subarray(0, -1).toString();
+        const code = (error as { code?: unknown }).code ?? error.name;
+        log.warn(
+          `leader-runner:${name}:${String(code)}`,
+          { election: name, err: error },
+          `etcdkit: leader-runner ${JSON.stringify(name)}: ${error.message} (recovering by itself)`,
+        );
+      }
       return;
     }
     try {
@@ -258,6 +337,19 @@ export class LeaderRunner implements AsyncDisposable {
  * Take part in the election `name` for as long as the returned runner lives; run `onLeading`
  * whenever this process is the leader. `await using runner = runForLeader({...})`, or
  * `await runner.stop()`.
+ *
+ * @example
+ * ```ts
+ * const runner = runForLeader({
+ *   etcd,
+ *   name: 'scheduler',
+ *   value: process.env.HOSTNAME ?? 'worker',
+ *   onLeading: async (signal) => {
+ *     while (!signal.aborted) await tick(signal); // stop as soon as leadership is in doubt
+ *   },
+ * });
+ * process.once('SIGTERM', () => void runner.stop()); // resigns: the next candidate takes over
+ * ```
  */
 export function runForLeader(options: LeaderRunnerOptions): LeaderRunner {
   return new LeaderRunner(options);

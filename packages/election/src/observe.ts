@@ -19,6 +19,7 @@ import {
 import { electionPrefix } from './internal/keys.js';
 import { type Leader, readLeader, sameLeader, toLeader } from './leader.js';
 
+/** Options of {@link observeLeader} and `Election.observe()`. */
 export interface ObserveOptions {
   /** Ends the observation: iteration then finishes normally and subscribers get `complete`. */
   signal?: AbortSignal;
@@ -70,6 +71,18 @@ export class LeaderObservation
     );
   }
 
+  /**
+   * Iterate the leader: the current one (or `undefined`), then each change. Ends when the options'
+   * signal aborts; throws when the observation fails for good (e.g. permission denied, client
+   * closed).
+   *
+   * @example
+   * ```ts
+   * for await (const leader of observeLeader(etcd, 'scheduler', { signal })) {
+   *   console.log(leader ? `leader: ${leader.value}` : 'no leader');
+   * }
+   * ```
+   */
   [Symbol.asyncIterator](): AsyncGenerator<Leader | undefined, void, undefined> {
     return toAsyncIterator(this);
   }

@@ -15,6 +15,10 @@ export class LockReleasedError extends EtcdError {
   declare readonly code: 'LOCK_RELEASED';
   /** The lock key that is gone. */
   readonly key: string;
+  /**
+   * `message` defaults to one saying the key was deleted by someone else and the guarded work must
+   * stop.
+   */
   constructor(key: string, message?: string, options?: { cause?: unknown }) {
     super(
       'LOCK_RELEASED',
@@ -33,7 +37,9 @@ export class LockReleasedError extends EtcdError {
  */
 export class LockHeldError extends EtcdError {
   declare readonly code: 'LOCK_HELD';
+  /** The lock key (`<name>/<lease id in hex>`) that is already held or awaited. */
   readonly key: string;
+  /** `key`: the lock key already held or awaited; `message` says by what. */
   constructor(key: string, message: string, options?: { cause?: unknown }) {
     super('LOCK_HELD', message, options);
     this.key = key;
@@ -43,6 +49,7 @@ export class LockHeldError extends EtcdError {
 /** fencingToken, isOwner(), signal or unlock() were used on a lock that is not held. */
 export class LockNotHeldError extends EtcdError {
   declare readonly code: 'LOCK_NOT_HELD';
+  /** `message` names what was used without the lock. */
   constructor(message: string, options?: { cause?: unknown }) {
     super('LOCK_NOT_HELD', message, options);
   }

@@ -12,12 +12,18 @@ export interface LockEntry {
 
 /** A lock's queue at one revision: who holds it and who waits, in order. */
 export interface LockQueue {
+  /** The keys that hold the lock now (at most one for a Mutex; none when it is free). */
   holders: LockEntry[];
+  /** The keys that wait, in queue order (by create revision). */
   waiters: LockEntry[];
   /** The revision the queue was read at. */
   revision: bigint;
 }
 
+/**
+ * Options of the inspection calls (`Mutex.holder()`, `waiters()`, `inspect()`, and those of RWMutex
+ * and Semaphore): a timeout and an AbortSignal.
+ */
 export interface InspectOptions extends CallOptions {}
 
 export function toEntry(kv: KeyValue): LockEntry {
@@ -50,12 +56,17 @@ export async function inspectMutex(etcd: Etcd, name: string, options?: InspectOp
 
 /** An RWMutex key and the mode it asks for. */
 export interface RWLockEntry extends LockEntry {
+  /** The mode this key asks for or holds. */
   mode: 'read' | 'write';
 }
 
+/** An RWMutex's queue at one revision: the readers or the writer that hold it, and who waits. */
 export interface RWLockQueue {
+  /** The readers sharing the lock, or the one writer holding it (empty when free). */
   holders: RWLockEntry[];
+  /** The keys that wait, in queue order, each with its mode. */
   waiters: RWLockEntry[];
+  /** The revision the queue was read at. */
   revision: bigint;
 }
 

@@ -54,6 +54,7 @@ export class HeldLocks implements AsyncDisposable {
     return this.released;
   }
 
+  /** Same as {@link HeldLocks.unlock}, for `await using held = await lockAll(...)`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.unlock();
   }
@@ -127,11 +128,15 @@ async function takeAll(
 
 /** What the function given to withLocks() gets. */
 export interface LocksContext {
+  /** Each lock's fencing token, by name: strictly greater for every later owner of that lock. */
   readonly fencingTokens: ReadonlyMap<string, bigint>;
   /** Aborts when any of the locks is lost. */
   readonly signal: AbortSignal;
+  /** The ownership compare of lock `name`, for guarded writes: `etcd.txn().if(ctx.isOwner(name))`. */
   isOwner(name: string): Compare;
+  /** The ownership compares of every lock: `etcd.txn().if(...ctx.ownsAll())`. */
   ownsAll(): Compare[];
+  /** The session the locks are held on. */
   readonly session: Session;
 }
 

@@ -16,6 +16,20 @@ export type LockOptions = WaitOptions;
  *
  * Not reentrant: one object holds the lock once, and a second object on the same session is
  * refused (LockHeldError) rather than silently sharing the session's key.
+ *
+ * @example
+ * ```ts
+ * const session = await etcd.session({ ttl: 10 });
+ * const mutex = new Mutex(session, 'jobs/nightly');
+ * await mutex.lock({ timeoutMs: 30_000 });
+ * try {
+ *   // guarded writes: only while this process still owns the lock
+ *   await etcd.txn().if(mutex.isOwner()).then(op.put('reports/nightly/state', 'running')).commit();
+ *   await runJob({ fencingToken: mutex.fencingToken, signal: mutex.signal });
+ * } finally {
+ *   await mutex.unlock();
+ * }
+ * ```
  */
 export class Mutex extends LockHandle {
   /** `<name>/<lease id in lowercase hex>`, as etcdctl and Go write it. */
@@ -38,6 +52,13 @@ export class Mutex extends LockHandle {
     return inspectMutex(etcd, name, options);
   }
 
+  /**
+   * A mutex named `name` on `session`: its key will be `<name>/<lease id in hex>`. Nothing is
+   * written until {@link Mutex.lock} or {@link Mutex.tryLock}.
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} when `session` is not a Session or `name` is
+   * not a non-empty string.
+   */
   constructor(session: Session, name: string) {
     super(session, name, 'Mutex');
     this.prefix = `${name}/`;
@@ -64,8 +85,9 @@ export class Mutex extends LockHandle {
   }
 
   private take(wait: boolean, options: LockOptions | undefined): Promise<boolean> {
-    return this.state.acquire(this.key, this.label, () =>
+    return this.state.acquire(this.key, this.label, this.observed('mutex'), (observed) =>
       takeTurn(this.session, {
+        observed,
         prefix: this.prefix,
         key: this.key,
         blocked: anyoneAhead,

@@ -5,6 +5,7 @@ import { type InspectOptions, inspectRWMutex, type RWLockEntry, type RWLockQueue
 import { LockHandle } from './internal/lock-state.js';
 import type { LockOptions } from './mutex.js';
 
+/** The mode of an {@link RWMutex}: shared (`read`) or exclusive (`write`). */
 export type RWMode = 'read' | 'write';
 
 /**
@@ -36,6 +37,12 @@ export class RWMutex extends LockHandle {
     return inspectRWMutex(etcd, name, options);
   }
 
+  /**
+   * A readers-writer lock named `name` on `session`. Nothing is written until a lock call.
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} when `session` is not a Session or `name` is
+   * not a non-empty string.
+   */
   constructor(session: Session, name: string) {
     super(session, name, 'RWMutex');
     this.prefix = `${name}/`;
@@ -67,10 +74,18 @@ export class RWMutex extends LockHandle {
     return this;
   }
 
+  /**
+   * Take shared (read) ownership if no writer holds or waits ahead right now; otherwise leave the
+   * queue and resolve false.
+   */
   tryRLock(): Promise<boolean> {
     return this.take('read', false, undefined);
   }
 
+  /**
+   * Take exclusive (write) ownership if nobody holds or waits ahead right now; otherwise leave the
+   * queue and resolve false.
+   */
   tryLock(): Promise<boolean> {
     return this.take('write', false, undefined);
   }
@@ -86,8 +101,9 @@ export class RWMutex extends LockHandle {
     const busy = !this.state.idle; // acquire() refuses; the mode in use must stay as it is
     if (!busy) this.heldMode = mode;
     try {
-      return await this.state.acquire(key, label, () =>
+      return await this.state.acquire(key, label, this.observed(mode), (observed) =>
         takeTurn(this.session, {
+          observed,
           prefix: this.prefix,
           key,
           blocked: this.rules[mode],

@@ -12,6 +12,7 @@ import type { LockOptions } from './mutex.js';
  * A waiter is admitted when fewer than `limit` keys remain ahead of it.
  */
 export class Semaphore extends LockHandle {
+  /** How many holders the semaphore admits at once. */
   readonly limit: number;
   /** `<name>/<lease id in lowercase hex>`. */
   readonly key: string;
@@ -45,6 +46,13 @@ export class Semaphore extends LockHandle {
     return inspectSemaphore(etcd, name, options);
   }
 
+  /**
+   * A semaphore named `name` admitting `limit` holders, on `session`. Every user of the name must
+   * pass the same `limit`. Nothing is written until {@link Semaphore.acquire}.
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} for a bad session or name, or a `limit` that
+   * is not a whole number >= 1.
+   */
   constructor(session: Session, name: string, limit: number) {
     super(session, name, 'Semaphore');
     if (!Number.isSafeInteger(limit) || limit < 1)
@@ -69,8 +77,9 @@ export class Semaphore extends LockHandle {
 
   private take(wait: boolean, options: LockOptions | undefined): Promise<boolean> {
     const value = String(this.limit);
-    return this.state.acquire(this.key, this.label, () =>
+    return this.state.acquire(this.key, this.label, this.observed('semaphore'), (observed) =>
       takeTurn(this.session, {
+        observed,
         prefix: this.prefix,
         key: this.key,
         value,

@@ -11,6 +11,7 @@ export interface WithLockOptions extends LockOptions {
 
 /** What the guarded function gets. */
 export interface LockContext {
+  /** The lock's key (`<name>/<lease id in hex>`), relative to the client's namespace. */
   readonly key: string;
   /** Strictly greater for every later owner: hand it to the protected resource. */
   readonly fencingToken: bigint;
@@ -18,11 +19,13 @@ export interface LockContext {
   readonly signal: AbortSignal;
   /** A compare for guarded writes: `etcd.txn().if(lock.isOwner()).then(...)`. */
   isOwner(): Compare;
+  /** The session the lock is held on. */
   readonly session: Session;
 }
 
 /** A lock taken by acquireLock(); `await using` releases it. */
 export class HeldLock implements LockContext, AsyncDisposable {
+  /** The underlying Mutex (held until `unlock()`). */
   readonly mutex: Mutex;
   private readonly done: () => void;
   private released: Promise<void> | undefined;
@@ -33,14 +36,17 @@ export class HeldLock implements LockContext, AsyncDisposable {
     this.done = done;
   }
 
+  /** The lock's key (`<name>/<lease id in hex>`). */
   get key(): string {
     return this.mutex.key;
   }
 
+  /** Strictly greater for every later owner: hand it to the protected resource. */
   get fencingToken(): bigint {
     return this.mutex.fencingToken;
   }
 
+  /** Aborts when ownership is lost (session lost, key deleted). */
   get signal(): AbortSignal {
     return this.mutex.signal;
   }
@@ -48,6 +54,7 @@ export class HeldLock implements LockContext, AsyncDisposable {
   /** Bound, so it can be destructured from the context. */
   readonly isOwner = (): Compare => this.mutex.isOwner();
 
+  /** The session the lock is held on. */
   get session(): Session {
     return this.mutex.session;
   }
@@ -58,6 +65,7 @@ export class HeldLock implements LockContext, AsyncDisposable {
     return this.released;
   }
 
+  /** Same as {@link HeldLock.unlock}, for `await using lock = await acquireLock(...)`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.unlock();
   }

@@ -7,10 +7,17 @@ import { checkClient, checkKey } from './key.js';
  * key and lets every waiter through. The key has no lease: a barrier outlives its holder.
  */
 export class Barrier {
+  /** The client the barrier's key lives on. */
   readonly etcd: Etcd;
+  /** The barrier's key: the barrier is up while it exists. */
   readonly key: Buffer;
   private readonly label: string;
 
+  /**
+   * A barrier on the key `key` of `etcd`. Nothing is written until {@link Barrier.hold}.
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} for a missing client or an empty key.
+   */
   constructor(etcd: Etcd, key: Bytes) {
     checkClient(etcd, 'Barrier');
     this.etcd = etcd;

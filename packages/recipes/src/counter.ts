@@ -4,7 +4,9 @@ import { InvalidValueError } from './errors.js';
 import { INT64_MAX, INT64_MIN, toInt64 } from './int64.js';
 import { checkClient, checkKey } from './key.js';
 
+/** Options of {@link Counter.get} and {@link Counter.add}. */
 export interface CounterCallOptions {
+  /** Aborts the call (and add()'s retries) with an AbortError. */
   signal?: AbortSignal;
 }
 
@@ -16,10 +18,18 @@ const DECIMAL = /^-?\d{1,19}$/;
  * add at once. An absent key counts as 0.
  */
 export class Counter {
+  /** The client the counter's key is read and written on. */
   readonly etcd: Etcd;
+  /** The counter's key. */
   readonly key: Buffer;
   private readonly label: string;
 
+  /**
+   * A counter in the key `key` of `etcd` (absent = 0). Nothing is written until {@link
+   * Counter.add}.
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} for a missing client or an empty key.
+   */
   constructor(etcd: Etcd, key: Bytes) {
     checkClient(etcd, 'Counter');
     this.etcd = etcd;

@@ -29,8 +29,14 @@ import { BarrierFullError, BarrierStateError } from './errors.js';
  * One participant per session: give each its own session.
  */
 export class DoubleBarrier implements AsyncDisposable {
+  /** The session this participant's key lives under. */
   readonly session: Session;
+  /**
+   * The barrier's key prefix: participants are under `<key>/waiters/`, the ready flag is
+   * `<key>/ready`.
+   */
   readonly key: string;
+  /** How many participants the barrier waits for. */
   readonly count: number;
   /** My key while entered: `<key>/waiters/<lease id in lowercase hex>`. */
   readonly myKey: string;
@@ -40,6 +46,13 @@ export class DoubleBarrier implements AsyncDisposable {
   private state: 'idle' | 'entering' | 'entered' | 'leaving' = 'idle';
   private rev = 0n;
 
+  /**
+   * A participant, on `session`, of the double barrier at `key` that waits for `count`
+   * participants. Nothing is written until {@link DoubleBarrier.enter}.
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} for a bad session, an empty key, or a
+   * `count` that is not a whole number >= 1.
+   */
   constructor(session: Session, key: string, count: number) {
     if (
       session === null ||

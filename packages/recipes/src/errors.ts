@@ -3,7 +3,9 @@ import { EtcdError } from '@etcdkit/core';
 /** A key holds something a recipe cannot read (e.g. a counter that is not a decimal int64). */
 export class InvalidValueError extends EtcdError {
   declare readonly code: 'INVALID_VALUE';
+  /** The key whose value could not be read. */
   readonly key: string;
+  /** `key`: the key whose value could not be read; `message` says what is wrong with it. */
   constructor(key: string, message: string, options?: { cause?: unknown }) {
     super('INVALID_VALUE', message, options);
     this.key = key;
@@ -13,8 +15,11 @@ export class InvalidValueError extends EtcdError {
 /** A double barrier already has `count` participants: this one was not let in. */
 export class BarrierFullError extends EtcdError {
   declare readonly code: 'BARRIER_FULL';
+  /** The double barrier's key. */
   readonly key: string;
+  /** The number of participants it admits. */
   readonly count: number;
+  /** The message says to wait until participants leave, or to raise `count`. */
   constructor(key: string, count: number) {
     super(
       'BARRIER_FULL',
@@ -28,6 +33,7 @@ export class BarrierFullError extends EtcdError {
 /** enter() or leave() of a double barrier were called out of order. */
 export class BarrierStateError extends EtcdError {
   declare readonly code: 'BARRIER_STATE';
+  /** `message` says which call came out of order. */
   constructor(message: string) {
     super('BARRIER_STATE', message);
   }
@@ -39,7 +45,9 @@ export class BarrierStateError extends EtcdError {
  */
 export class ClaimLostError extends EtcdError {
   declare readonly code: 'CLAIM_LOST';
+  /** The item's key. */
   readonly key: string;
+  /** `key`: the item whose claim was lost; the message says to make the work idempotent. */
   constructor(key: string) {
     super(
       'CLAIM_LOST',

@@ -14,10 +14,12 @@ import { checkPrefix, checkValue, outcomeUnknown, PAGE, putNew } from './queue-k
 
 /** Lowest and highest priority; lower comes out first. */
 export const MIN_PRIORITY = 0;
+/** The highest (last served) priority. */
 export const MAX_PRIORITY = 99_999;
 /** The latest notBefore a Date can hold (ms since the epoch). */
 const MAX_TIME_MS = 8.64e15;
 
+/** Options of {@link Queue.enqueue}. */
 export interface EnqueueOptions {
   /** 0 (first) to 99 999 (last); default 0. Items of one priority come out in enqueue order. */
   priority?: number;
@@ -32,11 +34,17 @@ export interface EnqueueOptions {
  * txn guarded by its mod revision, so each item goes to exactly one consumer.
  */
 export class Queue {
+  /** The client the queue's keys live on. */
   readonly etcd: Etcd;
   /** The prefix the items live under; always ends with '/'. */
   readonly prefix: string;
   private readonly label: string;
 
+  /**
+   * A queue under `prefix` of `etcd` (a '/' is added when missing).
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} for a missing client or an empty prefix.
+   */
   constructor(etcd: Etcd, prefix: string) {
     checkClient(etcd, 'Queue');
     this.etcd = etcd;

@@ -17,13 +17,19 @@ import { checkClient, checkKey } from './key.js';
  * trySet() as a per-key write count would.
  */
 export interface Versioned {
+  /** The value, or undefined when the key does not exist. */
   value: Buffer | undefined;
+  /** The key's mod revision (0n when it does not exist): pass it to {@link SharedValue.trySet}. */
   version: bigint;
 }
 
+/** What {@link SharedValue.subscribe} accepts besides a function. */
 export interface SharedValueObserver {
+  /** Called with the current value, then with each new one. */
   next?(v: Versioned): void;
+  /** The watch failed for good (e.g. its history was compacted, the client closed); nothing follows. */
   error?(err: unknown): void;
+  /** The subscription ended (unsubscribe() does not call it). */
   complete?(): void;
 }
 
@@ -33,10 +39,17 @@ export interface SharedValueObserver {
  * with changes() or subscribe().
  */
 export class SharedValue {
+  /** The client the value's key lives on. */
   readonly etcd: Etcd;
+  /** The value's key. */
   readonly key: Buffer;
   private readonly label: string;
 
+  /**
+   * A shared value in the key `key` of `etcd`.
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} for a missing client or an empty key.
+   */
   constructor(etcd: Etcd, key: Bytes) {
     checkClient(etcd, 'SharedValue');
     this.etcd = etcd;
@@ -44,6 +57,12 @@ export class SharedValue {
     this.label = `shared value ${JSON.stringify(this.key.toString())}`;
   }
 
+  /**
+   * Read the value and its version (one linearizable read).
+   *
+   * @returns the value (undefined when the key does not exist) and its version, for {@link
+   * SharedValue.trySet}.
+   */
   async get(options: { signal?: AbortSignal } = {}): Promise<Versioned> {
     checkWaitOptions(options, `${this.label} get()`);
     return versioned(await this.etcd.get(this.key, options.signal ? { signal: options.signal } : {}));
@@ -94,7 +113,10 @@ export class SharedValue {
    * Observe the value: the current one, then every change. An Observable in the TC39 sense,
    * so RxJS `from(sharedValue)` works too.
    */
-  subscribe(observer: SharedValueObserver | ((v: Versioned) => void)): { unsubscribe(): void } {
+  subscribe(observer: SharedValueObserver | ((v: Versioned) => void)): {
+    /** Stop observing (closes the watch; `complete` is not called). */
+    unsubscribe(): void;
+  } {
     const o: SharedValueObserver = typeof observer === 'function' ? { next: observer } : observer;
     if (o === null || typeof o !== 'object')
       throw new InvalidArgumentError(`${this.label} subscribe() takes a function or an observer`);

@@ -16,6 +16,7 @@ import { checkPrefix, checkValue, outcomeUnknown, PAGE, putNew } from './queue-k
 export interface WorkItem {
   /** The item's key, `<prefix>items/<id>`. */
   readonly key: string;
+  /** The item's value. */
   readonly value: Buffer;
   /** Delete the item (and the claim): done. ClaimLostError when the claim was lost first. */
   ack(): Promise<void>;
@@ -25,7 +26,9 @@ export interface WorkItem {
 
 /** Who holds a claim: the item's key and the lease of the claiming session. */
 export interface WorkClaim {
+  /** The claimed item's key. */
   readonly key: string;
+  /** The lease of the session that holds the claim. */
   readonly lease: bigint;
 }
 
@@ -36,6 +39,7 @@ export interface WorkClaim {
  * consumer that dies loses its claims with its session's lease, and the item is claimable again.
  */
 export class WorkQueue {
+  /** The session claims are made on: they end with it. */
   readonly session: Session;
   /** Always ends with '/'. */
   readonly prefix: string;
@@ -43,6 +47,12 @@ export class WorkQueue {
   private readonly claimsPrefix: string;
   private readonly label: string;
 
+  /**
+   * A consumer (and producer) of the work queue under `prefix`, claiming on `session` (a '/' is
+   * added to `prefix` when missing).
+   *
+   * @throws {@link @etcdkit/core!InvalidArgumentError} for a bad session or an empty prefix.
+   */
   constructor(session: Session, prefix: string) {
     if (
       session === null ||
@@ -118,7 +128,15 @@ export class WorkQueue {
   }
 
   /** The oldest unclaimed item, without claiming it; undefined when there is none. */
-  async peek(options: { signal?: AbortSignal } = {}): Promise<{ key: string; value: Buffer } | undefined> {
+  async peek(options: { signal?: AbortSignal } = {}): Promise<
+    | {
+        /** The item's key, `<prefix>items/<id>`. */
+        key: string;
+        /** The item's value. */
+        value: Buffer;
+      }
+    | undefined
+  > {
     checkWaitOptions(options, `${this.label} peek()`);
     for (;;) {
       const item = await this.firstUnclaimed(options.signal);

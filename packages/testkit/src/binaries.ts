@@ -11,6 +11,10 @@ function isExecutable(file: string): boolean {
   }
 }
 
+/**
+ * Where an etcd or etcdctl binary was found, or why not, as {@link findEtcd} and {@link
+ * findEtcdctl} return it.
+ */
 export interface BinaryLookup {
   /** Path to run, or undefined when not found. */
   path: string | undefined;

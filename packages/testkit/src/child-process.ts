@@ -9,6 +9,7 @@ import { TestkitError } from './errors.js';
  */
 export const TYPESCRIPT_LOADER = fileURLToPath(new URL('../loader/typescript-loader.mjs', import.meta.url));
 
+/** Options of {@link spawnProcess} (and {@link spawnTs}). */
 export interface SpawnOptions {
   /**
    * Environment changes over this process's environment: a string sets a variable, undefined
@@ -17,19 +18,25 @@ export interface SpawnOptions {
   env?: Record<string, string | undefined>;
   /** Written to stdin, which is then closed. Without it stdin stays open (see `child.stdin`). */
   input?: string;
+  /** Working directory; default: this process's. */
   cwd?: string;
   /** How the process is named in error messages (default: the command line). */
   name?: string;
 }
 
+/** How a child process ended, with everything it printed. */
 export interface ChildResult {
   /** Exit code; null when a signal ended it. */
   code: number | null;
+  /** The signal that ended it; null when it exited. */
   signal: NodeJS.Signals | null;
+  /** Everything it wrote to stdout. */
   stdout: string;
+  /** Everything it wrote to stderr. */
   stderr: string;
 }
 
+/** Options of the waits on a {@link SpawnedProcess}'s output. */
 export interface WaitOptions {
   /** Default 20 s. */
   timeoutMs?: number;
@@ -39,9 +46,13 @@ export interface WaitOptions {
 
 /** A running child process whose output is collected, with waits on what it prints. */
 export interface SpawnedProcess {
+  /** The Node child process (for stdin, signals, events). */
   readonly child: ChildProcess;
+  /** Its process ID. */
   readonly pid: number;
+  /** Everything written to stdout so far. */
   stdout(): string;
+  /** Everything written to stderr so far. */
   stderr(): string;
   /** The complete stdout lines so far. */
   lines(): string[];
@@ -155,6 +166,7 @@ export function spawnProcess(
   return spawned;
 }
 
+/** Options of {@link spawnTs}. */
 export interface SpawnTsOptions extends SpawnOptions {
   /** Extra node flags, before the loader (e.g. ['--enable-source-maps']). */
   nodeArgs?: readonly string[];

@@ -5,7 +5,9 @@ export const DOCKER_PROBE_TIMEOUT_MS = 3000;
 
 /** Why Docker can or cannot be used; `reason` goes into EtcdNotFoundError. */
 export interface DockerProbe {
+  /** True when a Docker engine answers. */
   available: boolean;
+  /** Why it is or is not available, in words. */
   reason: string;
 }
 

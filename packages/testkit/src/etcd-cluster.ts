@@ -17,9 +17,11 @@ import { isHealthy, memberStatus } from './http.js';
 import type { ClientTls } from './tls.js';
 import { createWorkspace, removeWorkspace } from './workspace.js';
 
+/** Options of {@link startCluster}. */
 export interface StartClusterOptions {
   /** Number of members (default 3). */
   members?: number;
+  /** Serve HTTPS (and peer TLS) with a generated CA; `cluster.tls` then holds the client material. */
   tls?: boolean | TlsOptions;
   /** Extra etcd flags for every member. */
   args?: readonly string[];
@@ -31,26 +33,42 @@ export interface StartClusterOptions {
 
 /** One member of a test cluster; its ports and data dir survive kill()/restart(). */
 export interface EtcdMember {
+  /** The member name. */
   readonly name: string;
   /** Client endpoint, as in EtcdServer.endpoints. */
   readonly endpoint: string;
+  /** Its client URL, e.g. `http://127.0.0.1:PORT`. */
   readonly clientUrl: string;
+  /** Its peer URL, where the other members reach it. */
   readonly peerUrl: string;
+  /** Its data directory. */
   readonly dataDir: string;
+  /** The process ID while running; undefined when stopped or killed. */
   readonly pid: number | undefined;
+  /** True while its process runs. */
   readonly running: boolean;
+  /** SIGTERM and wait for exit; ports and data dir are kept for restart(). */
   stop(): Promise<void>;
+  /** SIGKILL and wait for exit; ports and data dir are kept for restart(). */
   kill(): Promise<void>;
   /** Start again on the same ports and data dir; it rejoins with its existing identity. */
   restart(options?: RestartOptions): Promise<void>;
+  /** SIGSTOP: the member hangs with its sockets open, like a frozen machine. */
   pause(): void;
+  /** SIGCONT after pause(). */
   resume(): void;
 }
 
+/**
+ * A running n-member etcd cluster for tests, as {@link startCluster} returns it; `await using`
+ * stops it and removes its data.
+ */
 export interface EtcdCluster extends AsyncDisposable {
   /** The client endpoints of all members (running or not). */
   readonly endpoints: string[];
+  /** Every member, in start order. */
   readonly members: readonly EtcdMember[];
+  /** Client-side TLS material when started with `tls`. */
   readonly tls?: ClientTls;
   /** The running member that reports itself raft leader, if any. */
   leader(): Promise<EtcdMember | undefined>;

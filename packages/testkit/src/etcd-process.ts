@@ -31,7 +31,11 @@ export interface EtcdProcessConfig {
   args: readonly string[];
 }
 
-/** What "serving" means when waiting after a (re)start. */
+/**
+ * What "serving" means when waiting after a (re)start.
+ *
+ * @inline
+ */
 export type WaitFor = 'health' | 'listening';
 
 const POLL_MS = 50;

@@ -10,6 +10,7 @@ import { freePorts } from './free-port.js';
 import { type ClientTls, createTlsBundle, type TlsBundle } from './tls.js';
 import { createWorkspace, removeWorkspace } from './workspace.js';
 
+/** How a test etcd serves TLS (`tls: true` takes the defaults). */
 export interface TlsOptions {
   /** Require clients to present a certificate issued by the test CA (`--client-cert-auth`). */
   clientCertAuth?: boolean;
@@ -17,6 +18,7 @@ export interface TlsOptions {
   clientCommonName?: string;
 }
 
+/** Options of {@link startEtcd}. */
 export interface StartEtcdOptions {
   /** Serve HTTPS with a generated CA; `server.tls` then holds the client material. */
   tls?: boolean | TlsOptions;
@@ -32,12 +34,14 @@ export interface StartEtcdOptions {
   docker?: boolean;
 }
 
+/** Options of `restart()` of a server or a member. */
 export interface RestartOptions {
   /**
    * 'health' (default): until /health is true, i.e. the member has a leader and serves.
    * 'listening': until it answers at all, e.g. for a member that cannot reach quorum alone.
    */
   waitFor?: WaitFor;
+  /** How long to wait, in milliseconds (default: the start timeout). */
   timeoutMs?: number;
 }
 
@@ -51,9 +55,11 @@ export interface EtcdServer extends AsyncDisposable {
   readonly tls?: ClientTls;
   /** '' when the data does not live in a local directory (external or container). */
   readonly dataDir: string;
+  /** The process ID while running; undefined for an external or container server, or when stopped. */
   readonly pid: number | undefined;
   /** True when it came from ETCD_ENDPOINTS: it cannot be stopped, killed or paused. */
   readonly external: boolean;
+  /** True while its process runs (always true for an external server). */
   readonly running: boolean;
   /** SIGTERM and wait for exit. */
   stop(): Promise<void>;
@@ -69,6 +75,7 @@ export interface EtcdServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/** How long {@link startEtcd} waits for etcd to serve by default, in milliseconds. */
 export const DEFAULT_START_TIMEOUT_MS = 20_000;
 const PORT_ATTEMPTS = 5;
 

@@ -5,11 +5,15 @@ import { EtcdNotFoundError, TestkitError } from './errors.js';
 
 /** TLS files for etcdctl; an EtcdServer's or EtcdCluster's `tls` fits. */
 export interface EtcdctlTls {
+  /** The CA certificate file (`--cacert`). */
   caFile: string;
+  /** The client certificate file (`--cert`). */
   certFile?: string;
+  /** The client key file (`--key`). */
   keyFile?: string;
 }
 
+/** Options of {@link etcdctl} and {@link spawnEtcdctl}. */
 export interface EtcdctlOptions {
   /** Passed as --endpoints; an EtcdServer or EtcdCluster can be passed as the options object. */
   endpoints: readonly string[];
@@ -23,11 +27,15 @@ export interface EtcdctlOptions {
   timeoutMs?: number;
 }
 
+/** How an etcdctl run ended, with its output. */
 export interface EtcdctlResult {
+  /** Everything it wrote to stdout. */
   stdout: string;
+  /** Everything it wrote to stderr. */
   stderr: string;
   /** Exit code; null when killed by a signal (e.g. on timeout). */
   code: number | null;
+  /** The signal that ended it; null when it exited. */
   signal: NodeJS.Signals | null;
 }
 
@@ -78,6 +86,7 @@ export async function etcdctl(args: readonly string[], opts: EtcdctlOptions): Pr
 
 /** A long-running etcdctl (lock, elect, watch) with helpers to follow its output. */
 export interface SpawnedEtcdctl {
+  /** The etcdctl child process. */
   readonly child: ChildProcess;
   /** Resolves with the first stdout line matching `re` (already printed or to come). */
   waitForOutput(re: RegExp, timeoutMs?: number): Promise<string>;

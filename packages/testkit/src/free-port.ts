@@ -46,6 +46,7 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
   return ports;
 }
 
+/** One free TCP port on `host` (default 127.0.0.1); see {@link freePorts}. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   const [port] = await freePorts(1, host);
   return port!;

@@ -1,3 +1,12 @@
+/**
+ * Real etcd for tests, benchmarks and demos: {@link startEtcd} starts one server and
+ * {@link startCluster} an n-member cluster on free loopback ports (kill, stop, restart, pause of
+ * members, optional TLS), {@link startTcpProxy} simulates network failures, {@link etcdctl} runs
+ * the real `etcdctl`. Never a mock.
+ *
+ * @module @etcdkit/testkit
+ */
+
 // @etcdkit/testkit: real etcd servers and clusters for tests, benchmarks and demos.
 
 export type { BinaryLookup } from './binaries.js';

@@ -6,6 +6,7 @@ import { HOST } from './etcd-process.js';
 export interface TcpProxy extends AsyncDisposable {
   /** '127.0.0.1:PORT' to give to the client instead of the real target. */
   readonly endpoint: string;
+  /** The proxy's port on 127.0.0.1. */
   readonly port: number;
   /** Where new connections go ('host:port'). */
   readonly target: string;

@@ -10,30 +10,43 @@ export interface ClientTls {
   ca: Buffer;
   /** PEM client certificate and PKCS#8 key (CN = `clientCommonName`, default "etcdkit-client"). */
   cert: Buffer;
+  /** PEM key of the client certificate. */
   key: Buffer;
+  /** `ca` as a file, e.g. for etcdctl's `--cacert`. */
   caFile: string;
+  /** `cert` as a file. */
   certFile: string;
+  /** `key` as a file. */
   keyFile: string;
   /** A name the server certificate is valid for (it also covers IP 127.0.0.1). */
   serverName: string;
   /** An unrelated CA: trusting only this one must fail server verification. */
   otherCa: Buffer;
+  /** `otherCa` as a file. */
   otherCaFile: string;
   /** A client certificate issued by `otherCa`: a server with client-cert auth must reject it. */
   otherCert: Buffer;
+  /** PEM key of `otherCert`. */
   otherKey: Buffer;
+  /** `otherCert` as a file. */
   otherCertFile: string;
+  /** `otherKey` as a file. */
   otherKeyFile: string;
 }
 
 /** Everything generated: the client side plus the server's files. */
 export interface TlsBundle {
+  /** The client side: CA, client certificate and key. */
   client: ClientTls;
+  /** The CA certificate file, for the server's `--trusted-ca-file`. */
   caFile: string;
+  /** The server certificate file (`--cert-file`). */
   serverCertFile: string;
+  /** The server key file (`--key-file`). */
   serverKeyFile: string;
 }
 
+/** Options of {@link createTlsBundle}. */
 export interface TlsBundleOptions {
   /** Client certificate CN; with etcd auth on and client-cert auth, this is the user name. */
   clientCommonName?: string;

@@ -1,3 +1,12 @@
+/**
+ * The helpers every etcdkit test file shares, for vitest: {@link useEtcd} / {@link useCluster}
+ * (one etcd per test file), {@link uniqueName} / {@link uniquePrefix}, {@link until} and its
+ * relatives (wait for a condition with a deadline, never a sleep), and child processes that cannot
+ * outlive the test ({@link spawnTs}, {@link spawnProcess}).
+ *
+ * @module @etcdkit/testkit/vitest
+ */
+
 // @etcdkit/testkit/vitest: the helpers every etcdkit test file shares. One etcd (or one cluster)
 // per test file, started in beforeAll and stopped in afterAll; names unique per test; waits on
 // conditions with a deadline; child processes that cannot outlive the test.
@@ -34,18 +43,22 @@ export interface EtcdFixture {
 }
 
 export interface ServerFixture extends EtcdFixture {
+  /** The etcd server of this test file. */
   readonly server: EtcdServer;
 }
 
 export interface ClusterFixture extends EtcdFixture {
+  /** The etcd cluster of this test file. */
   readonly cluster: EtcdCluster;
 }
 
+/** Options of {@link useEtcd}: how to start the server, and options for its clients. */
 export interface UseEtcdOptions extends StartEtcdOptions {
   /** Options for every client the fixture makes. */
   client?: EtcdOptions;
 }
 
+/** Options of {@link useCluster}: how to start the cluster, and options for its clients. */
 export interface UseClusterOptions extends StartClusterOptions {
   /** Options for every client the fixture makes. */
   client?: EtcdOptions;
@@ -135,6 +148,7 @@ export function uniquePrefix(prefix = 'test'): string {
   return `${uniqueName(prefix)}/`;
 }
 
+/** Options of {@link until} and its relatives. */
 export interface UntilOptions {
   /** What is awaited, for the error on timeout. */
   what: string;
@@ -214,9 +228,13 @@ export async function untilGone(etcd: Etcd, key: string): Promise<void> {
   }
 }
 
+/** A promise with its resolve and reject, as {@link deferred} returns it. */
 export interface Deferred<T> {
+  /** The promise. */
   promise: Promise<T>;
+  /** Resolve the promise with `value`. */
   resolve(value: T): void;
+  /** Reject the promise with `reason`. */
   reject(reason: unknown): void;
 }
 
@@ -235,7 +253,12 @@ export function deferred<T = void>(): Deferred<T> {
  * Follows whether `p` has settled, without awaiting it; its rejection counts as handled (the
  * test awaits `promise` to see it).
  */
-export function track<T>(p: Promise<T>): { settled(): boolean; promise: Promise<T> } {
+export function track<T>(p: Promise<T>): {
+  /** True once `p` has resolved or rejected. */
+  settled(): boolean;
+  /** `p`, to await for its outcome. */
+  promise: Promise<T>;
+} {
   let done = false;
   p.then(
     () => (done = true),

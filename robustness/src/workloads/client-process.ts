@@ -5,7 +5,9 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import type { Etcd, Session } from '@etcdkit/core';
 import type { PausableClient } from '../faults.js';
 
 /** What a client process is told (through the environment). */
@@ -139,4 +141,40 @@ export function countError(stats: ClientStats, err: unknown): void {
 
 export function bump(stats: ClientStats, key: string): void {
   stats[key] = (stats[key] ?? 0) + 1;
+}
+
+/**
+ * The loop a by-hand client runs: keep a session (a new one, and a new primitive on it, once it
+ * expired), run one round on it, count an error and pause briefly, until the client is stopped.
+ * `cleanup` undoes what a round may have left (a resign) before the session closes.
+ */
+export async function roundsOnSession<T>(
+  etcd: Etcd,
+  signal: AbortSignal,
+  stats: ClientStats,
+  make: (session: Session) => T,
+  round: (primitive: T, session: Session) => Promise<void>,
+  cleanup?: (primitive: T) => Promise<unknown>,
+): Promise<void> {
+  let session: Session | undefined;
+  let primitive: T | undefined;
+  try {
+    while (!signal.aborted) {
+      try {
+        if (!session || session.expired) {
+          void session?.close().catch(() => {});
+          session = await etcd.session({ ttl: 2, signal });
+          primitive = make(session);
+        }
+        await round(primitive as T, session);
+      } catch (err) {
+        if (signal.aborted) break;
+        countError(stats, err);
+        await sleep(100);
+      }
+    }
+  } finally {
+    if (primitive !== undefined) await cleanup?.(primitive).catch(() => {});
+    await session?.close().catch(() => {});
+  }
 }

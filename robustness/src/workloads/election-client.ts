@@ -6,7 +6,7 @@
  * variant (unfenced) writes the marks with a plain put and ignores the leadership signal.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Etcd, op, type Session } from '@etcdkit/core';
+import { Etcd, op } from '@etcdkit/core';
 import { Election, runForLeader } from '@etcdkit/election';
 import { ELECTION_MARK, ELECTION_NAME, guardedValue } from '../keys.js';
 import { Prng } from '../prng.js';
@@ -17,6 +17,7 @@ import {
   type ClientStats,
   countError,
   reportBusy,
+  roundsOnSession,
   runClient,
 } from './client-process.js';
 
@@ -74,30 +75,19 @@ async function withRunner(etcd: Etcd, config: ClientConfig, signal: AbortSignal,
 
 async function byHand(etcd: Etcd, config: ClientConfig, signal: AbortSignal, stats: ClientStats) {
   const rng = new Prng(config.seed).fork(config.name);
-  let session: Session | undefined;
-  let election: Election | undefined;
-  try {
-    while (!signal.aborted) {
-      try {
-        if (!session || session.expired) {
-          void session?.close().catch(() => {});
-          session = await etcd.session({ ttl: 2, signal });
-          election = new Election(session, ELECTION_NAME);
-        }
-        await election!.campaign(config.name, { signal });
-        bump(stats, 'terms');
-        await writeMarks(etcd, election!, config, rng, stats, session.signal);
-        await election!.resign();
-      } catch (err) {
-        if (signal.aborted) break;
-        countError(stats, err);
-        await sleep(100);
-      }
-    }
-  } finally {
-    await election?.resign().catch(() => {});
-    await session?.close().catch(() => {});
-  }
+  await roundsOnSession(
+    etcd,
+    signal,
+    stats,
+    (session) => new Election(session, ELECTION_NAME),
+    async (election, session) => {
+      await election.campaign(config.name, { signal });
+      bump(stats, 'terms');
+      await writeMarks(etcd, election, config, rng, stats, session.signal);
+      await election.resign();
+    },
+    (election) => election.resign(),
+  );
 }
 
 runClient(async (config, signal, stats) => {

@@ -4,18 +4,16 @@
  * broken variant (unfenced) writes with a plain put instead.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Etcd, op, type Session } from '@etcdkit/core';
+import { Etcd, op } from '@etcdkit/core';
 import { Mutex } from '@etcdkit/lock';
 import { guardedValue, LOCK_COUNTER, LOCK_NAME } from '../keys.js';
 import { Prng } from '../prng.js';
 import { CLIENT_OPTIONS } from '../testbed.js';
-import { bump, countError, reportBusy, runClient } from './client-process.js';
+import { bump, reportBusy, roundsOnSession, runClient } from './client-process.js';
 
 runClient(async (config, signal, stats) => {
   const etcd = new Etcd({ endpoints: config.endpoints, ...CLIENT_OPTIONS });
   const rng = new Prng(config.seed).fork(config.name);
-  let session: Session | undefined;
-  let mutex: Mutex | undefined;
   const section = async (m: Mutex): Promise<void> => {
     bump(stats, 'sections');
     const token = m.fencingToken;
@@ -36,30 +34,24 @@ runClient(async (config, signal, stats) => {
     }
   };
   try {
-    while (!signal.aborted) {
-      try {
-        if (!session || session.expired) {
-          void session?.close().catch(() => {});
-          session = await etcd.session({ ttl: 2, signal });
-          mutex = new Mutex(session, LOCK_NAME);
-        }
-        await mutex!.lock({ signal, timeoutMs: 15_000 });
+    await roundsOnSession(
+      etcd,
+      signal,
+      stats,
+      (session) => new Mutex(session, LOCK_NAME),
+      async (mutex) => {
+        await mutex.lock({ signal, timeoutMs: 15_000 });
         try {
           reportBusy(true);
-          await section(mutex!);
+          await section(mutex);
         } finally {
           reportBusy(false);
-          // Refused when ownership was lost meanwhile: counted below, the loop goes on.
-          await mutex!.unlock();
+          // Refused when ownership was lost meanwhile: counted by the loop, which goes on.
+          await mutex.unlock();
         }
-      } catch (err) {
-        if (signal.aborted) break;
-        countError(stats, err);
-        await sleep(100);
-      }
-    }
+      },
+    );
   } finally {
-    await session?.close().catch(() => {});
     await etcd.close();
   }
 });

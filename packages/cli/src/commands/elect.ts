@@ -1,4 +1,4 @@
-import { AbortError, SessionExpiredError } from '@etcdkit/core';
+import { AbortError, type Etcd, SessionExpiredError } from '@etcdkit/core';
 import { Election, type Leader, observeLeader } from '@etcdkit/election';
 import { type Command, type Invocation, noMore, required } from '../command.js';
 import { parseTtl } from '../durations.js';
@@ -12,6 +12,8 @@ const HELP = `Usage: etcdkit elect <name> <value> [--ttl <time>]
 Campaign in the election <name> with <value>: wait until elected, print it, stay leader until
 SIGINT or SIGTERM, then resign (exit 0). If leadership is lost meanwhile (the session expired
 or the key was deleted), exit 1.
+
+On a terminal, stderr shows who leads while etcdkit waits to be elected.
 
 With --observe, take no part: print the current leader, then every change (a new leader, a new
 value, no leader), until SIGINT or SIGTERM.
@@ -65,12 +67,17 @@ async function campaign(inv: Invocation, name: string, value: string): Promise<n
   }
   try {
     const e = new Election(session, name);
+    const waited = new AbortController();
+    const shown = showLeader(inv, etcd, name, e.key, waited.signal);
     try {
       await e.campaign(value, { signal: term.signal });
     } catch (err) {
       // Stopped before being elected: the candidacy was withdrawn.
       if (err instanceof AbortError && term.signal.aborted) return EXIT_OK;
       throw err;
+    } finally {
+      waited.abort();
+      await shown;
     }
     const key = e.key.toString();
     if (inv.json)
@@ -117,6 +124,34 @@ async function campaign(inv: Invocation, name: string, value: string): Promise<n
     throw err;
   } finally {
     await session.close().catch(() => {});
+  }
+}
+
+/**
+ * On a terminal, while campaign() waits: who leads now, as a progress line that follows the
+ * election. Display only: it never fails the campaign, whose own wait reports a lost connection.
+ */
+async function showLeader(
+  inv: Invocation,
+  etcd: Etcd,
+  name: string,
+  ownKey: Buffer,
+  signal: AbortSignal,
+): Promise<void> {
+  const progress = inv.out.progress;
+  if (!progress) return;
+  try {
+    for await (const leader of observeLeader(etcd, name, { signal })) {
+      if (leader && !leader.key.equals(ownKey))
+        progress(
+          `waiting to lead: the leader is ${leader.value} (key ${leader.key}, lease ${leader.lease.toString(16)})…`,
+        );
+      else progress('');
+    }
+  } catch {
+    // Aborted once campaign() settled, or the connection failed: campaign() reports that itself.
+  } finally {
+    progress('');
   }
 }
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { AbortError, SessionExpiredError } from '@etcdkit/core';
+import { AbortError, type Etcd, SessionExpiredError } from '@etcdkit/core';
 import { type LockEntry, LockReleasedError, LockTimeoutError, Mutex } from '@etcdkit/lock';
 import { type Command, type Invocation, required } from '../command.js';
 import { parseDuration, parseTtl } from '../durations.js';
@@ -26,6 +26,8 @@ services using concurrency.Mutex.
 
 With --inspect, nothing is locked: etcdkit shows who holds <name> (key, lease, fencing token)
 and who waits for it, in the order they will get it, read once from etcd.
+
+On a terminal, stderr shows who holds the lock while etcdkit waits for it.
 
 Options:
   --inspect           show the holder and the waiters of <name> instead of locking
@@ -124,6 +126,8 @@ async function run(inv: Invocation): Promise<number> {
   }
   try {
     const m = new Mutex(session, name);
+    const waited = new AbortController();
+    const shown = showHolder(inv, etcd, name, m.key, waited.signal);
     try {
       await m.lock({ signal: term.signal, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
     } catch (err) {
@@ -134,6 +138,9 @@ async function run(inv: Invocation): Promise<number> {
           { cause: err },
         );
       throw err;
+    } finally {
+      waited.abort();
+      await shown;
     }
     const lost = m.signal;
     if (term.signal.aborted) {
@@ -190,6 +197,40 @@ async function run(inv: Invocation): Promise<number> {
     return exitCodeOfChild(exit);
   } finally {
     await session.close().catch(() => {});
+  }
+}
+
+/**
+ * On a terminal, while lock() waits: who holds the lock, as a progress line kept current by a
+ * watch on the lock's keys (each change re-reads the queue). Display only: it never fails the
+ * lock, whose own wait reports a lost connection.
+ */
+async function showHolder(
+  inv: Invocation,
+  etcd: Etcd,
+  name: string,
+  ownKey: string,
+  signal: AbortSignal,
+): Promise<void> {
+  const progress = inv.out.progress;
+  if (!progress) return;
+  const w = etcd.watch({ prefix: `${name}/`, signal });
+  try {
+    await w.ready;
+    const batches = w.batches()[Symbol.asyncIterator]();
+    for (;;) {
+      const q = await Mutex.inspect(etcd, name, { signal });
+      const holder = q.holders[0];
+      if (holder && holder.key !== ownKey)
+        progress(`waiting for lock held by ${holder.key} (lease ${holder.lease.toString(16)})…`);
+      else progress('');
+      if ((await batches.next()).done) return;
+    }
+  } catch {
+    // Aborted once lock() settled, or the connection failed: lock() reports that itself.
+  } finally {
+    w.close();
+    progress('');
   }
 }
 

@@ -7,11 +7,12 @@ import {
 } from '@etcdkit/config-sync';
 import { AbortError } from '@etcdkit/core';
 import { type Command, type Invocation, noMore, required } from '../command.js';
+import { parseCount } from '../durations.js';
 import { CliError, EXIT_OK, UsageError } from '../errors.js';
-import { toJson } from '../output.js';
+import { throttled, toJson } from '../output.js';
 import { Termination } from '../signals.js';
 
-const HELP = `Usage: etcdkit mirror <prefix> [--decode text|json] [--flat]
+const HELP = `Usage: etcdkit mirror <prefix> [--decode text|json] [--flat] [--page-size <n>]
 
 Mirror every key under <prefix> as configuration: print it as JSON (keys relative to <prefix>,
 "a/b/c" nested as {"a":{"b":{"c":...}}}), then print every change as it happens, until SIGINT
@@ -22,6 +23,10 @@ Options:
   --decode <how>      how values are read: text (UTF-8, default) or json (values that are not
                       JSON are reported on stderr and left out)
   --flat              keep keys flat ({"a/b/c": ...}) instead of nesting them by "/"
+  --page-size <n>     keys per request while listing (default 10000; etcd walks the rest of the
+                      prefix for every page, so larger pages list a large prefix faster)
+
+On a terminal, stderr shows how many keys have been listed so far.
 
 Examples:
   etcdkit mirror /config/billing/
@@ -54,18 +59,33 @@ async function run(inv: Invocation): Promise<number> {
   if (how !== 'text' && how !== 'json')
     throw new UsageError(`--decode takes text or json, got ${JSON.stringify(how)}`, 'mirror');
   const flat = inv.values.flat === true;
+  const pageSize = parseCount(
+    (inv.values['page-size'] as string | undefined) ?? '10000',
+    'page-size',
+    'mirror',
+    1,
+    1_000_000,
+  );
 
   using term = new Termination();
   const etcd = inv.client();
   let cfg: Mirror<unknown>;
+  const progress = throttled(inv.out.progress);
+  progress(`listing ${prefix}…`);
   try {
     cfg = await startMirror<unknown>(etcd, prefix, {
       decode: how === 'json' ? decoders.json : decoders.text,
       signal: term.signal,
+      pageSize,
+      // Also called by a new listing after a compaction, later: done, the line goes away.
+      onListProgress: (listed, total) =>
+        progress(listed >= total ? '' : `listing ${prefix}: ${listed} of ${total} keys…`),
     });
   } catch (err) {
     if (err instanceof AbortError && term.signal.aborted) return EXIT_OK;
     throw err;
+  } finally {
+    progress('');
   }
   try {
     // Values rejected while starting are emitted just after mirror() resolves: this listener gets them.
@@ -107,6 +127,7 @@ export const mirror: Command = {
   options: {
     decode: { type: 'string' },
     flat: { type: 'boolean' },
+    'page-size': { type: 'string' },
   },
   run,
 };

@@ -1,8 +1,12 @@
+import { diagnostics } from '../diagnostics.js';
 import { ClientClosedError, LeaseNotFoundError, SessionExpiredError } from '../errors.js';
 import type { Session } from '../session.js';
 import { type Compare, compare } from '../txn.js';
+import { type Observed, observeEnd } from './observe.js';
 import { followOwnership, type LossCause, type Ownership } from './ownership.js';
 import { deleteIfMine, retryLeave } from './queue.js';
+
+const { lock: lockChannel, election: electionChannel } = diagnostics;
 
 /**
  * A turn that was won: my key, its create revision (the fencing token), the revision at which
@@ -17,13 +21,39 @@ export class Hold {
   readonly at: bigint;
   private readonly lost: (cause: LossCause) => unknown;
   private ownership: Ownership | undefined;
+  private readonly observed: Observed | undefined;
+  private readonly since: number;
+  /** The end (release, loss, forget) was seen: nothing more to publish. */
+  private over = false;
+  /** release() or forget() began: the abort of the signal that follows is not a loss. */
+  private leaving = false;
 
-  constructor(session: Session, key: Buffer, rev: bigint, at: bigint, lost: (cause: LossCause) => unknown) {
+  constructor(
+    session: Session,
+    key: Buffer,
+    rev: bigint,
+    at: bigint,
+    lost: (cause: LossCause) => unknown,
+    observed?: Observed,
+  ) {
     this.session = session;
     this.key = key;
     this.rev = rev;
     this.at = at;
     this.lost = lost;
+    this.observed = observed;
+    this.since = observed ? performance.now() : 0;
+    // With someone listening, a loss is reported when it happens: follow ownership from now on.
+    if (observed && (observed.channel === 'lock' ? lockChannel : electionChannel).hasSubscribers)
+      void this.signal;
+  }
+
+  /** Publish the end of the hold once: given up (`error` undefined) or lost. */
+  private end(error: unknown): void {
+    if (this.over) return;
+    this.over = true;
+    if (this.observed)
+      observeEnd(this.observed, this.session, this.key, this.rev, performance.now() - this.since, error);
   }
 
   /** True while the key holds for guarded writes: `txn().if(hold.isOwner())`. */
@@ -33,7 +63,12 @@ export class Hold {
 
   /** Aborts when ownership ends. Following starts on first use: one watch on the shared stream. */
   get signal(): AbortSignal {
-    this.ownership ??= followOwnership(this.session, this.key, this.rev, this.at, this.lost);
+    if (!this.ownership) {
+      const o = followOwnership(this.session, this.key, this.rev, this.at, this.lost);
+      this.ownership = o;
+      if (this.observed)
+        o.signal.addEventListener('abort', () => this.leaving || this.end(o.signal.reason), { once: true });
+    }
     return this.ownership.signal;
   }
 
@@ -45,6 +80,8 @@ export class Hold {
    */
   async release(reason: unknown): Promise<void> {
     const lostBefore = this.ownership?.signal.aborted ? this.ownership.signal.reason : undefined;
+    if (lostBefore !== undefined) this.end(lostBefore);
+    this.leaving = true;
     this.ownership?.stop(reason);
     let result: { deleted: boolean };
     try {
@@ -52,16 +89,28 @@ export class Hold {
     } catch (err) {
       if (!this.session.expired && !(err instanceof ClientClosedError))
         retryLeave(this.session, this.key, this.rev);
-      throw sessionError(this.session, err);
+      const e = sessionError(this.session, err);
+      // Given up all the same (the key goes in the background or with the session), unless the session was lost.
+      this.end(this.session.expired ? e : undefined);
+      throw e;
     }
-    if (!result.deleted)
-      throw (
-        lostBefore ?? (this.session.expired ? this.session.signal.reason : this.lost({ kind: 'deleted' }))
-      );
+    if (!result.deleted) {
+      const e =
+        lostBefore ?? (this.session.expired ? this.session.signal.reason : this.lost({ kind: 'deleted' }));
+      // Nobody followed ownership: the loss is found out only now.
+      this.end(e);
+      throw e;
+    }
+    this.end(undefined);
   }
 
-  /** Stop following without deleting (the key went with the session, or is kept on purpose). */
-  forget(reason: unknown): void {
+  /**
+   * Stop following without deleting (the key went with the session, or is kept on purpose).
+   * `lost`: the hold ended because it was taken away (published as a loss), else it was given up.
+   */
+  forget(reason: unknown, lost?: unknown): void {
+    this.leaving = true;
+    this.end(lost);
     this.ownership?.stop(reason);
   }
 }

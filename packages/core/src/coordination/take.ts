@@ -3,6 +3,7 @@ import type { Bytes } from '../internal/bytes.js';
 import { abortable } from '../internal/signals.js';
 import type { Session } from '../session.js';
 import { sessionError } from './hold.js';
+import { type Observed, observeFailed, observeTaken, observeWait } from './observe.js';
 import { joinQueue, leaveQueue, pendingRemoval, type Ticket } from './queue.js';
 import { type Blocked, waitForTurn } from './turn.js';
 import { type WaitOptions, waitScope } from './wait.js';
@@ -26,6 +27,8 @@ export interface TurnRequest {
   keyGone: () => Error;
   /** What a timeout says waited (DeadlineExceededError.reason). Default 'lock-wait'. */
   timeoutReason?: DeadlineReason;
+  /** Publish the wait and its outcome on the lock or election channel. */
+  observed?: Observed;
 }
 
 /** A turn that is mine: the ticket and a revision at which it was certain. */
@@ -44,6 +47,9 @@ export async function takeTurn(session: Session, req: TurnRequest): Promise<Turn
   const scope = waitScope(req.label, req.options, session, req.timeoutReason);
   let ticket: Ticket | undefined;
   let joined = false;
+  const obs = req.observed;
+  const t0 = obs ? performance.now() : 0;
+  if (obs) observeWait(obs, session, req.key);
   try {
     if (scope.aborted) throw scope.reason;
     const removal = pendingRemoval(session, req.key);
@@ -60,13 +66,16 @@ export async function takeTurn(session: Session, req: TurnRequest): Promise<Turn
     if (!req.wait && req.blocked(ticket.ahead)) {
       ticket.registration?.end();
       await leaveQueue(session, ticket.key, ticket.rev);
+      if (obs) observeFailed(obs, session, req.key, performance.now() - t0, undefined);
       return undefined;
     }
     const at = await waitForTurn(ticket, req.blocked, scope.signal);
     if (at === undefined) throw await whyGone(session, req.keyGone);
+    if (obs) observeTaken(obs, session, req.key, ticket.rev, performance.now() - t0);
     return { ticket, at };
   } catch (err) {
     const e = scope.aborted ? scope.reason : sessionError(session, err);
+    if (obs) observeFailed(obs, session, req.key, performance.now() - t0, e);
     ticket?.registration?.end();
     // My key may exist (even when the join's outcome is unknown): take it out of the queue.
     if (joined && !session.expired) await leaveQueue(session, req.key, ticket?.rev);

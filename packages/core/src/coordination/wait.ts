@@ -3,7 +3,12 @@ import { abortError, type LinkedSignal } from '../internal/signals.js';
 import { MAX_TIMER_MS } from '../internal/timers.js';
 import type { Session } from '../session.js';
 
-/** What every wait of a primitive takes. */
+/**
+ * What every wait of a primitive takes. (Not exported by a public entry: the reference shows
+ * its fields wherever it is used.)
+ *
+ * @inline
+ */
 export interface WaitOptions {
   /** Stops waiting (AbortError); what the wait had queued is withdrawn. */
   signal?: AbortSignal;

@@ -1,5 +1,11 @@
 import { sleep } from './signals.js';
 
+/**
+ * The bounds of a backoff: delays grow exponentially from `baseMs`, each drawn at random below
+ * its bound (full jitter), never above `capMs`.
+ *
+ * @inline
+ */
 export interface BackoffOptions {
   /** First delay's upper bound, ms. Default 50. */
   baseMs?: number;

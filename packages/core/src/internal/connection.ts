@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'eventemitter3';
+import type { RpcMessage } from '../diagnostics.js';
 import {
   AbortError,
   ClientClosedError,
@@ -17,6 +18,7 @@ import { retry } from './backoff.js';
 import { checkEndpoint } from './endpoint.js';
 import { type CallContext, isRejectedBeforeApply, toEtcdError } from './error-map.js';
 import { type AnyMethod, method, type ServiceName } from './proto.js';
+import { type RpcHealth, rpcRetry, traceUnary } from './rpc-diagnostics.js';
 import type { WireWatchRequest, WireWatchResponse } from './wire.js';
 
 interface Endpoint {
@@ -27,9 +29,14 @@ interface Endpoint {
   secure: boolean;
 }
 
+/** Options every call takes: a timeout and an AbortSignal. */
 export interface CallOptions {
   /** Overrides requestTimeoutMs for this call (retries included). */
   timeoutMs?: number;
+  /**
+   * Aborts the call (and its retries); it then rejects with an AbortError whose `cause` is the
+   * signal's reason.
+   */
   signal?: AbortSignal;
 }
 
@@ -82,6 +89,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private tokenRequest: Promise<string> | undefined;
   private readonly inflight = new Set<{ cancel(): void }>();
   private isClosed = false;
+  /** When a unary call last succeeded, for health(). */
+  readonly rpcHealth: RpcHealth = { lastSuccessAt: 0 };
 
   constructor(options: ResolvedOptions) {
     super();
@@ -336,6 +345,19 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    */
   unary<Req, Res>(service: ServiceName, name: string, req: Req, o: UnaryOptions): Promise<Res> {
     this.assertOpen();
+    const endpoint = () => this.endpoint;
+    return traceUnary(this.rpcHealth, service, name, o.context?.key, o.idempotent, endpoint, (rpc) =>
+      this.unaryCall<Req, Res>(service, name, req, o, rpc),
+    );
+  }
+
+  private unaryCall<Req, Res>(
+    service: ServiceName,
+    name: string,
+    req: Req,
+    o: UnaryOptions,
+    rpc: RpcMessage | undefined,
+  ): Promise<Res> {
     const timeoutMs = o.timeoutMs ?? this.options.requestTimeoutMs;
     const deadline = Date.now() + timeoutMs;
     // One options object per call, of a fixed shape (spreading `o` on every call showed in profiles).
@@ -372,6 +394,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         maxAttempts: this.options.retries + 1,
         baseMs: 25,
         capMs: 1000,
+        onRetry: (err, attempt, delayMs) => rpcRetry(this.options, rpc, service, name, err, attempt, delayMs),
         ...(o.signal ? { signal: o.signal } : {}),
       });
     };

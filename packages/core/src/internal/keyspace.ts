@@ -3,7 +3,9 @@ import { type Bytes, concat, FROM_KEY_END, prefixEnd, toBuffer, toKey } from './
 
 /** How a call selects keys: one key, a prefix, [key, end), or every key from `key` on. */
 export interface KeySelector {
+  /** One key; or, with `end` or `fromKey`, the start of a range (inclusive). */
   key?: Bytes;
+  /** Every key that starts with these bytes (relative to the client's namespace). */
   prefix?: Bytes;
   /** Exclusive end of the range [key, end). */
   end?: Bytes;

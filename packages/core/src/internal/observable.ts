@@ -9,6 +9,10 @@ const holder = Symbol as unknown as { observable?: symbol };
 if (typeof holder.observable !== 'symbol')
   Object.defineProperty(Symbol, 'observable', { value: Symbol.for('observable'), configurable: true });
 
+/**
+ * `Symbol.observable` (defined once for all of etcdkit when the runtime lacks it):
+ * `obj[symbolObservable]()` returns an ES Observable for RxJS's `from()` and the like.
+ */
 export const symbolObservable: symbol = holder.observable!;
 
 declare global {
@@ -21,6 +25,7 @@ declare global {
 export interface Observer<T> {
   /** Called first, with the subscription, before any value: a subscriber may end itself from any callback. */
   start?(subscription: Subscription): void;
+  /** Called with each value. */
   next?(value: T): void;
   /** The source failed; nothing follows. */
   error?(error: unknown): void;
@@ -35,10 +40,17 @@ export interface Observer<T> {
  */
 export interface Subscription {
   (): void;
+  /** End the subscription: no callback is called after it returns. Safe to call twice. */
   unsubscribe(): void;
+  /** True after `unsubscribe()`, and once the subscriber got `error` or `complete`. */
   readonly closed: boolean;
 }
 
+/**
+ * Options of `subscribe()` on etcdkit's observables.
+ *
+ * @inline
+ */
 export interface SubscribeOptions {
   /** Unsubscribes when it aborts (no `complete` is sent). */
   signal?: AbortSignal;
@@ -200,10 +212,15 @@ export class Subject<T> implements Subscribable<T> {
     return sub;
   }
 
+  /**
+   * The interop hook of ES Observables: returns this object, so RxJS's `from()` and the like accept
+   * it.
+   */
   [Symbol.observable](): this {
     return this;
   }
 
+  /** The same hook under the string key older Observable libraries look for. */
   '@@observable'(): this {
     return this;
   }
@@ -344,10 +361,15 @@ export class SharedObservable<T> implements Subscribable<T> {
     return sub;
   }
 
+  /**
+   * The interop hook of ES Observables: returns this object, so RxJS's `from()` and the like accept
+   * it.
+   */
   [Symbol.observable](): this {
     return this;
   }
 
+  /** The same hook under the string key older Observable libraries look for. */
   '@@observable'(): this {
     return this;
   }

@@ -1,5 +1,13 @@
 import { type Compare, InvalidArgumentError, type Session } from '@etcdkit/core';
-import { claim, claimedBy, Hold, type LossCause, type Turn, unclaim } from '@etcdkit/core/internal';
+import {
+  claim,
+  claimedBy,
+  Hold,
+  type LossCause,
+  type Observed,
+  type Turn,
+  unclaim,
+} from '@etcdkit/core/internal';
 import { LockHeldError, LockNotHeldError, LockReleasedError } from '../errors.js';
 
 /**
@@ -48,8 +56,16 @@ export class LockState {
     return this.held('signal').signal;
   }
 
-  /** Run `take` (the kernel's takeTurn) unless this object or this session is already at it. */
-  async acquire(key: string, label: string, take: () => Promise<Turn | undefined>): Promise<boolean> {
+  /**
+   * Run `take` (the kernel's takeTurn, given `observed` for the lock channel) unless this object
+   * or this session is already at it.
+   */
+  async acquire(
+    key: string,
+    label: string,
+    observed: Observed,
+    take: (observed: Observed) => Promise<Turn | undefined>,
+  ): Promise<boolean> {
     if (this.state !== 'idle')
       throw new LockHeldError(
         key,
@@ -65,7 +81,7 @@ export class LockState {
     claim(this.session, this.claimId, this);
     this.state = 'acquiring';
     try {
-      const turn = await take();
+      const turn = await take(observed);
       if (!turn) return false;
       const lost = (cause: LossCause): LockReleasedError =>
         cause.kind === 'deleted'
@@ -73,7 +89,7 @@ export class LockState {
           : new LockReleasedError(key, `${label}: ownership can no longer be followed`, {
               cause: cause.error,
             });
-      this.hold = new Hold(this.session, turn.ticket.key, turn.ticket.rev, turn.at, lost);
+      this.hold = new Hold(this.session, turn.ticket.key, turn.ticket.rev, turn.at, lost, observed);
       this.label = label;
       this.state = 'held';
       return true;
@@ -115,7 +131,9 @@ export class LockState {
  * signal. Subclasses hold their queue's rule and name their acquire and release.
  */
 export abstract class LockHandle implements AsyncDisposable {
+  /** The session the lock's key lives under: losing it loses the lock. */
   readonly session: Session;
+  /** The lock's name: the key prefix its queue lives under (relative to the client's namespace). */
   readonly name: string;
   protected readonly state: LockState;
 
@@ -154,6 +172,11 @@ export abstract class LockHandle implements AsyncDisposable {
    */
   get signal(): AbortSignal {
     return this.state.signal();
+  }
+
+  /** What the lock channel says this lock is. */
+  protected observed(kind: string): Observed {
+    return { channel: 'lock', kind, name: this.name };
   }
 
   /** Release (a guarded delete) at the end of an `await using` scope. */
