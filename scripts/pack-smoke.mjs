@@ -405,6 +405,12 @@ async function smoke(packages, env) {
   const help = run('npx', ['--no-install', 'etcdkit', '--help'], { cwd: app, env });
   if (!help.includes('Usage: etcdkit')) fail(`etcdkit --help printed:\n${help}`);
   ok('npx etcdkit --help');
+  const uiHelp = run('npx', ['--no-install', 'etcdkit', 'ui', '--help'], { cwd: app, env });
+  if (!uiHelp.includes('Usage: etcdkit ui')) fail(`etcdkit ui --help printed:\n${uiHelp}`);
+  const pageDir = join(app, 'node_modules/@etcdkit/cli/dist/page');
+  for (const file of ['app.js', 'model.js', 'views.js', 'config-view.js', 'state.js', 'diff.js'])
+    if (!existsSync(join(pageDir, file))) fail(`the CLI package lacks the ui page's dist/page/${file}`);
+  ok('etcdkit ui --help, and the page ships in dist/page');
   const status = run('npx', ['--no-install', 'etcdkit', 'status', '--json'], { cwd: app, env });
   if (!status.includes('127.0.0.1')) fail(`etcdkit status printed:\n${status}`);
   ok('etcdkit status against the real etcd');

@@ -17,12 +17,13 @@ import { ls } from './commands/ls.js';
 import { mirror } from './commands/mirror.js';
 import { services } from './commands/services.js';
 import { status } from './commands/status.js';
+import { ui } from './commands/ui.js';
 import { describeError, describeErrorJson, EXIT_OK, exitCodeOf, UsageError } from './errors.js';
 import { type Output, processOutput } from './output.js';
 import { topHelp, version } from './top-help.js';
 
 /** Every `etcdkit` subcommand, in the order `etcdkit --help` lists them. */
-export const COMMANDS: readonly Command[] = [lock, elect, mirror, services, ls, status, dev, completion];
+export const COMMANDS: readonly Command[] = [lock, elect, mirror, services, ls, status, dev, completion, ui];
 
 /** Global options that take a value (long and short): the word after them is not the command name. */
 const VALUE_OPTIONS = new Set(

@@ -18,6 +18,7 @@ export const COMMAND_SUMMARIES: readonly (readonly [name: string, summary: strin
   ['status', 'status and health of every endpoint, as a table; exits 1 when unhealthy'],
   ['dev', 'start a local etcd (or cluster) for development; stops on Ctrl-C'],
   ['completion', 'print a bash or zsh completion script: source <(etcdkit completion bash)'],
+  ['ui', 'a live coordination inspector in the browser: locks, elections, sessions, config, cluster'],
 ];
 
 const OPTIONS_HELP = `Global options:

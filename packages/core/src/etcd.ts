@@ -33,7 +33,7 @@ import {
   toKeyValue,
   toRangeRequest,
 } from './kv.js';
-import { checkTtl, type GrantOptions, type Lease, LeaseManager } from './lease.js';
+import { checkTtl, type GrantOptions, type Lease, LeaseManager, type LeaseTimeToLive } from './lease.js';
 import { MaintenanceApi } from './maintenance.js';
 import { defaults, type EtcdOptions } from './options.js';
 import { newSession, type Session, type SessionOptions } from './session.js';
@@ -178,6 +178,8 @@ export interface LeaseApi {
    * LeaseNotFoundError when etcd no longer knows the lease.
    */
   revoke(id: bigint, options?: CallOptions): Promise<void>;
+  /** Seconds left (-1 once gone) and granted TTL of any lease by id; with `keys`, its keys as etcd holds them (namespace included). */
+  timeToLive(id: bigint, options?: CallOptions & { keys?: boolean }): Promise<LeaseTimeToLive>;
 }
 
 /**
@@ -275,6 +277,10 @@ export class Etcd extends EventEmitter<EtcdEvents> {
       revoke: async (id, o) => {
         this.assertOpen();
         return leases.revoke(id, o);
+      },
+      timeToLive: async (id, o) => {
+        this.assertOpen();
+        return leases.timeToLive(id, o);
       },
     };
   }

@@ -35,7 +35,12 @@ describe('lease', () => {
     expect(info.grantedTtl).toBe(30);
     expect(info.ttl).toBeGreaterThan(0);
     expect(info.keys.map((k) => k.toString()).sort()).toEqual([`${p}a`, `${p}b`]);
+    // Any client can ask by id, as for a lease read from a key.
+    const byId = await t.etcd.lease.timeToLive(lease.id);
+    expect(byId.grantedTtl).toBe(30);
+    expect(byId.ttl).toBeGreaterThan(0);
     await lease.revoke();
+    expect((await t.etcd.lease.timeToLive(lease.id)).ttl).toBe(-1);
     expect(lease.signal.aborted).toBe(true);
     expect((await etcd.range({ prefix: p })).count).toBe(0);
     expect((await lease.timeToLive()).ttl).toBe(-1);
