@@ -143,7 +143,8 @@ describe('instrument()', () => {
   it('a leader change after the leader process is SIGKILLed: leader changes, campaign wait, leader gauge', async () => {
     const t = telemetry();
     const name = uniqueName('election');
-    const child = spawnTs(new URL('./fixtures/leader-child.ts', import.meta.url), [
+    // The election package's candidate process (one fixture, not a copy per package).
+    const child = spawnTs(new URL('../../election/test/fixtures/leader-child.ts', import.meta.url), [
       fx.endpoints[0]!,
       name,
       'child',

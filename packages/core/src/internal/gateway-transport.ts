@@ -1,17 +1,12 @@
 import { EventEmitter } from 'eventemitter3';
-import {
-  AbortError,
-  ClientClosedError,
-  type DialAttempt,
-  DialTimeoutError,
-  InvalidArgumentError,
-} from '../errors.js';
+import { ClientClosedError, DialTimeoutError, InvalidArgumentError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { Backoff } from './backoff.js';
 import { decode, encode, methodTypes } from './gateway-json.js';
 import { unref } from './signals.js';
 import { StatusError, status } from './status.js';
 import {
+  dialFrame,
   type Endpoint,
   type ReadCall,
   registerTransport,
@@ -317,50 +312,24 @@ export class GatewayTransport implements Transport {
 
   dial(order: number[], deadline: number, signal: AbortSignal | undefined): Promise<number> {
     if (this.closed) return Promise.reject(new ClientClosedError());
-    return new Promise<number>((resolve, reject) => {
-      let done = false;
-      const finish = (err: Error | undefined, i?: number) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        if (err) reject(err);
-        else resolve(i!);
-      };
-      const onAbort = () =>
-        finish(new AbortError('connecting to etcd was aborted', { cause: signal?.reason }));
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const ms = Math.max(0, deadline - Date.now());
-      const timer = setTimeout(() => {
-        if (this.closed) return finish(new ClientClosedError());
-        const attempts: DialAttempt[] = order.map((i) => ({
-          endpoint: this.endpoints[i]!.label,
-          reason: this.probes[i]?.reason ?? 'no answer',
-        }));
-        const causes = order.map((i) => this.probes[i]?.failure).filter((e): e is Error => e !== undefined);
-        finish(
-          new DialTimeoutError(
-            `could not reach etcd's HTTP gateway within ${ms} ms; tried ${attempts.map((a) => `${a.endpoint} (${a.reason})`).join(', ')}. ` +
-              'Check that etcd runs there, the scheme (http/https) and TLS settings, or raise dialTimeoutMs',
-            attempts,
-            causes.length === 0
-              ? {}
-              : {
-                  cause:
-                    causes.length === 1 ? causes[0] : new AggregateError(causes, 'every endpoint failed'),
-                },
-          ),
-        );
-      }, ms);
-      for (const i of order)
-        this.probe(i, deadline).then(
-          () => finish(undefined, i),
-          (err: unknown) => {
-            if (err instanceof ClientClosedError) finish(err);
-          },
-        );
-    });
+    return dialFrame(
+      this.endpoints,
+      order,
+      deadline,
+      signal,
+      "reach etcd's HTTP gateway",
+      (i) => ({ reason: this.probes[i]?.reason ?? 'no answer', failure: this.probes[i]?.failure }),
+      () => 'Check that etcd runs there, the scheme (http/https) and TLS settings, or raise dialTimeoutMs',
+      (ready) => {
+        for (const i of order)
+          this.probe(i, deadline).then(
+            () => ready(i),
+            (err: unknown) => {
+              if (err instanceof ClientClosedError) ready(undefined, err);
+            },
+          );
+      },
+    );
   }
 
   /**

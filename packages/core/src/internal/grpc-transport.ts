@@ -1,9 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
-import { AbortError, ClientClosedError, type DialAttempt, DialTimeoutError } from '../errors.js';
+import { ClientClosedError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { type AnyMethod, method } from './proto.js';
 import { setTxnEncoder } from './request-size.js';
 import {
+  dialFrame,
   type Endpoint,
   type ReadCall,
   registerTransport,
@@ -125,66 +126,40 @@ export class GrpcTransport implements Transport {
 
   dial(order: number[], deadline: number, signal: AbortSignal | undefined): Promise<number> {
     const n = this.endpoints.length;
-    return new Promise<number>((resolve, reject) => {
-      let done = false;
-      const states: string[] = new Array(n).fill('IDLE');
-      const reasons: (string | undefined)[] = new Array(n).fill(undefined);
-      const failures: (Error | undefined)[] = new Array(n).fill(undefined);
-      const finish = (err: Error | undefined, i?: number) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        if (err) reject(err);
-        else resolve(i!);
-      };
-      const onAbort = () =>
-        finish(new AbortError('connecting to etcd was aborted', { cause: signal?.reason }));
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const ms = Math.max(0, deadline - Date.now());
-      const timer = setTimeout(() => {
-        const attempts: DialAttempt[] = order.map((i) => ({
-          endpoint: this.endpoints[i]!.label,
-          reason: reasons[i] ?? `no connection (state ${states[i]})`,
-        }));
-        const tried = attempts.map((a) => `${a.endpoint} (${a.reason})`);
-        const tls = reasons.some((r) => r && /certificate|CERT_|self.signed|SSL|TLS|handshake/i.test(r));
-        const causes = order.map((i) => failures[i]).filter((e): e is Error => e !== undefined);
-        finish(
-          new DialTimeoutError(
-            `could not connect to etcd within ${ms} ms; tried ${tried.join(', ')}. ` +
-              (tls
-                ? 'The TLS handshake failed: the server certificate did not verify against tls.ca (or the client certificate was refused); check tls.ca, tls.cert, tls.key and tls.serverName'
-                : 'Check that etcd runs there, the scheme (http/https) and TLS settings, or raise dialTimeoutMs'),
-            attempts,
-            causes.length === 0
-              ? {}
-              : {
-                  cause:
-                    causes.length === 1 ? causes[0] : new AggregateError(causes, 'every endpoint failed'),
-                },
-          ),
-        );
-      }, ms);
-      const watch = (i: number) => {
-        if (done || this.closed) return finish(this.closed ? new ClientClosedError() : undefined, i);
-        const ch = this.client(i).getChannel();
-        const s = ch.getConnectivityState(true);
-        states[i] = grpc.connectivityState[s] ?? String(s);
-        if (s === READY) return finish(undefined, i);
-        if (s === SHUTDOWN) return;
-        if (s === TRANSIENT_FAILURE && reasons[i] === undefined)
-          this.probe(i, (r, e) => {
-            reasons[i] = r;
-            failures[i] = e;
+    const states: string[] = new Array(n).fill('IDLE');
+    const reasons: (string | undefined)[] = new Array(n).fill(undefined);
+    const failures: (Error | undefined)[] = new Array(n).fill(undefined);
+    return dialFrame(
+      this.endpoints,
+      order,
+      deadline,
+      signal,
+      'connect to etcd',
+      (i) => ({ reason: reasons[i] ?? `no connection (state ${states[i]})`, failure: failures[i] }),
+      (found) =>
+        found.some((f) => /certificate|CERT_|self.signed|SSL|TLS|handshake/i.test(f.reason))
+          ? 'The TLS handshake failed: the server certificate did not verify against tls.ca (or the client certificate was refused); check tls.ca, tls.cert, tls.key and tls.serverName'
+          : 'Check that etcd runs there, the scheme (http/https) and TLS settings, or raise dialTimeoutMs',
+      (ready, settled) => {
+        const watch = (i: number) => {
+          if (settled() || this.closed) return ready(i, this.closed ? new ClientClosedError() : undefined);
+          const ch = this.client(i).getChannel();
+          const s = ch.getConnectivityState(true);
+          states[i] = grpc.connectivityState[s] ?? String(s);
+          if (s === READY) return ready(i);
+          if (s === SHUTDOWN) return;
+          if (s === TRANSIENT_FAILURE && reasons[i] === undefined)
+            this.probe(i, (r, e) => {
+              reasons[i] = r;
+              failures[i] = e;
+            });
+          ch.watchConnectivityState(s, deadline, (err) => {
+            if (!err) watch(i);
           });
-        ch.watchConnectivityState(s, deadline, (err) => {
-          if (!err) watch(i);
-        });
-      };
-      for (const i of order) watch(i);
-    });
+        };
+        for (const i of order) watch(i);
+      },
+    );
   }
 
   /** Learn why a failing channel fails: a call on it is refused at once with the last connection error. */

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../errors.js';
+import { AbortError, type DialAttempt, DialTimeoutError, InvalidArgumentError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 
 export type ServiceName = 'KV' | 'Watch' | 'Lease' | 'Cluster' | 'Maintenance' | 'Auth';
@@ -104,4 +104,68 @@ export function createTransport(
         : `transport ${JSON.stringify(kind)} is not available in this build of @etcdkit/core`,
     );
   return f(endpoints, options);
+}
+
+/** What a dial knows about one endpoint when its time is up. */
+export interface DialFinding {
+  /** Why the endpoint did not answer, for the message ("connection refused", "no answer"). */
+  reason: string;
+  /** The error behind it, when there is one (becomes the DialTimeoutError's cause). */
+  failure: Error | undefined;
+}
+
+/**
+ * The frame every transport's dial shares: a promise settled once, with the first endpoint
+ * `start` reports ready (`ready(i)`), a transport error (`ready(undefined, err)`), an AbortError
+ * when `signal` aborts, or at `deadline` a DialTimeoutError that lists what `findings` says of
+ * each endpoint tried, with `advice` (given the findings) as its last sentence.
+ */
+export function dialFrame(
+  endpoints: readonly Endpoint[],
+  order: readonly number[],
+  deadline: number,
+  signal: AbortSignal | undefined,
+  what: string,
+  findings: (i: number) => DialFinding,
+  advice: (found: readonly DialFinding[]) => string,
+  start: (ready: (i: number | undefined, err?: Error) => void, settled: () => boolean) => void,
+): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let done = false;
+    const finish = (i: number | undefined, err?: Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve(i!);
+    };
+    const onAbort = () =>
+      finish(undefined, new AbortError('connecting to etcd was aborted', { cause: signal?.reason }));
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const ms = Math.max(0, deadline - Date.now());
+    const timer = setTimeout(() => {
+      const found = order.map(findings);
+      const attempts: DialAttempt[] = order.map((i, n) => ({
+        endpoint: endpoints[i]!.label,
+        reason: found[n]!.reason,
+      }));
+      const causes = found.map((f) => f.failure).filter((e): e is Error => e !== undefined);
+      finish(
+        undefined,
+        new DialTimeoutError(
+          `could not ${what} within ${ms} ms; tried ${attempts.map((a) => `${a.endpoint} (${a.reason})`).join(', ')}. ` +
+            advice(found),
+          attempts,
+          causes.length === 0
+            ? {}
+            : {
+                cause: causes.length === 1 ? causes[0] : new AggregateError(causes, 'every endpoint failed'),
+              },
+        ),
+      );
+    }, ms);
+    start(finish, () => done);
+  });
 }
