@@ -1,31 +1,9 @@
 import type { EndpointStatus, Etcd } from '@etcdkit/core';
+import type { ClusterView } from '../../page/protocol.js';
 import { dialReason } from '../errors.js';
 
-/** What `etcdkit status` shows, for the page: one row per endpoint, then the alarms. */
-export interface ClusterView {
-  readAt: number;
-  endpoints: {
-    endpoint: string;
-    up: boolean;
-    healthy: boolean;
-    tookMs?: number;
-    error?: string;
-    memberId?: string;
-    name?: string;
-    version?: string;
-    dbSize?: number;
-    dbSizeInUse?: number;
-    isLeader?: boolean;
-    isLearner?: boolean;
-    raftTerm?: string;
-    raftIndex?: string;
-    raftAppliedIndex?: string;
-  }[];
-  members: { id: string; name: string; clientUrls: string[]; isLearner: boolean }[];
-  leader?: string;
-  alarms: { memberId: string; alarm: string }[];
-  problems: string[];
-}
+/** What `etcdkit status` shows, for the page: one row per endpoint, then the alarms (page/protocol.ts). */
+export type { ClusterView };
 
 const hex = (id: bigint): string => id.toString(16);
 const oneLine = (err: Error): string => dialReason(err).replace(/\s*\n\s*/g, ' ');

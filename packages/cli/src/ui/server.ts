@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, isIP } from 'node:net';
 import { compare, type Etcd, type KeyValue, op } from '@etcdkit/core';
+import type { Change, Kv } from '../../page/protocol.js';
 import { CliError } from '../errors.js';
 import { type ClusterView, readCluster } from './cluster.js';
 import { Keyspace, type KeyspaceBatch } from './keyspace.js';
@@ -36,29 +37,11 @@ const HEARTBEAT_MS = 15_000;
 const MAX_REMEMBERED = 10_000;
 const ASSET = /^\/app\/([a-z0-9-]+\.js)$/;
 
+// The messages' shapes are the page's (page/protocol.ts): one definition for both ends of the stream.
 /** A key-value as the page receives it: revisions as decimal strings, the lease in hex. */
-export interface PageKv {
-  k: string;
-  v: string;
-  /** v is base64: the value is not UTF-8 text. */
-  b?: 1;
-  /** The value's full size when v was cut. */
-  s?: number;
-  c: string;
-  m: string;
-  n: string;
-  /** Lease id in lowercase hex, '' for none. */
-  l: string;
-}
-
-export interface PageChange {
-  r: string;
-  t: 'put' | 'delete';
-  k: string;
-  v?: string;
-  p?: string;
-  at: number;
-}
+export type PageKv = Kv;
+/** One change of the recent-changes list, as the page receives it. */
+export type PageChange = Change;
 
 function valueText(value: Buffer): { v: string; b?: 1; s?: number } {
   const cut = value.length > MAX_VALUE ? value.subarray(0, MAX_VALUE) : value;
