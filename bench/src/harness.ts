@@ -151,6 +151,27 @@ export interface Measurement {
   cpuMicrosPerOp: number;
 }
 
+/**
+ * A Measurement from what a window recorded: the latencies (sorted here), its wall time and its
+ * client CPU; `ops` defaults to one operation per latency.
+ */
+export function measurement(
+  latenciesMs: number[],
+  elapsedMs: number,
+  cpu: number,
+  ops = latenciesMs.length,
+): Measurement {
+  latenciesMs.sort((a, b) => a - b);
+  return {
+    ops,
+    elapsedMs,
+    latenciesMs,
+    cpuMicros: cpu,
+    opsPerSec: ops / (elapsedMs / 1000),
+    cpuMicrosPerOp: cpu / ops,
+  };
+}
+
 export type Operation = (i: number) => Promise<unknown>;
 
 export interface RunOptions {
@@ -194,16 +215,7 @@ export async function measure(op: Operation, o: RunOptions): Promise<Measurement
   const elapsedMs = nsToMs(now() - t0);
   const cpu = cpuMicros() - cpu0;
   if (o.signal?.aborted) throw o.signal.reason ?? new Error('aborted');
-  latencies.sort((a, b) => a - b);
-  const ops = latencies.length;
-  return {
-    ops,
-    elapsedMs,
-    latenciesMs: latencies,
-    cpuMicros: cpu,
-    opsPerSec: ops / (elapsedMs / 1000),
-    cpuMicrosPerOp: cpu / ops,
-  };
+  return measurement(latencies, elapsedMs, cpu);
 }
 
 /** Unmeasured operations first, so that connections are open and the code is optimised. */

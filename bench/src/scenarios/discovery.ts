@@ -18,6 +18,7 @@ import {
   collectGarbage,
   cpuMicros,
   type Measurement,
+  measurement,
   type Scenario,
   summarize,
 } from '../harness.js';
@@ -81,16 +82,8 @@ async function round(
     }
   }
   const cpu = cpuMicros() - cpu0;
-  latencies.sort((a, b) => a - b);
   // Throughput is not reported: the window is the sum of the measured intervals only.
-  return {
-    ops: samples,
-    elapsedMs: window,
-    latenciesMs: latencies,
-    cpuMicros: cpu,
-    opsPerSec: samples / (window / 1000),
-    cpuMicrosPerOp: cpu / samples,
-  };
+  return measurement(latencies, window, cpu, samples);
 }
 
 export const discovery: Scenario = {

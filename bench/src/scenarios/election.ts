@@ -19,6 +19,7 @@ import {
   cpuMicros,
   interleave,
   type Measurement,
+  measurement,
   median,
   now,
   nsToMs,
@@ -151,15 +152,7 @@ class HandOver {
     }
     const elapsedMs = nsToMs(now() - t0);
     const cpu = cpuMicros() - cpu0;
-    latencies.sort((x, y) => x - y);
-    return {
-      ops: count,
-      elapsedMs,
-      latenciesMs: latencies,
-      cpuMicros: cpu,
-      opsPerSec: count / (elapsedMs / 1000),
-      cpuMicrosPerOp: cpu / count,
-    };
+    return measurement(latencies, elapsedMs, cpu, count);
   }
 
   /** Both leave: the waiter's campaign is ended by its resign (etcdkit rejects it; etcd3 leaves it pending). */

@@ -20,6 +20,7 @@ import {
   cpuMicros,
   interleaveSerial,
   type Measurement,
+  measurement,
   now,
   nsToMs,
   rotate,
@@ -326,16 +327,7 @@ async function incrementRound(c: Contenders, counterKey: string): Promise<Measur
   );
   const elapsedMs = nsToMs(now() - t0);
   const cpu = cpuMicros() - cpu0;
-  latencies.sort((a, b) => a - b);
-  const ops = latencies.length;
-  return {
-    ops,
-    elapsedMs,
-    latenciesMs: latencies,
-    cpuMicros: cpu,
-    opsPerSec: ops / (elapsedMs / 1000),
-    cpuMicrosPerOp: cpu / ops,
-  };
+  return measurement(latencies, elapsedMs, cpu);
 }
 
 export const CONTENDED_CASE = `increment ${WORKERS}×${INCREMENTS}`;

@@ -26,6 +26,7 @@ import {
   collectGarbage,
   cpuMicros,
   type Measurement,
+  measurement,
   type Scenario,
   summarize,
 } from '../harness.js';
@@ -144,15 +145,7 @@ async function round(
   if (signal.aborted) throw signal.reason ?? new Error('aborted');
   if (failure) throw failure;
   if (received !== items) throw new Error(`only ${received} of ${items} items came out`);
-  latencies.sort((a, b) => a - b);
-  return {
-    ops: items,
-    elapsedMs,
-    latenciesMs: latencies,
-    cpuMicros: cpu,
-    opsPerSec: items / (elapsedMs / 1000),
-    cpuMicrosPerOp: cpu / items,
-  };
+  return measurement(latencies, elapsedMs, cpu, items);
 }
 
 /**
