@@ -1,9 +1,10 @@
 /// <reference lib="dom" />
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { SpawnedProcess } from '@etcdkit/testkit/vitest';
+import type { EtcdFixture, SpawnedProcess } from '@etcdkit/testkit/vitest';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { spawnCli } from './run-cli.js';
+import { afterAll, beforeAll } from 'vitest';
+import { ensureBuilt, flags, spawnCli } from './run-cli.js';
 
 /** Debian's chromium package; the browser tests never download a browser. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -39,6 +40,24 @@ export async function startUi(
       if (r.code !== 0 && r.code !== null) throw new Error(`etcdkit ui exited with ${r.code}: ${r.stderr}`);
     },
   };
+}
+
+/**
+ * One browser and one `etcdkit ui` on the fixture's etcd, started before a test file's tests and
+ * stopped after them (read `browser` and `ui` inside tests).
+ */
+export function useBrowserAndUi(t: EtcdFixture): { browser: Browser; ui: RunningUi } {
+  const fx = {} as { browser: Browser; ui: RunningUi };
+  beforeAll(async () => {
+    await ensureBuilt();
+    fx.browser = await launchBrowser();
+    fx.ui = await startUi(flags(t));
+  }, 180_000);
+  afterAll(async () => {
+    await fx.browser?.close();
+    await fx.ui?.stop();
+  });
+  return fx;
 }
 
 /** A page of the inspector that reports its errors; opened on `view`. */

@@ -2,33 +2,11 @@
 /// <reference lib="dom.iterable" />
 // The functions given to untilPage() run in the browser.
 import { useCluster } from '@etcdkit/testkit/vitest';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, flags } from './run-cli.js';
-import {
-  launchBrowser,
-  openPage,
-  pageErrors,
-  type RunningUi,
-  screenshot,
-  startUi,
-  untilPage,
-} from './ui-browser.js';
+import { describe, expect, it } from 'vitest';
+import { openPage, pageErrors, screenshot, untilPage, useBrowserAndUi } from './ui-browser.js';
 
 const t = useCluster({ members: 3 });
-let browser: Browser;
-let ui: RunningUi;
-
-beforeAll(async () => {
-  await ensureBuilt();
-  browser = await launchBrowser();
-  ui = await startUi(flags(t));
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await ui?.stop();
-});
+const at = useBrowserAndUi(t);
 
 /** Each endpoint's state in the Cluster view (healthy, unhealthy, down) and the endpoint shown as leader. */
 function clusterShows(arg: { states: Record<string, string>; leaderNot?: string }): boolean {
@@ -42,7 +20,7 @@ function clusterShows(arg: { states: Record<string, string>; leaderNot?: string 
 
 describe('etcdkit ui: the Cluster view', () => {
   it('shows every member healthy, then a killed leader down and the new leader', async () => {
-    const page = await openPage(browser, ui.url, 'cluster');
+    const page = await openPage(at.browser, at.ui.url, 'cluster');
     try {
       const all = Object.fromEntries(t.cluster.endpoints.map((e) => [e, 'healthy']));
       await untilPage(page, clusterShows, { states: all }, 'three healthy members and one leader');

@@ -7,33 +7,13 @@ import { Mutex, RWMutex, Semaphore } from '@etcdkit/lock';
 import { Queue, WorkQueue } from '@etcdkit/recipes';
 import { spawnEtcdctl } from '@etcdkit/testkit';
 import { uniqueName, uniquePrefix, untilGone, untilKeys, useEtcd } from '@etcdkit/testkit/vitest';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, flags, spawnCli } from './run-cli.js';
-import {
-  launchBrowser,
-  openPage,
-  pageErrors,
-  type RunningUi,
-  screenshot,
-  startUi,
-  untilPage,
-} from './ui-browser.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { flags, spawnCli } from './run-cli.js';
+import { openPage, pageErrors, screenshot, startUi, untilPage, useBrowserAndUi } from './ui-browser.js';
 
 const t = useEtcd({ useEnv: false });
-let browser: Browser;
-let ui: RunningUi;
-
-beforeAll(async () => {
-  await ensureBuilt();
-  browser = await launchBrowser();
-  ui = await startUi(flags(t));
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await ui?.stop();
-});
+const at = useBrowserAndUi(t);
 
 /** The holder and waiters (leases, in order) of the lock card `name`, as the page shows them. */
 function lockShows(arg: { name: string; holder: string[]; waiters: string[] }): boolean {
@@ -77,7 +57,7 @@ describe('etcdkit ui in a browser', () => {
     try {
       const keys = await untilKeys(t.etcd, `${name}/`, 3);
       const [la, lb, lc] = keys.map(leaseOf) as [string, string, string];
-      page = await openPage(browser, ui.url, 'locks');
+      page = await openPage(at.browser, at.ui.url, 'locks');
       await untilPage(
         page,
         lockShows,
@@ -108,7 +88,7 @@ describe('etcdkit ui in a browser', () => {
       }
       released.close();
       // A page opened now did not see it happen: the server finds the hand-over in etcd's history.
-      const later = await openPage(browser, ui.url, 'locks');
+      const later = await openPage(at.browser, at.ui.url, 'locks');
       try {
         await untilPage(
           later,
@@ -175,7 +155,7 @@ describe('etcdkit ui in a browser', () => {
       await untilKeys(t.etcd, `${rwName}/`, 4);
       await untilKeys(t.etcd, `${semName}/`, 3);
       const hex = (s: { lease: bigint }) => s.lease.toString(16);
-      page = await openPage(browser, ui.url, 'locks');
+      page = await openPage(at.browser, at.ui.url, 'locks');
       await untilPage(
         page,
         lockShows,
@@ -211,7 +191,7 @@ describe('etcdkit ui in a browser', () => {
       await alice.waitForOutput(/^alice$/);
       bob = spawnEtcdctl(['elect', name, 'bob'], { endpoints: t.server.endpoints });
       await untilKeys(t.etcd, `${name}/`, 2);
-      page = await openPage(browser, ui.url, 'elections');
+      page = await openPage(at.browser, at.ui.url, 'elections');
       const shows = (arg: { name: string; leader: string; candidates: string }) => {
         const card = [...document.querySelectorAll<HTMLElement>('[data-election]')].find(
           (c) => c.dataset.election === arg.name,
@@ -255,7 +235,7 @@ describe('etcdkit ui in a browser', () => {
     const key = `${prefix}service/limits.json`;
     await t.etcd.put(key, JSON.stringify({ maxConnections: 100, regions: ['eu', 'us'] }));
     await t.etcd.put(`${prefix}service/name`, 'billing');
-    const page = await openPage(browser, ui.url, 'config');
+    const page = await openPage(at.browser, at.ui.url, 'config');
     try {
       await page.locator('#cfg-filter').fill(prefix);
       await page.locator(`#tree .row[data-path="${key}"]`).click();
@@ -312,7 +292,7 @@ describe('etcdkit ui in a browser', () => {
     await wq.enqueue('task-b');
     const claimed = await wq.claim();
     const lease = session.lease.toString(16);
-    const page = await openPage(browser, ui.url, 'sessions');
+    const page = await openPage(at.browser, at.ui.url, 'sessions');
     try {
       await untilPage(
         page,
@@ -384,10 +364,10 @@ describe('etcdkit ui in a browser', () => {
   it('refuses writes without --allow-writes', async () => {
     const lease = await t.etcd.lease.grant(60);
     try {
-      const html = await (await fetch(ui.url)).text();
+      const html = await (await fetch(at.ui.url)).text();
       const token = /name="etcdkit-token" content="([0-9a-f]+)"/.exec(html)![1]!;
       expect(html).toContain('name="etcdkit-writes" content="off"');
-      const r = await fetch(new URL('/api/revoke-lease', ui.url), {
+      const r = await fetch(new URL('/api/revoke-lease', at.ui.url), {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-etcdkit-token': token },
         body: JSON.stringify({ lease: lease.id.toString(16) }),
@@ -396,7 +376,7 @@ describe('etcdkit ui in a browser', () => {
       expect(((await r.json()) as { error: string }).error).toMatch(/--allow-writes/);
       expect((await lease.timeToLive()).ttl).toBeGreaterThan(0);
       // The page offers no action either.
-      const page = await openPage(browser, ui.url, 'sessions');
+      const page = await openPage(at.browser, at.ui.url, 'sessions');
       try {
         await untilPage(
           page,
@@ -420,7 +400,7 @@ describe('etcdkit ui in a browser', () => {
     const m = new Mutex(session, name);
     await m.lock();
     const waiter = holdLock(name);
-    const page = await openPage(browser, rw.url, 'locks');
+    const page = await openPage(at.browser, rw.url, 'locks');
     try {
       const keys = await untilKeys(t.etcd, `${name}/`, 2);
       const [holderLease, waiterLease] = keys.map(leaseOf) as [string, string];
@@ -498,7 +478,7 @@ describe('etcdkit ui in a browser', () => {
     await Promise.all(writes);
     const big = await startUi(flags(t), ['--prefix', prefix]);
     const t0 = performance.now();
-    const page = await openPage(browser, big.url, 'config');
+    const page = await openPage(at.browser, big.url, 'config');
     try {
       // The time in the page (since its navigation began) when the tree first shows every key.
       const shown = await page.waitForFunction(
