@@ -1,5 +1,5 @@
 import { type Etcd, WatchCanceledError, type Watcher } from '@etcdkit/core';
-import { type LongTimer, longTimer } from '@etcdkit/core/internal';
+import { Backoff, type LongTimer, longTimer, type WaitScope } from '@etcdkit/core/internal';
 
 /**
  * Wakes a waiting consumer when anything changes under a prefix, or at a wall-clock time. The
@@ -52,5 +52,42 @@ export class Changes {
 
   close(): void {
     this.watcher.close();
+  }
+}
+
+/** What one look at a queue found: an item taken, items all lost to other consumers, or none to take. */
+export type Attempt<T> = { taken: T } | { lost: true } | { none: true; wakeAt?: number | undefined };
+
+/**
+ * The consumer loop every queue shares: `attempt()` reads what is there and tries to take it.
+ * When other consumers got everything it read, it reads again after a short backoff (not all in
+ * lockstep). When there was nothing, it starts a watch from now and reads once more before
+ * waiting (so no change in between is missed), then waits for a change or `wakeAt`. Ends with the
+ * item taken, or with the scope's reason once it aborts.
+ */
+export async function takeWhenAvailable<T>(
+  client: Etcd,
+  prefix: string,
+  scope: WaitScope,
+  only: 'puts' | undefined,
+  attempt: (signal: AbortSignal) => Promise<Attempt<T>>,
+): Promise<T> {
+  const signal = scope.signal;
+  const backoff = new Backoff({ baseMs: 2, capMs: 50 });
+  let changes: Changes | undefined;
+  try {
+    for (;;) {
+      if (scope.aborted) throw scope.reason;
+      const found = await attempt(signal);
+      if ('taken' in found) return found.taken;
+      if ('lost' in found) {
+        if (!(await backoff.wait(signal))) throw scope.reason;
+      } else if (!changes) {
+        changes = new Changes(client, prefix, signal, only);
+        await changes.ready();
+      } else await changes.wait(found.wakeAt);
+    }
+  } finally {
+    changes?.close();
   }
 }

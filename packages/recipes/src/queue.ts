@@ -7,8 +7,8 @@ import {
   op,
   type TxnResult,
 } from '@etcdkit/core';
-import { Backoff, checkWaitOptions, prefixEnd, type WaitOptions, waitScope } from '@etcdkit/core/internal';
-import { Changes } from './changes.js';
+import { checkWaitOptions, prefixEnd, type WaitOptions, waitScope } from '@etcdkit/core/internal';
+import { takeWhenAvailable } from './changes.js';
 import { type Codec, resolveCodec } from './codec.js';
 import { checkClient } from './key.js';
 import { checkPrefix, checkValue, outcomeUnknown, PAGE, putNew } from './queue-keys.js';
@@ -93,36 +93,28 @@ export class Queue {
   async takeNext(options?: WaitOptions): Promise<{ key: string; value: Buffer }> {
     checkWaitOptions(options, `${this.label} dequeue()`);
     const scope = waitScope(`${this.label} dequeue()`, options);
-    const signal = scope.signal;
-    let changes: Changes | undefined;
-    // Losing the head to another consumer: try again soon, but not all in lockstep.
-    const backoff = new Backoff({ baseMs: 2, capMs: 50 });
     try {
-      for (;;) {
-        if (scope.aborted) throw scope.reason;
-        const next = await this.pick(signal);
-        if (next.items.length) {
+      return await takeWhenAvailable<{ key: string; value: Buffer }>(
+        this.etcd,
+        this.prefix,
+        scope,
+        'puts',
+        async (signal) => {
+          const next = await this.pick(signal);
+          // Nothing due: wait for an enqueue, or the earliest delayed item's time.
+          if (next.items.length === 0) return { none: true, wakeAt: next.wakeAt };
           // One that lost an item to another consumer tries the next one read (the lost one is gone).
           for (const item of next.items) {
             if (scope.aborted) throw scope.reason;
             const value = await this.take(item);
-            if (value) return { key: item.key.toString(), value };
+            if (value) return { taken: { key: item.key.toString(), value } };
           }
-          if (!(await backoff.wait(signal))) throw scope.reason;
-          continue;
-        }
-        if (!changes) {
-          // Nothing due: watch from now, then read once more before waiting.
-          changes = new Changes(this.etcd, this.prefix, signal, 'puts');
-          await changes.ready();
-          continue;
-        }
-        await changes.wait(next.wakeAt);
-      }
+          return { lost: true };
+        },
+      );
     } catch (err) {
       throw scope.aborted ? scope.reason : err;
     } finally {
-      changes?.close();
       scope.dispose();
     }
   }

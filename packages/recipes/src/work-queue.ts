@@ -7,8 +7,8 @@ import {
   op,
   type Session,
 } from '@etcdkit/core';
-import { Backoff, checkWaitOptions, sessionError, type WaitOptions, waitScope } from '@etcdkit/core/internal';
-import { Changes } from './changes.js';
+import { checkWaitOptions, sessionError, type WaitOptions, waitScope } from '@etcdkit/core/internal';
+import { takeWhenAvailable } from './changes.js';
 import { type Codec, resolveCodec } from './codec.js';
 import { ClaimLostError } from './errors.js';
 import { checkPrefix, checkValue, outcomeUnknown, PAGE, putNew } from './queue-keys.js';
@@ -89,31 +89,17 @@ export class WorkQueue {
   async claim(options?: WaitOptions): Promise<WorkItem> {
     checkWaitOptions(options, `${this.label} claim()`);
     const scope = waitScope(`${this.label} claim()`, options, this.session);
-    const signal = scope.signal;
-    let changes: Changes | undefined;
-    const backoff = new Backoff({ baseMs: 2, capMs: 50 });
     try {
-      for (;;) {
-        if (scope.aborted) throw scope.reason;
+      return await takeWhenAvailable<WorkItem>(this.etcd, this.prefix, scope, undefined, async (signal) => {
         const item = await this.firstUnclaimed(signal);
-        if (item) {
-          const claimed = await this.tryClaim(item);
-          if (claimed) return claimed;
-          if (!(await backoff.wait(signal))) throw scope.reason;
-          continue;
-        }
-        if (!changes) {
-          // Nothing to claim: watch from now, then read once more before waiting.
-          changes = new Changes(this.etcd, this.prefix, signal);
-          await changes.ready();
-          continue;
-        }
-        await changes.wait(undefined);
-      }
+        // Nothing to claim: wait for an enqueue, or a claim that went away.
+        if (!item) return { none: true };
+        const claimed = await this.tryClaim(item);
+        return claimed ? { taken: claimed } : { lost: true };
+      });
     } catch (err) {
       throw scope.aborted ? scope.reason : sessionError(this.session, err);
     } finally {
-      changes?.close();
       scope.dispose();
     }
   }
