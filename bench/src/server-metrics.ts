@@ -15,7 +15,12 @@ export interface ServerCounters {
   events: number;
 }
 
-function fetchText(url: string): Promise<string> {
+/**
+ * The text of an etcd member's Prometheus `/metrics` (plain HTTP). Through node:http rather than
+ * fetch: undici's pools and lazy loading would move the heap figures of the watch scenario.
+ */
+export function fetchMetrics(endpoint: string): Promise<string> {
+  const url = `${/^http:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`}/metrics`;
   return new Promise<string>((resolve, reject) => {
     get(url, { agent: false }, (res) => {
       let body = '';
@@ -33,8 +38,7 @@ const LINE = /^grpc_server_(handled|started)_total\{([^}]*)\} ([0-9.e+]+)$/;
 
 export async function serverCounters(endpoint: string): Promise<ServerCounters> {
   if (endpoint.startsWith('https://')) throw new Error('bench: /metrics is read over plain HTTP only');
-  const url = `${/^http:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`}/metrics`;
-  const text = await fetchText(url);
+  const text = await fetchMetrics(endpoint);
   const out: ServerCounters = { unary: new Map(), streams: new Map(), events: 0 };
   for (const line of text.split('\n')) {
     if (line.startsWith('etcd_debugging_mvcc_events_total ')) {

@@ -2,12 +2,12 @@
  * Watch clients of the three implementations behind one small interface, for the watch
  * scenario and its many-watchers child process.
  */
-import { get } from 'node:http';
 import { Etcd, type Watcher } from '@etcdkit/core';
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import { ETCD3_GRPC_OPTIONS, etcd3Hosts } from './clients.js';
 import { GrpcFloor, type RawWatchResponse } from './grpc-floor.js';
+import { fetchMetrics } from './server-metrics.js';
 
 export const WATCH_IMPLS = ['etcdkit', 'etcd3', 'grpc-js'] as const;
 export type WatchImpl = (typeof WATCH_IMPLS)[number];
@@ -177,19 +177,7 @@ export const WATCH_CLIENTS: Record<WatchImpl, (endpoints: string[]) => WatchClie
 /** A gauge from etcd's /metrics (plain-HTTP endpoints only), or NaN. */
 export async function serverGauge(endpoint: string, name: string): Promise<number> {
   if (endpoint.startsWith('https://')) return Number.NaN;
-  const url = `${/^http:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`}/metrics`;
-  // node:http rather than fetch: undici's pools and lazy loading would move the heap figures.
-  const text = await new Promise<string>((resolve, reject) => {
-    get(url, { agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve(body));
-      res.on('error', reject);
-    }).on('error', reject);
-  });
+  const text = await fetchMetrics(endpoint);
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return line ? Number(line.slice(name.length + 1)) : Number.NaN;
 }
