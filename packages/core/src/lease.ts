@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { diagnostics } from './diagnostics.js';
 import {
+  ClientClosedError,
   DeadlineExceededError,
   InvalidArgumentError,
   InvalidTokenError,
@@ -380,7 +381,9 @@ export class LeaseManager {
 
   track(lease: LeaseRecord): void {
     if (this.closed) {
-      lease.stop(new LeaseExpiredError(lease.id, 'the etcd client was closed'));
+      lease.stop(
+        new LeaseExpiredError(lease.id, 'the etcd client was closed', { cause: new ClientClosedError() }),
+      );
       return;
     }
     this.tracked.set(lease.id, lease);
@@ -524,7 +527,9 @@ export class LeaseManager {
     this.closed = true;
     for (const lease of [...this.tracked.values()])
       lease.stop(
-        new LeaseExpiredError(lease.id, 'the etcd client was closed; the lease is no longer kept alive'),
+        new LeaseExpiredError(lease.id, 'the etcd client was closed; the lease is no longer kept alive', {
+          cause: new ClientClosedError(),
+        }),
       );
     this.closeStream();
   }

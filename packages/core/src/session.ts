@@ -97,8 +97,8 @@ export class Session {
       return;
     }
     if (channel.hasSubscribers) channel.publish({ type: 'lost', lease, error: cause });
-    // A session ended by closing the client is no news.
-    if (cause?.message?.includes('client was closed') || cause instanceof ClientClosedError) return;
+    // A session ended by closing the client is no news (the lease says so with its cause).
+    if (cause instanceof ClientClosedError || cause?.cause instanceof ClientClosedError) return;
     const log = logOf(this.client);
     if (log.enabled)
       log.warn(
