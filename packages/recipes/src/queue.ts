@@ -43,7 +43,8 @@ export class Queue {
   readonly etcd: Etcd;
   /** The prefix the items live under; always ends with '/'. */
   readonly prefix: string;
-  private readonly label: string;
+  /** @internal how messages name this queue */
+  readonly label: string;
 
   /**
    * A queue under `prefix` of `etcd` (a '/' is added when missing).

@@ -33,7 +33,7 @@ export class TypedQueue<T> {
     } catch (err) {
       throw new InvalidValueError(
         item.key,
-        `${describe(this.queue.prefix)}: item ${item.key} could not be decoded (${errorText(err)}); it was taken ` +
+        `${this.queue.label}: item ${item.key} could not be decoded (${errorText(err)}); it was taken ` +
           'from the queue and its bytes are on this error (value)',
         { cause: err, value: item.value },
       );
@@ -87,7 +87,7 @@ export class TypedWorkQueue<T> {
       });
       throw new InvalidValueError(
         item.key,
-        `${describe(this.queue.prefix)}: work item ${item.key} could not be decoded (${errorText(err)}); its claim was ` +
+        `${this.queue.label}: work item ${item.key} could not be decoded (${errorText(err)}); its claim was ` +
           'released and its bytes are on this error (value)',
         { cause: err, value: item.value },
       );
@@ -99,10 +99,6 @@ export class TypedWorkQueue<T> {
   size(options?: { signal?: AbortSignal }): Promise<number> {
     return this.queue.size(options);
   }
-}
-
-function describe(prefix: string): string {
-  return `queue ${JSON.stringify(prefix)}`;
 }
 
 function errorText(err: unknown): string {

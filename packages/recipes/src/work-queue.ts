@@ -47,7 +47,8 @@ export class WorkQueue {
   readonly prefix: string;
   private readonly items: string;
   private readonly claimsPrefix: string;
-  private readonly label: string;
+  /** @internal how messages name this queue */
+  readonly label: string;
 
   /**
    * A consumer (and producer) of the work queue under `prefix`, claiming on `session` (a '/' is
