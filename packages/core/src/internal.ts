@@ -17,6 +17,7 @@ export {
   type JoinOptions,
   joinQueue,
   leaveQueue,
+  NAMED_QUEUE_MAX,
   pendingRemoval,
   retryLeave,
   type Ticket,

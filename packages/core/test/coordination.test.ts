@@ -1,4 +1,4 @@
-import { anyoneAhead, joinQueue, type Ticket, waitForTurn } from '@etcdkit/core/internal';
+import { anyoneAhead, joinQueue, NAMED_QUEUE_MAX, type Ticket, waitForTurn } from '@etcdkit/core/internal';
 import { uniquePrefix as uniq, until, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import type { Etcd, Session } from '../src/index.js';
@@ -127,6 +127,110 @@ describe('coordination kernel: queue and turn', () => {
     await etcd.delete(tickets[1]!.key);
     expect(await waiting).toBeTypeOf('bigint');
     for (const x of s) await x.close();
+  });
+});
+
+describe('coordination kernel: counted joins', () => {
+  async function countedJoin(session: Session, prefix: string): Promise<Ticket> {
+    return joinQueue(session, { prefix, key: `${prefix}${session.lease.toString(16)}`, countAhead: true });
+  }
+
+  /** Every event etcd sent `etcd` so far has arrived: a later write's event on its shared stream did. */
+  async function caughtUp(etcd: Etcd, prefix: string): Promise<void> {
+    const sentinel = `${prefix}-sentinel`;
+    const w = etcd.watch({ key: sentinel });
+    await w.ready;
+    await etcd.put(sentinel, 'x');
+    for await (const ev of w) if (ev.type === 'put') break;
+  }
+
+  it('a short queue is read by name (oldest first); a key behind me leaving does not count', async () => {
+    const etcd = t.client();
+    const p = uniq('named');
+    const s = await Promise.all([1, 2, 3].map(() => etcd.session({ ttl: 30 })));
+    const tickets: Ticket[] = [];
+    for (const x of s) tickets.push(await countedJoin(x, p));
+    const last = tickets[2]!;
+    expect(last.aheadCount).toBe(2);
+    expect(last.ahead.map((kv) => kv.createRevision)).toEqual([tickets[0]!.rev, tickets[1]!.rev]);
+    let turn: bigint | undefined | 'pending' = 'pending';
+    const waiting = waitForTurn(last, anyoneAhead, new AbortController().signal).then((r) => {
+      turn = r;
+    });
+    await etcd.delete(tickets[1]!.key);
+    // A key created after mine, then deleted: behind me, so it changes nothing.
+    await etcd.put(`${p}zz-behind`, 'x');
+    await etcd.delete(`${p}zz-behind`);
+    await caughtUp(etcd, p);
+    expect(turn).toBe('pending');
+    const del = await etcd.delete(tickets[0]!.key);
+    await waiting;
+    expect(turn as unknown as bigint).toBeGreaterThanOrEqual(del.revision);
+    for (const x of s) await x.close();
+  });
+
+  it(`a queue longer than ${NAMED_QUEUE_MAX} is counted: the turn comes when the last key ahead goes, whatever the order`, async () => {
+    const etcd = t.client();
+    const admin = t.client();
+    const p = uniq('long');
+    const n = NAMED_QUEUE_MAX + 6;
+    const lease = await admin.lease.grant(60);
+    const ahead: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const k = `${p}${String(i).padStart(3, '0')}`;
+      await admin.put(k, '', { lease: lease.id });
+      ahead.push(k);
+    }
+    const first = await etcd.session({ ttl: 30 });
+    const second = await etcd.session({ ttl: 30 });
+    const ac = new AbortController();
+    // No feed is open yet: the first waiter reads the queue once more and opens the counting feed.
+    const t1 = await countedJoin(first, p);
+    expect(t1.ahead).toEqual([]);
+    expect(t1.aheadCount).toBe(n);
+    expect(t1.registration).toBeUndefined();
+    const w1 = waitForTurn(t1, anyoneAhead, ac.signal);
+    // The second joins once that feed is confirmed, and only counts (n keys and the first waiter's).
+    const t2 = await until(
+      async () => {
+        const tk = await countedJoin(second, p);
+        if (tk.registration) return tk;
+        await etcd.delete(tk.key);
+        return undefined;
+      },
+      { what: 'a join covered by the counting feed' },
+    );
+    expect(t2.ahead).toEqual([]);
+    expect(t2.aheadCount).toBe(n + 1);
+    const txns = { n: 0 };
+    const original = etcd.txn.bind(etcd);
+    etcd.txn = () => {
+      txns.n++;
+      return original();
+    };
+    let turn: bigint | undefined | 'pending' = 'pending';
+    const w2 = waitForTurn(t2, anyoneAhead, ac.signal).then((r) => {
+      turn = r;
+    });
+    // Deleted out of order, with a key behind both coming and going: neither may go early.
+    const reversed = (k: string) => k.split('').reverse().join('');
+    const order = [...ahead].sort((a, b) => (reversed(a) < reversed(b) ? -1 : 1));
+    for (const k of order.slice(0, -1)) await admin.delete(k);
+    await admin.put(`${p}zzz-behind`, 'x');
+    await admin.delete(`${p}zzz-behind`);
+    // The first waiter's key is deleted: it says so, and the second still waits for the last key.
+    await admin.delete(t1.key);
+    expect(await w1).toBeUndefined();
+    await caughtUp(etcd, p);
+    expect(turn).toBe('pending');
+    const del = await admin.delete(order.at(-1)!);
+    await w2;
+    expect(turn as unknown as bigint).toBeGreaterThanOrEqual(del.revision);
+    // Counted from the feed's events: no read confirmed the turn.
+    expect(txns.n).toBe(0);
+    await first.close();
+    await second.close();
+    await lease.revoke();
   });
 });
 

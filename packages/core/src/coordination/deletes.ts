@@ -15,9 +15,18 @@ import type { Blocked } from './turn.js';
  * The feed is registered with before a join is sent, so that the deletions between the
  * revision the feed had reached and the join's revision are kept (in `log`) until the join's
  * answer says which of them came after it.
+ *
+ * A feed comes in two kinds. A short queue's waiters know the keys ahead by name, and a
+ * deletion event (key and revision) is all they need. A waiter far back in a long queue only
+ * counts the keys ahead of it (the join would otherwise read them all); to tell whether a
+ * deleted key was ahead, it needs the key's create revision, which only the previous value
+ * carries. etcd reads that previous value once per event and watch, so only the counting
+ * kind asks for it.
  */
 export class DeleteFollower {
   readonly prefix: Buffer;
+  /** Deletions carry the deleted key's create revision: waiters may count (Registration.startCounting). */
+  readonly counts: boolean;
   private readonly watcher: Watcher;
   private readonly regs = new Set<Registration>();
   private joining = 0;
@@ -30,13 +39,13 @@ export class DeleteFollower {
   /** Resolves once etcd confirmed the watch; every deletion after that revision is seen. */
   readonly ready: Promise<bigint>;
 
-  constructor(client: Etcd, prefix: Buffer, onClose: () => void) {
+  constructor(client: Etcd, prefix: Buffer, counts: boolean, onClose: () => void) {
     this.prefix = prefix;
+    this.counts = counts;
     this.onClose = onClose;
-    // prevKv: a deletion then says when the deleted key was created, which is all a waiter
-    // that only counts the keys ahead of it needs (see Registration.startCounting).
-    this.watcher = client.watch({ prefix, prevKv: true, filters: { noPut: true } });
+    this.watcher = client.watch({ prefix, ...(counts ? { prevKv: true } : {}), filters: { noPut: true } });
     this.ready = this.watcher.ready.then((rev) => {
+      this.live = true;
       if (rev > this.processed) this.processed = rev;
       return rev;
     });
@@ -47,6 +56,12 @@ export class DeleteFollower {
   get failed(): Error | undefined {
     return this.failure;
   }
+
+  /**
+   * etcd confirmed the watch: it sees every deletion from now on. Only then may a join register
+   * before it is sent; a watch still being created may start after the join's revision.
+   */
+  live = false;
 
   /** Begin following for one waiter; call start() with its join's answer, end() when done. */
   register(): Registration {
@@ -183,6 +198,7 @@ export class Registration {
    */
   startCounting(revision: bigint, myKey: Buffer, myRev: bigint, count: number): void {
     if (this.state !== 'joining') return;
+    if (!this.feed.counts) throw new Error('etcdkit: counting needs a feed with previous values');
     this.state = 'started';
     this.since = revision;
     this.mine = myKey.toString('latin1');
@@ -285,20 +301,23 @@ function maxOf(...xs: bigint[]): bigint {
 
 const feeds = new WeakMap<Etcd, Map<string, DeleteFollower>>();
 
-/** This client's deletion feed of `prefix`; opened on demand unless `create` is false. */
+/**
+ * This client's deletion feed of `prefix`, of the kind that `counts` (see DeleteFollower);
+ * opened on demand when `create`.
+ */
 export function followDeletes(
   client: Etcd,
   prefix: Buffer,
-  o: { create: boolean },
+  o: { create: boolean; counts: boolean },
 ): DeleteFollower | undefined {
   let m = feeds.get(client);
-  const id = prefix.toString('latin1');
+  const id = `${o.counts ? 'c' : 'n'}${prefix.toString('latin1')}`;
   const existing = m?.get(id);
   if (existing && !existing.failed) return existing;
   if (!o.create || client.closed) return undefined;
   if (!m) feeds.set(client, (m = new Map()));
   const map = m;
-  const f: DeleteFollower = new DeleteFollower(client, prefix, () => {
+  const f: DeleteFollower = new DeleteFollower(client, prefix, o.counts, () => {
     if (map.get(id) === f) map.delete(id);
   });
   map.set(id, f);

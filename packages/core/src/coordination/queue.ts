@@ -1,11 +1,11 @@
 import { ClientClosedError, DeadlineExceededError, UnavailableError } from '../errors.js';
 import type { Etcd } from '../etcd.js';
 import { Backoff } from '../internal/backoff.js';
-import { type Bytes, prefixEnd, toBuffer } from '../internal/bytes.js';
+import { type Bytes, toBuffer } from '../internal/bytes.js';
 import type { KeyValue } from '../kv.js';
 import type { Session } from '../session.js';
 import { type Compare, compare, type Op, type OpResponse, op } from '../txn.js';
-import { followDeletes, type Registration } from './deletes.js';
+import { type DeleteFollower, followDeletes, type Registration } from './deletes.js';
 
 /**
  * A place in a queue of keys under one prefix, the layout of etcd's Go `concurrency` package:
@@ -21,7 +21,7 @@ export interface Ticket {
   readonly rev: bigint;
   /** Revision the join was served at. */
   readonly revision: bigint;
-  /** Keys created before mine that existed at `revision`, oldest first (empty when only counted: JoinOptions.countAhead). */
+  /** Keys created before mine that existed at `revision`, oldest first (empty when only counted: a long queue with JoinOptions.countAhead). */
   readonly ahead: readonly KeyValue[];
   /** How many keys created before mine existed at `revision`. */
   readonly aheadCount: number;
@@ -44,8 +44,9 @@ export interface JoinOptions {
   /** Read the values of the keys ahead (Semaphore checks its limit in them); default keys only. */
   aheadValues?: boolean;
   /**
-   * Only count the keys ahead (a rule of the count alone: Mutex, Election): a fresh join then
-   * reads no keys, so its cost does not grow with the queue. `ahead` stays empty; aheadCount is set.
+   * A rule of the count alone (Mutex, Election): a fresh join in a queue longer than
+   * NAMED_QUEUE_MAX then only counts the keys ahead, so its cost does not grow with the queue.
+   * `ahead` stays empty then; aheadCount is always set.
    */
   countAhead?: boolean;
   signal?: AbortSignal;
@@ -55,9 +56,12 @@ function kvs(r: OpResponse | undefined): KeyValue[] {
   return r?.type === 'range' ? r.kvs : [];
 }
 
-function countOf(r: OpResponse | undefined): number {
-  return r?.type === 'range' ? r.count : 0;
-}
+/**
+ * Up to this many keys in a queue, a counting join reads their names (keys only, in one range
+ * bounded by this limit), and the waiter follows the deletions by name. Beyond it, the join only
+ * counts them, and the waiter needs deletion events with previous values (deletes.ts).
+ */
+export const NAMED_QUEUE_MAX = 64;
 
 /**
  * Create my key unless this session has it already (then adopt it, as Go does), and read the
@@ -68,33 +72,39 @@ export async function joinQueue(session: Session, o: JoinOptions): Promise<Ticke
   const client = session.client;
   const prefix = toBuffer(o.prefix);
   const key = toBuffer(o.key);
-  // Register with this client's deletion feed for the prefix before the join, so that no
-  // deletion after the join's revision can slip between the two (see deletes.ts).
-  const feed = followDeletes(client, prefix, { create: false });
-  const registration = feed?.register();
+  const counting = o.countAhead === true && !o.aheadValues;
+  // Register with this client's deletion feeds for the prefix before the join, so that no
+  // deletion after the join's revision can slip between the two (see deletes.ts). Which one is
+  // kept depends on the answer: by name, or (a long queue) counting.
+  const byName = liveFeed(client, prefix, false)?.register();
+  const byCount = counting ? liveFeed(client, prefix, true)?.register() : undefined;
+  let registration: Registration | undefined;
   try {
-    const counting = o.countAhead === true && !o.aheadValues;
     const j = joinOps(session, prefix, key, o.aheadValues ?? false);
     const put = o.value === undefined ? j.putEmpty : op.put(key, o.value, { lease: session.lease });
-    // A fresh key is the newest under the prefix: every other key there is ahead of it, so two
-    // counts (the keys before mine and after it, by name) say how many. An adopted key reads them.
     const r = await client
       .txn()
       .if(j.absent)
-      .then(put, ...(counting ? j.counts : [j.queue]))
+      .then(put, counting ? j.names : j.queue)
       .else(j.own, j.queue)
       .commit(o.signal ? { signal: o.signal } : {});
     const found = r.succeeded ? undefined : kvs(r.responses[0])[0];
     // Not found in the else branch cannot happen (compare and read are one txn): treat as a fresh key.
     const rev = found ? found.createRevision : r.revision;
+    const read = r.responses[1];
     let ahead: KeyValue[] = [];
     let aheadCount: number;
-    if (counting && r.succeeded) {
-      aheadCount = countOf(r.responses[1]) + countOf(r.responses[2]);
+    if (counting && r.succeeded && read?.type === 'range' && read.more) {
+      // A fresh key is the newest under the prefix: every other key there is ahead of it.
+      aheadCount = read.count - 1;
+      registration = byCount;
       registration?.startCounting(r.revision, key, rev, aheadCount);
     } else {
-      ahead = kvs(r.responses[1]).filter((kv) => kv.createRevision < rev);
+      // Every key of the queue was read (a short queue, an adopted key, a rule that needs them).
+      ahead = kvs(read).filter((kv) => kv.createRevision < rev);
+      if (counting) ahead.sort((a, b) => (a.createRevision < b.createRevision ? -1 : 1));
       aheadCount = ahead.length;
+      registration = byName ?? byCount;
       registration?.start(r.revision, key, ahead);
     }
     return {
@@ -110,10 +120,16 @@ export async function joinQueue(session: Session, o: JoinOptions): Promise<Ticke
       found,
       registration,
     };
-  } catch (err) {
-    registration?.end();
-    throw err;
+  } finally {
+    // The registration kept is the ticket's; an error ends it too.
+    for (const reg of [byName, byCount]) if (reg && reg !== registration) reg.end();
   }
+}
+
+/** This client's deletion feed of the kind, if one is open and confirmed (DeleteFollower.live). */
+function liveFeed(client: Etcd, prefix: Buffer, counts: boolean): DeleteFollower | undefined {
+  const f = followDeletes(client, prefix, { create: false, counts });
+  return f?.live ? f : undefined;
 }
 
 /** The parts of a join that are the same every time a session joins a queue with one key. */
@@ -122,11 +138,10 @@ interface JoinOps {
   putEmpty: Op;
   own: Op;
   queue: Op;
-  /** Counts of the keys under the prefix before my key and after it (by name). */
-  counts: [Op, Op];
+  /** The names of the keys under the prefix, up to NAMED_QUEUE_MAX (and how many there are). */
+  names: Op;
 }
 const joinCache = new WeakMap<Session, Map<string, JoinOps>>();
-const ZERO = Buffer.from([0]);
 
 /** Built once per session and key (and their wire form once per client, see txn.ts): a lock taken again and again rebuilds nothing. */
 function joinOps(session: Session, prefix: Buffer, key: Buffer, aheadValues: boolean): JoinOps {
@@ -142,10 +157,8 @@ function joinOps(session: Session, prefix: Buffer, key: Buffer, aheadValues: boo
       putEmpty: op.put(key, '', { lease: session.lease }),
       own: op.get(key),
       queue: op.get({ prefix, sort: { target: 'create', order: 'ascend' }, keysOnly: !aheadValues }),
-      counts: [
-        op.get({ key: prefix, end: key, countOnly: true }),
-        op.get({ key: Buffer.concat([key, ZERO]), end: prefixEnd(prefix), countOnly: true }),
-      ],
+      // In key order, not create order: etcd then reads only the keys returned, and counts the rest.
+      names: op.get({ prefix, keysOnly: true, limit: NAMED_QUEUE_MAX }),
     };
     m.set(id, j);
   }

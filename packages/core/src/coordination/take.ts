@@ -23,7 +23,7 @@ export interface TurnRequest {
   options?: WaitOptions | undefined;
   /**
    * Checks or adjustments right after the join (e.g. a semaphore's limit); a throw leaves the
-   * queue. The ticket's `ahead` is filled only with `aheadValues` or a rule without `whileAtLeast`.
+   * queue. The ticket's `ahead` is filled, except in a long queue under a rule with `whileAtLeast`.
    */
   joined?: (t: Ticket, signal: AbortSignal | undefined) => Promise<void> | void;
   /** The error when my key was deleted by someone else while waiting. */

@@ -3,7 +3,7 @@ import { abortable } from '../internal/signals.js';
 import type { KeyValue } from '../kv.js';
 import { op } from '../txn.js';
 import { FeedClosed, followDeletes, type Registration } from './deletes.js';
-import type { Ticket } from './queue.js';
+import { NAMED_QUEUE_MAX, type Ticket } from './queue.js';
 
 /**
  * Whether the keys still ahead of me keep me waiting: the rule of each kind of queue. A rule
@@ -79,7 +79,9 @@ function recoverable(err: unknown): boolean {
  */
 async function rejoin(t: Ticket, signal: AbortSignal): Promise<Registration | undefined> {
   const client = t.session.client;
-  const feed = followDeletes(client, t.prefix, { create: true });
+  // The read below names every key ahead, whatever the kind of feed; a long queue opens the
+  // counting kind, so that the next joins on this client can count instead of reading them all.
+  const feed = followDeletes(client, t.prefix, { create: true, counts: t.aheadCount >= NAMED_QUEUE_MAX });
   if (!feed) throw new ClientClosedError();
   const reg = feed.register();
   try {
