@@ -57,6 +57,9 @@ export async function takeTurn(session: Session, req: TurnRequest): Promise<Turn
     if (scope.aborted) throw scope.reason;
     const removal = pendingRemoval(session, req.key);
     if (removal) await abortable(removal, scope.signal);
+    // Without a caller's signal or timeout the join needs no signal: it ends on its own, and
+    // a session lost meanwhile is seen right after it.
+    const callSignal = scope.callSignal;
     joined = true;
     ticket = await joinQueue(session, {
       prefix: req.prefix,
@@ -65,16 +68,23 @@ export async function takeTurn(session: Session, req: TurnRequest): Promise<Turn
       ...(req.aheadValues ? { aheadValues: true } : {}),
       // A rule of the count alone and no values wanted: count the keys ahead instead of reading them.
       ...(req.blocked.whileAtLeast !== undefined && !req.aheadValues ? { countAhead: true } : {}),
-      signal: scope.signal,
+      ...(callSignal ? { signal: callSignal } : {}),
     });
-    await req.joined?.(ticket, scope.signal);
+    await req.joined?.(ticket, callSignal);
     if (!req.wait && blockedNow(ticket, req.blocked)) {
       ticket.registration?.end();
       await leaveQueue(session, ticket.key, ticket.rev);
       if (obs) observeFailed(obs, session, req.key, performance.now() - t0, undefined);
       return undefined;
     }
-    const at = await waitForTurn(ticket, req.blocked, scope.signal);
+    let at: bigint | undefined;
+    if (blockedNow(ticket, req.blocked)) at = await waitForTurn(ticket, req.blocked, scope.signal);
+    else {
+      // Mine at once: no wait, and so no signal to make (waitScope).
+      ticket.registration?.end();
+      if (scope.aborted) throw scope.reason;
+      at = ticket.revision;
+    }
     if (at === undefined) throw await whyGone(session, req.keyGone);
     if (obs) observeTaken(obs, session, req.key, ticket.rev, performance.now() - t0);
     return { ticket, at };

@@ -40,10 +40,20 @@ export function checkWaitOptions(options: WaitOptions | undefined, what: string)
  * One signal for everything that ends a wait: the caller's signal (AbortError), the timeout
  * (DeadlineExceededError) and the session's end (its SessionExpiredError). Its reason is the
  * error the wait throws. dispose() removes the listeners and the timer.
+ *
+ * When only the session can end the wait (no caller signal, no timeout), the signal is made on
+ * first use: a lock that is free at once never waits, and its calls end on their own, so it
+ * needs no signal at all (making one and listening on the session cost more than the rest of
+ * an uncontended lock's client work).
  */
 export interface WaitScope extends LinkedSignal {
   readonly aborted: boolean;
   readonly reason: Error;
+  /**
+   * The signal for calls that end on their own (an RPC with its deadline): undefined when only
+   * the session can end the wait, whose end such a call does not need to see at once.
+   */
+  readonly callSignal: AbortSignal | undefined;
 }
 
 export function waitScope(
@@ -53,48 +63,67 @@ export function waitScope(
   reason: DeadlineReason = 'lock-wait',
 ): WaitScope {
   const caller = options?.signal;
-  const controller = new AbortController();
+  const ms = options?.timeoutMs;
+  let controller: AbortController | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let listening = false;
   const onCaller = (): void => scope.abort(abortError(what, caller!));
   const onSession = (): void => scope.abort(session!.signal.reason);
   const dispose = (): void => {
     clearTimeout(timer);
+    if (!listening) return;
+    listening = false;
     caller?.removeEventListener('abort', onCaller);
     session?.signal.removeEventListener('abort', onSession);
   };
+  const live = (): AbortController => {
+    if (controller) return controller;
+    const c = new AbortController();
+    controller = c;
+    if (caller?.aborted) onCaller();
+    else if (session?.expired) onSession();
+    else {
+      listening = true;
+      caller?.addEventListener('abort', onCaller, { once: true });
+      session?.signal.addEventListener('abort', onSession, { once: true });
+      if (ms !== undefined)
+        timer = setTimeout(
+          () =>
+            scope.abort(
+              new DeadlineExceededError(`${what}: not done within ${ms} ms; retry later or raise timeoutMs`, {
+                timeoutMs: ms,
+                reason,
+                operation: what,
+              }),
+            ),
+          ms,
+        );
+    }
+    return c;
+  };
+  const eager = caller !== undefined || ms !== undefined;
   const scope: WaitScope = {
-    signal: controller.signal,
+    get signal() {
+      return live().signal;
+    },
+    get callSignal() {
+      return eager ? live().signal : undefined;
+    },
     get aborted() {
-      return controller.signal.aborted;
+      return controller ? controller.signal.aborted : session?.expired === true;
     },
     get reason() {
-      return controller.signal.reason as Error;
+      return (controller ? controller.signal.reason : session?.signal.reason) as Error;
     },
     abort(reason) {
-      if (controller.signal.aborted) return;
-      controller.abort(reason);
+      const c = live();
+      if (c.signal.aborted) return;
+      c.abort(reason);
       dispose();
     },
     dispose,
   };
-  if (caller?.aborted) onCaller();
-  else if (session?.expired) onSession();
-  else {
-    caller?.addEventListener('abort', onCaller, { once: true });
-    session?.signal.addEventListener('abort', onSession, { once: true });
-    const ms = options?.timeoutMs;
-    if (ms !== undefined)
-      timer = setTimeout(
-        () =>
-          scope.abort(
-            new DeadlineExceededError(`${what}: not done within ${ms} ms; retry later or raise timeoutMs`, {
-              timeoutMs: ms,
-              reason,
-              operation: what,
-            }),
-          ),
-        ms,
-      );
-  }
+  // The timer runs from the start of the wait, the caller's abort is seen at once.
+  if (eager) live();
   return scope;
 }
