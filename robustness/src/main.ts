@@ -54,10 +54,14 @@ function options() {
 
 async function main(): Promise<boolean> {
   const o = options();
+  const transport = process.env.ETCDKIT_TRANSPORT;
   const replay =
     `${o.broken.length ? `${BROKEN_ENV}=${o.broken.join(',')} ` : ''}` +
+    `${transport ? `ETCDKIT_TRANSPORT=${transport} ` : ''}` +
     `pnpm test:robustness --seed ${o.seed} --duration ${o.duration} --workload ${o.workload}`;
-  console.log(`robustness: seed ${o.seed}, workload ${o.workload}, ${o.duration} s`);
+  console.log(
+    `robustness: seed ${o.seed}, workload ${o.workload}, ${o.duration} s${transport ? `, transport ${transport}` : ''}`,
+  );
   if (o.broken.length)
     console.log(`robustness: broken variant ${o.broken.join(', ')} (the checks should fail)`);
   if (o.broken.includes('no-watch-guard'))

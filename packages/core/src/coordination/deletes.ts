@@ -198,8 +198,9 @@ export class Registration {
    */
   startCounting(revision: bigint, myKey: Buffer, myRev: bigint, count: number): void {
     if (this.state !== 'joining') return;
-    if (!this.feed.counts) throw new Error('etcdkit: counting needs a feed with previous values');
     this.state = 'started';
+    // Cannot happen (joinQueue counts only on a counting feed); if it did, the waiter reads the queue instead.
+    if (!this.feed.counts) this.failure ??= new FeedClosed('this deletion feed has no previous values to count by');
     this.since = revision;
     this.mine = myKey.toString('latin1');
     this.counting = { left: count, myRev };
