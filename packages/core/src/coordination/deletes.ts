@@ -200,7 +200,8 @@ export class Registration {
     if (this.state !== 'joining') return;
     this.state = 'started';
     // Cannot happen (joinQueue counts only on a counting feed); if it did, the waiter reads the queue instead.
-    if (!this.feed.counts) this.failure ??= new FeedClosed('this deletion feed has no previous values to count by');
+    if (!this.feed.counts)
+      this.failure ??= new FeedClosed('this deletion feed has no previous values to count by');
     this.since = revision;
     this.mine = myKey.toString('latin1');
     this.counting = { left: count, myRev };
