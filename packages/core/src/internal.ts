@@ -6,6 +6,7 @@
 // First: the rest may use Buffer as their modules load (a global one, or the polyfill).
 import './internal/buffer-global.js';
 
+export { type DeleteFollower, followDeletes } from './coordination/deletes.js';
 export { Hold, sessionError } from './coordination/hold.js';
 export type { Observed } from './coordination/observe.js';
 export { followOwnership, type LossCause, type Ownership } from './coordination/ownership.js';

@@ -1,4 +1,11 @@
-import { anyoneAhead, joinQueue, NAMED_QUEUE_MAX, type Ticket, waitForTurn } from '@etcdkit/core/internal';
+import {
+  anyoneAhead,
+  followDeletes,
+  joinQueue,
+  NAMED_QUEUE_MAX,
+  type Ticket,
+  waitForTurn,
+} from '@etcdkit/core/internal';
 import { uniquePrefix as uniq, until, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import type { Etcd, Session } from '../src/index.js';
@@ -167,6 +174,35 @@ describe('coordination kernel: counted joins', () => {
     await waiting;
     expect(turn as unknown as bigint).toBeGreaterThanOrEqual(del.revision);
     for (const x of s) await x.close();
+  });
+
+  it('a join registers only with a feed etcd has confirmed: one still being created could start after the join', async () => {
+    const etcd = t.client();
+    const p = uniq('live');
+    const [a, b] = [await etcd.session({ ttl: 30 }), await etcd.session({ ttl: 30 })];
+    const feed = followDeletes(etcd, Buffer.from(p), { create: true, counts: false })!;
+    // The join looks for a feed before it sends anything; etcd has not confirmed this one yet.
+    expect(feed.live).toBe(false);
+    const ta = await countedJoin(a, p);
+    expect(ta.registration).toBeUndefined();
+    await feed.ready;
+    expect(feed.live).toBe(true);
+    const tb = await countedJoin(b, p);
+    expect(tb.registration).toBeDefined();
+    // Covered by the feed, the waiter sees the one ahead go with no read.
+    let txns = 0;
+    const original = etcd.txn.bind(etcd);
+    etcd.txn = () => {
+      txns++;
+      return original();
+    };
+    const waiting = waitForTurn(tb, anyoneAhead, new AbortController().signal);
+    const del = await etcd.delete(ta.key);
+    expect(await waiting).toBeGreaterThanOrEqual(del.revision);
+    expect(txns).toBe(0);
+    feed.close();
+    await a.close();
+    await b.close();
   });
 
   it(`a queue longer than ${NAMED_QUEUE_MAX} is counted: the turn comes when the last key ahead goes, whatever the order`, async () => {

@@ -45,7 +45,7 @@ export class DeleteFollower {
     this.onClose = onClose;
     this.watcher = client.watch({ prefix, ...(counts ? { prevKv: true } : {}), filters: { noPut: true } });
     this.ready = this.watcher.ready.then((rev) => {
-      this.live = true;
+      this.confirmed = true;
       if (rev > this.processed) this.processed = rev;
       return rev;
     });
@@ -61,7 +61,10 @@ export class DeleteFollower {
    * etcd confirmed the watch: it sees every deletion from now on. Only then may a join register
    * before it is sent; a watch still being created may start after the join's revision.
    */
-  live = false;
+  get live(): boolean {
+    return this.confirmed && !this.failure;
+  }
+  private confirmed = false;
 
   /** Begin following for one waiter; call start() with its join's answer, end() when done. */
   register(): Registration {
