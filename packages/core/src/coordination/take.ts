@@ -66,7 +66,7 @@ export async function takeTurn(session: Session, req: TurnRequest): Promise<Turn
       key: req.key,
       ...(req.value !== undefined ? { value: req.value } : {}),
       ...(req.aheadValues ? { aheadValues: true } : {}),
-      // A rule of the count alone and no values wanted: count the keys ahead instead of reading them.
+      // A rule of the count alone and no values wanted: a long queue is counted instead of read.
       ...(req.blocked.whileAtLeast !== undefined && !req.aheadValues ? { countAhead: true } : {}),
       ...(callSignal ? { signal: callSignal } : {}),
     });
