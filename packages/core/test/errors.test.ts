@@ -123,6 +123,38 @@ describe('errors of real failures', () => {
     expect(err.operation).toBe('KV.Range');
     expect(err.timeoutMs).toBe(500);
   });
+
+  it('each call times out at its own deadline, an earlier one started after a later one included', async () => {
+    await using proxy = await startTcpProxy(t.server.endpoints[0]!);
+    const etcd = t.client({ endpoints: [proxy.endpoint] });
+    await etcd.get(uniq('deadlines'));
+    proxy.blackhole(true);
+    const order: number[] = [];
+    const t0 = performance.now();
+    const call = (timeoutMs: number) =>
+      etcd
+        .get(uniq('deadlines'), { timeoutMs })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        .then((e) => {
+          order.push(timeoutMs);
+          return { e: e as DeadlineExceededError, ms: performance.now() - t0 };
+        });
+    const long = call(1200);
+    const short = call(300);
+    const middle = call(700);
+    const results = await Promise.all([long, short, middle]);
+    expect(order).toEqual([300, 700, 1200]);
+    for (const [i, timeoutMs] of [1200, 300, 700].entries()) {
+      const r = results[i]!;
+      expect(r.e).toBeInstanceOf(DeadlineExceededError);
+      expect(r.e.timeoutMs).toBe(timeoutMs);
+      // Never early (a timer may fire late; deadlines are whole milliseconds of Date.now()).
+      expect(r.ms).toBeGreaterThanOrEqual(timeoutMs - 5);
+    }
+  });
 });
 
 describe('too many requests', () => {

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { ClientClosedError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
+import { type Deadline, DeadlineQueue } from './deadlines.js';
 import { type AnyMethod, method } from './proto.js';
 import { setTxnEncoder } from './request-size.js';
 import {
@@ -74,6 +75,15 @@ function find(service: ServiceName, name: string): AnyMethod {
   return methodTable()[service][name] ?? method(service, name);
 }
 
+/** What grpc-js says when a call's deadline passes, for a call this transport cancelled at its deadline. */
+function deadlineExceeded(cause: grpc.ServiceError): grpc.ServiceError {
+  return Object.assign(new Error(`${grpc.status.DEADLINE_EXCEEDED} DEADLINE_EXCEEDED: Deadline exceeded`), {
+    code: grpc.status.DEADLINE_EXCEEDED,
+    details: 'Deadline exceeded',
+    metadata: cause.metadata ?? new grpc.Metadata(),
+  });
+}
+
 /** etcd over gRPC (grpc-js): one channel per endpoint, created on first use. */
 export class GrpcTransport implements Transport {
   readonly kind = 'grpc' as const;
@@ -82,6 +92,7 @@ export class GrpcTransport implements Transport {
   private readonly clients: (grpc.Client | undefined)[] = [];
   private readonly credentials: grpc.ChannelCredentials;
   private readonly inflight = new Set<{ cancel(): void }>();
+  private readonly deadlines = new DeadlineQueue();
   private closed = false;
 
   constructor(endpoints: readonly Endpoint[], options: ResolvedOptions) {
@@ -199,20 +210,32 @@ export class GrpcTransport implements Transport {
     const signal = c.signal;
     return new Promise<Res>((resolve, reject) => {
       const onAbort = () => call.cancel();
+      let timedOut = false;
+      let finished = false;
+      let deadline: Deadline | undefined;
       const call = this.client(i).makeUnaryRequest<Req, Res>(
         m.path,
         m.requestSerialize,
         m.responseDeserialize,
         req,
         md,
-        { deadline: c.deadline },
+        // The deadline is kept by this transport (DeadlineQueue), not sent with the call.
+        {},
         (err, res) => {
+          finished = true;
           this.inflight.delete(call);
+          if (deadline) this.deadlines.end(deadline);
           signal?.removeEventListener('abort', onAbort);
-          if (err) reject(err);
+          if (timedOut && err) reject(deadlineExceeded(err));
+          else if (err) reject(err);
           else resolve(res as Res);
         },
       );
+      if (finished) return;
+      deadline = this.deadlines.add(c.deadline, () => {
+        timedOut = true;
+        call.cancel();
+      });
       this.inflight.add(call);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
@@ -249,6 +272,7 @@ export class GrpcTransport implements Transport {
 
   close(): void {
     this.closed = true;
+    this.deadlines.clear();
     for (const c of this.inflight) c.cancel();
     this.inflight.clear();
     for (const c of this.clients) c?.close();
