@@ -1,5 +1,3 @@
-import { unref } from './signals.js';
-
 /** One deadline in a DeadlineQueue; `done` once the call ended or the deadline fired. */
 export interface Deadline {
   readonly at: number;
@@ -68,10 +66,10 @@ export class DeadlineQueue {
   private arm(at: number): void {
     clearTimeout(this.timer);
     this.timerAt = at;
-    const t = setTimeout(() => this.fire(), Math.max(0, at - Date.now()));
-    // The calls themselves keep the process alive; their deadlines need not.
-    unref(t);
-    this.timer = t;
+    // Not unref'd: until grpc-js has picked a connection for a call, this timer is what keeps
+    // the process alive for it (as grpc-js's own deadline timer did). It is cleared once no call
+    // is left.
+    this.timer = setTimeout(() => this.fire(), Math.max(0, at - Date.now()));
   }
 
   private fire(): void {
