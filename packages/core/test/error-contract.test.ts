@@ -61,7 +61,7 @@ const EXCEPTIONS: Exception[] = [
     file: 'packages/core/src/internal/status.ts',
     text: 'class StatusError extends Error',
     reason:
-      "the gateway transport's failures in gRPC's terms, as grpc-js raises its own: every one is mapped by toEtcdError before it leaves core",
+      "the transports' own failures in gRPC's terms (the gateway's, a gRPC call cancelled at its deadline), as grpc-js raises its own: every one is mapped by toEtcdError before it leaves core",
   },
   {
     file: 'packages/testkit/src/errors.ts',

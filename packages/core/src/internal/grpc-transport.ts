@@ -3,6 +3,7 @@ import { ClientClosedError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { type Deadline, DeadlineQueue } from './deadlines.js';
 import { type AnyMethod, method } from './proto.js';
+import { StatusError, status } from './status.js';
 import { setTxnEncoder } from './request-size.js';
 import {
   dialFrame,
@@ -75,13 +76,9 @@ function find(service: ServiceName, name: string): AnyMethod {
   return methodTable()[service][name] ?? method(service, name);
 }
 
-/** What grpc-js says when a call's deadline passes, for a call this transport cancelled at its deadline. */
-function deadlineExceeded(cause: grpc.ServiceError): grpc.ServiceError {
-  return Object.assign(new Error(`${grpc.status.DEADLINE_EXCEEDED} DEADLINE_EXCEEDED: Deadline exceeded`), {
-    code: grpc.status.DEADLINE_EXCEEDED,
-    details: 'Deadline exceeded',
-    metadata: cause.metadata ?? new grpc.Metadata(),
-  });
+/** What a call this transport cancelled at its deadline fails with: grpc-js's own status for it. */
+function deadlineExceeded(cause: grpc.ServiceError): StatusError {
+  return new StatusError(status.DEADLINE_EXCEEDED, 'Deadline exceeded', { cause });
 }
 
 /** etcd over gRPC (grpc-js): one channel per endpoint, created on first use. */
