@@ -3,8 +3,8 @@ import { ClientClosedError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { type Deadline, DeadlineQueue } from './deadlines.js';
 import { type AnyMethod, method } from './proto.js';
-import { StatusError, status } from './status.js';
 import { setTxnEncoder } from './request-size.js';
+import { StatusError, status } from './status.js';
 import {
   dialFrame,
   type Endpoint,
