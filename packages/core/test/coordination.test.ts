@@ -6,7 +6,7 @@ import {
   type Ticket,
   waitForTurn,
 } from '@etcdkit/core/internal';
-import { uniquePrefix as uniq, until, useEtcd } from '@etcdkit/testkit/vitest';
+import { caughtUp, uniquePrefix as uniq, until, useEtcd } from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import type { Etcd, Session } from '../src/index.js';
 
@@ -142,15 +142,6 @@ describe('coordination kernel: counted joins', () => {
     return joinQueue(session, { prefix, key: `${prefix}${session.lease.toString(16)}`, countAhead: true });
   }
 
-  /** Every event etcd sent `etcd` so far has arrived: a later write's event on its shared stream did. */
-  async function caughtUp(etcd: Etcd, prefix: string): Promise<void> {
-    const sentinel = `${prefix}-sentinel`;
-    const w = etcd.watch({ key: sentinel });
-    await w.ready;
-    await etcd.put(sentinel, 'x');
-    for await (const ev of w) if (ev.type === 'put') break;
-  }
-
   it('a short queue is read by name (oldest first); a key behind me leaving does not count', async () => {
     const etcd = t.client();
     const p = uniq('named');
@@ -168,7 +159,7 @@ describe('coordination kernel: counted joins', () => {
     // A key created after mine, then deleted: behind me, so it changes nothing.
     await etcd.put(`${p}zz-behind`, 'x');
     await etcd.delete(`${p}zz-behind`);
-    await caughtUp(etcd, p);
+    await caughtUp(etcd, `${p}-sentinel`);
     expect(turn).toBe('pending');
     const del = await etcd.delete(tickets[0]!.key);
     await waiting;
@@ -190,16 +181,11 @@ describe('coordination kernel: counted joins', () => {
     const tb = await countedJoin(b, p);
     expect(tb.registration).toBeDefined();
     // Covered by the feed, the waiter sees the one ahead go with no read.
-    let txns = 0;
-    const original = etcd.txn.bind(etcd);
-    etcd.txn = () => {
-      txns++;
-      return original();
-    };
+    const txns = countTxns(etcd);
     const waiting = waitForTurn(tb, anyoneAhead, new AbortController().signal);
     const del = await etcd.delete(ta.key);
     expect(await waiting).toBeGreaterThanOrEqual(del.revision);
-    expect(txns).toBe(0);
+    expect(txns.n).toBe(0);
     feed.close();
     await a.close();
     await b.close();
@@ -238,12 +224,7 @@ describe('coordination kernel: counted joins', () => {
     );
     expect(t2.ahead).toEqual([]);
     expect(t2.aheadCount).toBe(n + 1);
-    const txns = { n: 0 };
-    const original = etcd.txn.bind(etcd);
-    etcd.txn = () => {
-      txns.n++;
-      return original();
-    };
+    const txns = countTxns(etcd);
     let turn: bigint | undefined | 'pending' = 'pending';
     const w2 = waitForTurn(t2, anyoneAhead, ac.signal).then((r) => {
       turn = r;
@@ -257,7 +238,7 @@ describe('coordination kernel: counted joins', () => {
     // The first waiter's key is deleted: it says so, and the second still waits for the last key.
     await admin.delete(t1.key);
     expect(await w1).toBeUndefined();
-    await caughtUp(etcd, p);
+    await caughtUp(etcd, `${p}-sentinel`);
     expect(turn).toBe('pending');
     const del = await admin.delete(order.at(-1)!);
     await w2;

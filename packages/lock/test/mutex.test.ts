@@ -1,7 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortError, EtcdError, InvalidArgumentError, op, SessionExpiredError } from '@etcdkit/core';
 import { startTcpProxy } from '@etcdkit/testkit';
-import { listKeys, track, uniqueName, untilExists, untilGone, useEtcd } from '@etcdkit/testkit/vitest';
+import {
+  caughtUp,
+  listKeys,
+  track,
+  uniqueName,
+  untilExists,
+  untilGone,
+  useEtcd,
+} from '@etcdkit/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import { LockHeldError, LockNotHeldError, LockReleasedError, LockTimeoutError, Mutex } from '../src/index.js';
 
@@ -119,11 +127,7 @@ describe('Mutex', () => {
     await untilGone(admin, behind.key);
     // The deletion of the key behind it has reached the client: a later write's event on the same
     // stream came after it. The first waiter must still be waiting for the holder.
-    const sentinel = `${name}-sentinel`;
-    const w = c.watch({ key: sentinel });
-    await w.ready;
-    await admin.put(sentinel, 'x');
-    for await (const ev of w) if (ev.type === 'put') break;
+    await caughtUp(c, `${name}-sentinel`, admin);
     expect(firstLock.settled()).toBe(false);
     await holder.unlock();
     await firstLock.promise;

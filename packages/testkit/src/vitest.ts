@@ -183,6 +183,18 @@ export async function until<T>(
   }
 }
 
+/**
+ * Resolves once every watch event etcd has sent `watching` so far has arrived: it watches `key`
+ * on the client's shared stream, `writer` (default the same client) writes it, and the event of
+ * that write comes after all earlier ones. For asserting that something did NOT happen on an event.
+ */
+export async function caughtUp(watching: Etcd, key: string, writer: Etcd = watching): Promise<void> {
+  const w = watching.watch({ key });
+  await w.ready;
+  await writer.put(key, 'x');
+  for await (const ev of w) if (ev.type === 'put') break;
+}
+
 /** The keys under `prefix`, oldest (lowest create revision) first. */
 export async function listKeys(etcd: Etcd, prefix: string): Promise<string[]> {
   const r = await etcd.range({ prefix, keysOnly: true, sort: { target: 'create', order: 'ascend' } });
