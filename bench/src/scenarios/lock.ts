@@ -74,9 +74,13 @@ interface RawResponseOp {
 }
 
 /**
- * What `Mutex.lock()` + `unlock()` send when the lock is free, on bare grpc-js: one transaction
- * that puts my key if absent and reads the first-created key under the prefix, then a delete
- * guarded by my key's create revision. Same requests, no state, checks or conversions.
+ * A lock + unlock cycle of a free lock on bare grpc-js, the same requests, no state, checks or
+ * conversions. Both lock with one txn (put `<name>/<lease hex>` if absent, else read it; in both
+ * branches read the first-created key under the prefix, limit 1); they release differently:
+ * - `etcdkit`: what `Mutex.lock()` + `unlock()` send: the owner read keys only, and a delete
+ *   guarded by my key's create revision (a txn);
+ * - `go`: exactly the RPCs of Go's `concurrency.Mutex`: the owner read with its value, and one
+ *   plain DeleteRange of my key.
  */
 class FloorMutex {
   private readonly key: Buffer;
@@ -86,55 +90,7 @@ class FloorMutex {
     private readonly floor: GrpcFloor,
     name: string,
     lease: string,
-  ) {
-    const prefix = Buffer.from(`${name}/`);
-    this.key = Buffer.from(`${name}/${BigInt(lease).toString(16)}`);
-    const first = {
-      requestRange: {
-        key: prefix,
-        rangeEnd: prefixEnd(prefix),
-        sortOrder: 'ASCEND',
-        sortTarget: 'CREATE',
-        limit: '1',
-        keysOnly: true,
-      },
-    };
-    this.acquire = {
-      compare: [{ key: this.key, target: 'CREATE', result: 'EQUAL', createRevision: '0' }],
-      success: [{ requestPut: { key: this.key, value: Buffer.alloc(0), lease } }, first],
-      failure: [{ requestRange: { key: this.key } }, first],
-    };
-  }
-
-  async cycle(): Promise<void> {
-    const r = await this.floor.txn(this.acquire);
-    const responses = r.responses as RawResponseOp[];
-    const rev = r.succeeded ? r.header.revision : responses[0]?.responseRange?.kvs[0]?.createRevision;
-    const owner = responses[1]?.responseRange?.kvs[0];
-    if (rev === undefined || owner?.createRevision !== rev)
-      throw new Error('lock: the floor found its lock taken; is another process using the bench prefix?');
-    const released = await this.floor.txn({
-      compare: [{ key: this.key, target: 'CREATE', result: 'EQUAL', createRevision: rev }],
-      success: [{ requestDeleteRange: { key: this.key } }],
-      failure: [],
-    });
-    if (!released.succeeded) throw new Error('lock: the floor lost its lock key');
-  }
-}
-
-/**
- * Exactly the RPCs of Go's `concurrency.Mutex` when the lock is free: `Lock` sends one txn (put
- * my key if absent, else get it; in both branches get the first-created key under the prefix,
- * limit 1) and `Unlock` one DeleteRange of my key.
- */
-class GoFloorMutex {
-  private readonly key: Buffer;
-  private readonly acquire: { compare: object[]; success: object[]; failure: object[] };
-
-  constructor(
-    private readonly floor: GrpcFloor,
-    name: string,
-    lease: string,
+    private readonly like: 'etcdkit' | 'go',
   ) {
     const prefix = Buffer.from(`${name}/`);
     this.key = Buffer.from(`${name}/${BigInt(lease).toString(16)}`);
@@ -145,6 +101,7 @@ class GoFloorMutex {
         sortOrder: 'ASCEND',
         sortTarget: 'CREATE',
         limit: '1',
+        ...(like === 'etcdkit' ? { keysOnly: true } : {}),
       },
     };
     this.acquire = {
@@ -159,8 +116,19 @@ class GoFloorMutex {
     const responses = r.responses as RawResponseOp[];
     const rev = r.succeeded ? r.header.revision : responses[0]?.responseRange?.kvs[0]?.createRevision;
     if (rev === undefined || responses[1]?.responseRange?.kvs[0]?.createRevision !== rev)
-      throw new Error('lock: the Go floor found its lock taken; is another process using the bench prefix?');
-    await this.floor.deleteRange({ key: this.key });
+      throw new Error(
+        `lock: the ${this.like} floor found its lock taken; is another process using the bench prefix?`,
+      );
+    if (this.like === 'go') {
+      await this.floor.deleteRange({ key: this.key });
+      return;
+    }
+    const released = await this.floor.txn({
+      compare: [{ key: this.key, target: 'CREATE', result: 'EQUAL', createRevision: rev }],
+      success: [{ requestDeleteRange: { key: this.key } }],
+      failure: [],
+    });
+    if (!released.succeeded) throw new Error('lock: the floor lost its lock key');
   }
 }
 
@@ -178,8 +146,8 @@ async function uncontended(ctx: BenchContext, counts: Counts): Promise<BenchRow[
     const mutex = new Mutex(session, `${ctx.prefix}etcdkit/uncontended`);
     // No keepalives on the floor: a lease long enough to outlast the case stands in for them.
     floorLease = (await floor.leaseGrant(600)).ID;
-    const floorMutex = new FloorMutex(floor, `${ctx.prefix}grpc-js/uncontended`, floorLease);
-    const goMutex = new GoFloorMutex(floor, `${ctx.prefix}grpc-js-go/uncontended`, floorLease);
+    const floorMutex = new FloorMutex(floor, `${ctx.prefix}grpc-js/uncontended`, floorLease, 'etcdkit');
+    const goMutex = new FloorMutex(floor, `${ctx.prefix}grpc-js-go/uncontended`, floorLease, 'go');
     const etcd3Name = `${ctx.prefix}etcd3/uncontended`;
     const ops: Record<SerialImpl, () => Promise<unknown>> = {
       etcdkit: async () => {
