@@ -259,6 +259,11 @@ export class GatewayTransport implements Transport {
   private readonly inflight = new Set<AbortController>();
   private readonly init: Record<string, unknown>;
   private readonly probes: (Probe | undefined)[] = [];
+  /**
+   * The last probe of each endpoint that ended without an answer: a probe that gives up at the
+   * deadline ends just before the dial reports, which must still say why it failed.
+   */
+  private readonly failedProbes: (Probe | undefined)[] = [];
   /** Unary requests in flight, and those waiting for one of the MAX_UNARY places. */
   private active = 0;
   private readonly queue: (() => void)[] = [];
@@ -318,7 +323,10 @@ export class GatewayTransport implements Transport {
       deadline,
       signal,
       "reach etcd's HTTP gateway",
-      (i) => ({ reason: this.probes[i]?.reason ?? 'no answer', failure: this.probes[i]?.failure }),
+      (i) => {
+        const p = this.probes[i] ?? this.failedProbes[i];
+        return { reason: p?.reason ?? 'no answer', failure: p?.failure };
+      },
       () => 'Check that etcd runs there, the scheme (http/https) and TLS settings, or raise dialTimeoutMs',
       (ready) => {
         for (const i of order)
@@ -369,6 +377,8 @@ export class GatewayTransport implements Transport {
             await res.arrayBuffer();
             if (res.status === 200 || res.headers.get('content-type')?.includes('json')) {
               this.up[i] = true;
+              state.reason = undefined;
+              state.failure = undefined;
               return;
             }
             state.reason = `HTTP ${res.status}`;
@@ -384,7 +394,10 @@ export class GatewayTransport implements Transport {
         }
       } finally {
         untrack();
-        if (this.probes[i] === state) this.probes[i] = undefined;
+        if (this.probes[i] === state) {
+          this.probes[i] = undefined;
+          this.failedProbes[i] = state.reason === undefined ? undefined : state;
+        }
       }
     })();
     // Each waiter handles the outcome; this keeps an unawaited failure from going unhandled.
